@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'mock-llamaparse',
+  preset: '../../jest.preset.js',
+  coverageDirectory: '../../coverage/apps/mock-llamaparse',
+};

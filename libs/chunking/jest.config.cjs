@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'chunking',
+  preset: '../../jest.preset.js',
+  coverageDirectory: '../../coverage/libs/chunking',
+};

@@ -1,0 +1,55 @@
+import { IsBoolean, IsInt, IsString, Max, Min, MinLength } from 'class-validator';
+import { ConfigError, loadConfig } from './load-config';
+import { EnvBoolean } from './transforms';
+
+class SampleConfig {
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  API_PORT: number = 8000;
+
+  @IsString()
+  @MinLength(16)
+  JWT_SECRET: string = 'development-secret-0123456789';
+
+  @EnvBoolean()
+  @IsBoolean()
+  FLAG: boolean = false;
+}
+
+describe('loadConfig', () => {
+  it('applies defaults when variables are missing or empty', () => {
+    const c = loadConfig(SampleConfig, { API_PORT: '' });
+    expect(c.API_PORT).toBe(8000);
+    expect(c.FLAG).toBe(false);
+  });
+
+  it('converts numbers and booleans from strings', () => {
+    const c = loadConfig(SampleConfig, { API_PORT: '9001', FLAG: 'true' });
+    expect(c.API_PORT).toBe(9001);
+    expect(c.FLAG).toBe(true);
+    expect(loadConfig(SampleConfig, { FLAG: 'false' }).FLAG).toBe(false);
+  });
+
+  it('names every bad variable and redacts secrets', () => {
+    let err: unknown;
+    try {
+      loadConfig(SampleConfig, { API_PORT: 'abc', JWT_SECRET: 'short', FLAG: 'maybe' }, 'api');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const msg = (err as Error).message;
+    expect(msg).toContain('Invalid configuration for api');
+    expect(msg).toContain('API_PORT');
+    expect(msg).toContain('JWT_SECRET = "***"');
+    expect(msg).not.toContain('short');
+    expect(msg).toContain('FLAG');
+    expect((err as ConfigError).problems.map((p) => p.variable).sort()).toEqual(['API_PORT', 'FLAG', 'JWT_SECRET']);
+  });
+
+  it('returns a frozen object', () => {
+    const c = loadConfig(SampleConfig, {});
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+});

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'parser-client',
+  preset: '../../jest.preset.js',
+  coverageDirectory: '../../coverage/libs/parser-client',
+};

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'state-machine',
+  preset: '../../jest.preset.js',
+  coverageDirectory: '../../coverage/libs/state-machine',
+};
