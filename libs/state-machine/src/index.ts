@@ -1,1 +1,3 @@
-export {};
+export * from './lib/stages';
+export * from './lib/transitions';
+export * from './lib/retry-policy';
