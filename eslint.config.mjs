@@ -31,7 +31,7 @@ export default [
             { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util'] },
             {
               sourceTag: 'type:testing',
-              onlyDependOnLibsWithTags: ['type:data', 'type:domain', 'type:util'],
+              onlyDependOnLibsWithTags: ['type:util'],
             },
           ],
         },

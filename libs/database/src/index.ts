@@ -1,1 +1,6 @@
-export {};
+export * from './lib/schema';
+export * from './lib/entities';
+export * from './lib/data-source';
+export * from './lib/database.module';
+export { buildMigrations } from './lib/migrations';
+export type { MigrationOptions } from './lib/migrations';

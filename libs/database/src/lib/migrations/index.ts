@@ -1,0 +1,11 @@
+import { MigrationInterface } from 'typeorm';
+import { initialSchemaMigration } from './1732350000000-initial-schema';
+
+export interface MigrationOptions {
+  embeddingDimensions: number;
+}
+
+/** Every migration, in order. Options are fixed at migration time (see the initial schema). */
+export function buildMigrations(opts: MigrationOptions): (new () => MigrationInterface)[] {
+  return [initialSchemaMigration({ embeddingDimensions: opts.embeddingDimensions })];
+}
