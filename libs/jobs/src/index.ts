@@ -1,1 +1,4 @@
-export {};
+export * from './lib/jobs.module';
+export * from './lib/job-transitions.service';
+export * from './lib/uploads.service';
+export * from './lib/jobs-query.service';

@@ -1,0 +1,11 @@
+import { Module } from '@nestjs/common';
+import { JobTransitionsService } from './job-transitions.service';
+import { JobsQueryService } from './jobs-query.service';
+import { UploadsService } from './uploads.service';
+
+/** Job persistence: transitions (through the state machine), uploads, owner-scoped reads. Needs DatabaseModule. */
+@Module({
+  providers: [JobTransitionsService, UploadsService, JobsQueryService],
+  exports: [JobTransitionsService, UploadsService, JobsQueryService],
+})
+export class JobsModule {}
