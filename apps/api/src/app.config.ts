@@ -1,0 +1,109 @@
+import { IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength, ValidateIf } from 'class-validator';
+import { EnvBoolean } from '@app/config';
+
+export const DEV_JWT_SECRET = 'dev-secret-change-me-0123456789abcdef';
+export const DEV_STORAGE_SECRET = 'dev-storage-signing-secret-0123456789';
+
+/** Every variable the api reads, validated once before the app is built. */
+export class ApiConfig {
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV: string = 'development';
+
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  API_PORT: number = 8000;
+
+  @IsString()
+  API_HOST: string = '0.0.0.0';
+
+  /** Base URL clients reach the api at; signed upload URLs point here (local storage driver). */
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'] })
+  PUBLIC_BASE_URL: string = 'http://127.0.0.1:8000';
+
+  @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must be a postgres:// URL' })
+  DATABASE_URL: string;
+
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  DB_POOL_SIZE: number = 10;
+
+  @EnvBoolean()
+  DB_MIGRATE_ON_START: boolean = true;
+
+  @IsString()
+  @MinLength(32, { message: 'JWT_SECRET must be at least 32 characters (HS256 key)' })
+  JWT_SECRET: string = DEV_JWT_SECRET;
+
+  @IsString()
+  JWT_AUDIENCE: string = 'authenticated';
+
+  @IsIn(['local', 's3'])
+  STORAGE_DRIVER: 'local' | 's3' = 'local';
+
+  @IsString()
+  STORAGE_LOCAL_ROOT: string = '.data/storage';
+
+  @IsString()
+  @MinLength(32, { message: 'STORAGE_SIGNING_SECRET must be at least 32 characters' })
+  STORAGE_SIGNING_SECRET: string = DEV_STORAGE_SECRET;
+
+  @ValidateIf((c: ApiConfig) => c.STORAGE_DRIVER === 's3')
+  @IsString()
+  @MinLength(3)
+  S3_BUCKET: string;
+
+  @IsString()
+  S3_REGION: string = 'us-east-1';
+
+  @IsOptional()
+  @IsUrl({ require_tld: false })
+  S3_ENDPOINT?: string;
+
+  @EnvBoolean()
+  S3_FORCE_PATH_STYLE: boolean = false;
+
+  @IsOptional()
+  @IsString()
+  S3_ACCESS_KEY_ID?: string;
+
+  @IsOptional()
+  @IsString()
+  S3_SECRET_ACCESS_KEY?: string;
+
+  /** Largest document a user may upload (bytes). Default 25 MiB. */
+  @IsInt()
+  @Min(1)
+  UPLOAD_MAX_BYTES: number = 25 * 1024 * 1024;
+
+  @IsInt()
+  @Min(30)
+  @Max(7 * 24 * 3600)
+  UPLOAD_URL_TTL_SEC: number = 900;
+
+  @IsString()
+  EMBEDDING_MODEL: string = 'text-embedding-3-small';
+
+  @IsInt()
+  @Min(1)
+  EMBEDDING_VERSION: number = 1;
+
+  @IsInt()
+  @Min(1)
+  @Max(16000)
+  EMBEDDING_DIMENSIONS: number = 1536;
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL: string = 'info';
+}
+
+/** Refuses development secrets in production. */
+export function assertProductionSafe(c: ApiConfig): void {
+  if (c.NODE_ENV !== 'production') return;
+  const bad = [
+    c.JWT_SECRET === DEV_JWT_SECRET ? 'JWT_SECRET' : null,
+    c.STORAGE_SIGNING_SECRET === DEV_STORAGE_SECRET ? 'STORAGE_SIGNING_SECRET' : null,
+  ].filter(Boolean);
+  if (bad.length) throw new Error(`Invalid configuration for api: ${bad.join(', ')} must be set in production (development default in use)`);
+}

@@ -1,0 +1,143 @@
+import type { Readable } from 'node:stream';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { DocumentEntity, UploadJobEntity } from '@app/database';
+import { ApiError } from '@app/http';
+import { JobTransitionsService, UploadsService } from '@app/jobs';
+import {
+  LocalStorageDriver,
+  receiveUpload,
+  STORAGE,
+  StorageDriver,
+  storageKey,
+  UploadSignatureFields,
+} from '@app/storage';
+import { API_CONFIG } from '../app.tokens';
+import type { ApiConfig } from '../app.config';
+import type { CreateUploadDto, UploadResponse } from './upload.dto';
+
+/**
+ * The upload flow: create (or find) the document and job and hand out a signed URL; receive the
+ * bytes on that URL, verify size and sha256, and move the job on to `job_validated`.
+ */
+@Injectable()
+export class UploadFlowService {
+  private readonly logger = new Logger(UploadFlowService.name);
+
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    @Inject(STORAGE) private readonly storage: StorageDriver,
+    @Inject(API_CONFIG) private readonly config: ApiConfig,
+    private readonly uploads: UploadsService,
+    private readonly transitions: JobTransitionsService,
+  ) {}
+
+  async create(userId: string, dto: CreateUploadDto, correlationId: string): Promise<{ body: UploadResponse; created: boolean }> {
+    if (dto.bytes_len > this.config.UPLOAD_MAX_BYTES) {
+      throw new ApiError(400, 'validation_failed', 'Request validation failed', [
+        { field: 'bytes_len', messages: [`bytes_len must not be greater than ${this.config.UPLOAD_MAX_BYTES} (UPLOAD_MAX_BYTES)`] },
+      ]);
+    }
+    const ttl = this.config.UPLOAD_URL_TTL_SEC;
+    const expiresAt = new Date(Date.now() + ttl * 1000);
+    const rec = await this.uploads.createOrGet({
+      userId,
+      filename: dto.filename,
+      mime: dto.mime,
+      bytesLen: dto.bytes_len,
+      sha256: dto.sha256,
+      ocr: dto.ocr ?? false,
+      correlationId,
+      embedModel: this.config.EMBEDDING_MODEL,
+      embedVersion: this.config.EMBEDDING_VERSION,
+      uploadExpiresAt: expiresAt,
+      rawKey: (u, d) => storageKey.raw(u, d),
+    });
+
+    const { document, job } = rec;
+    let signedUrl: string | null = null;
+    let headers: Record<string, string> = {};
+    let uploadExpiresAt: Date | null = null;
+    const waitingForBytes = job.stage === 'uploaded' && job.state === 'waiting';
+    if (waitingForBytes) {
+      // A repeated request for a document still waiting for its bytes gets a fresh URL.
+      if (!rec.created) await this.uploads.extendUploadWindow(job.jobId, expiresAt);
+      const target = await this.storage.createUploadUrl(document.rawPath, {
+        bytesLen: document.bytesLen,
+        sha256: document.fileSha256,
+        contentType: document.mime,
+        expiresInSec: ttl,
+      });
+      signedUrl = target.url;
+      headers = target.headers;
+      uploadExpiresAt = target.expiresAt;
+    }
+    return {
+      created: rec.created,
+      body: {
+        job_id: job.jobId,
+        document_id: document.documentId,
+        signed_url: signedUrl,
+        upload_method: 'PUT',
+        upload_headers: headers,
+        upload_expires_at: uploadExpiresAt?.toISOString() ?? null,
+        deduplicated: !rec.created,
+        stage: job.stage,
+        state: job.state,
+      },
+    };
+  }
+
+  /**
+   * Receives the bytes of a signed upload (local storage driver). The signature has been checked by
+   * the caller; here the declared size and sha256 are enforced while streaming.
+   */
+  async receive(upload: UploadSignatureFields, body: Readable, requestId: string) {
+    if (!(this.storage instanceof LocalStorageDriver)) {
+      throw new ApiError(404, 'not_found', 'Uploads go directly to the object store with this storage driver');
+    }
+    const document = await this.ds.getRepository(DocumentEntity).findOneBy({ rawPath: upload.key });
+    const job = document ? await this.ds.getRepository(UploadJobEntity).findOneBy({ documentId: document.documentId }) : null;
+    if (!document || !job) throw new ApiError(404, 'not_found', 'No upload is expected for this URL');
+    if (document.bytesLen !== upload.size || document.fileSha256 !== upload.sha256) {
+      throw new ApiError(403, 'invalid_signature', 'The upload URL does not match the document');
+    }
+    if (!(job.stage === 'uploaded' && job.state === 'waiting')) {
+      // Already received (a retried PUT): idempotent answer, nothing stored twice.
+      return { job_id: job.jobId, document_id: document.documentId, received: false, stage: job.stage, state: job.state };
+    }
+
+    const outcome = await receiveUpload(this.storage, upload.key, body, {
+      expectedSize: upload.size,
+      expectedSha256: upload.sha256,
+      maxBytes: this.config.UPLOAD_MAX_BYTES,
+    });
+    switch (outcome.status) {
+      case 'too_large':
+        throw new ApiError(413, 'payload_too_large', `Upload exceeds the limit of ${outcome.limit} bytes`);
+      case 'size_mismatch':
+        throw new ApiError(422, 'size_mismatch', `Body size does not match the declared bytes_len (${outcome.expected})`, {
+          expected: outcome.expected,
+          received: outcome.aborted ? `more than ${outcome.expected}` : outcome.got,
+        });
+      case 'sha256_mismatch':
+        throw new ApiError(422, 'sha256_mismatch', 'Body sha256 does not match the declared sha256', {
+          expected: outcome.expected,
+          received: outcome.got,
+        });
+      case 'ok':
+        break;
+    }
+
+    const t = await this.transitions.apply(
+      job.jobId,
+      { stage: 'uploaded', state: 'waiting' },
+      { type: 'upload_confirmed' },
+      { actor: 'api', detail: { size: outcome.size, sha256: outcome.sha256, request_id: requestId } },
+    );
+    this.logger.log({ msg: 'upload received', job_id: job.jobId, document_id: document.documentId, bytes: outcome.size });
+    const now = t ? t.to : { stage: job.stage, state: job.state };
+    return { job_id: job.jobId, document_id: document.documentId, received: true, stage: now.stage, state: now.state };
+  }
+}

@@ -1,0 +1,267 @@
+import { createHmac, randomUUID } from 'node:crypto';
+import request from 'supertest';
+import type { App } from 'supertest/types';
+import { signDevToken } from '@app/auth';
+import { signUpload } from '@app/storage';
+import { ApiHarness, pathOf, sha256, startApi, tinyPdf } from './api-harness';
+
+const PDF = 'application/pdf';
+
+function b64url(o: object): string {
+  return Buffer.from(JSON.stringify(o)).toString('base64url');
+}
+
+describe('api: upload flow (e2e, real PostgreSQL and local storage)', () => {
+  let h: ApiHarness;
+  let http: App;
+  const user = randomUUID();
+  let token: string;
+
+  beforeAll(async () => {
+    h = await startApi();
+    http = h.app.getHttpServer() as App;
+    token = h.token(user);
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const upload = (body: object, t = token) =>
+    request(http).post('/api/v2/upload').set('Authorization', `Bearer ${t}`).send(body);
+
+  const bodyFor = (bytes: Buffer, over: object = {}) => ({
+    filename: 'report.pdf',
+    bytes_len: bytes.length,
+    mime: PDF,
+    sha256: sha256(bytes),
+    ...over,
+  });
+
+  describe('happy path', () => {
+    const pdf = tinyPdf('happy path');
+    let jobId: string;
+    let documentId: string;
+    let signedUrl: string;
+
+    it('POST /api/v2/upload returns a job, a document and a signed URL', async () => {
+      const r = await upload(bodyFor(pdf)).expect(201);
+      expect(r.body).toMatchObject({ stage: 'uploaded', state: 'waiting', deduplicated: false, upload_method: 'PUT' });
+      expect(r.body.job_id).toMatch(/^[0-9a-f-]{36}$/);
+      expect(r.body.signed_url).toContain('/api/v2/storage/upload?');
+      expect(new Date(r.body.upload_expires_at).getTime()).toBeGreaterThan(Date.now());
+      expect(r.body.upload_headers['Content-Type'] ?? r.body.upload_headers['content-type']).toBe(PDF);
+      jobId = r.body.job_id;
+      documentId = r.body.document_id;
+      signedUrl = r.body.signed_url;
+
+      const put = await request(http).put(pathOf(r.body.signed_url)).set('Content-Type', PDF).send(pdf).expect(200);
+      expect(put.body).toMatchObject({ job_id: jobId, document_id: documentId, received: true, stage: 'job_validated', state: 'queued' });
+    });
+
+    it('GET /api/v2/jobs/:id shows job_validated with its events', async () => {
+      const r = await request(http).get(`/api/v2/jobs/${jobId}`).set('Authorization', `Bearer ${token}`).expect(200);
+      expect(r.body).toMatchObject({ job_id: jobId, document_id: documentId, stage: 'job_validated', state: 'queued' });
+      expect(r.body.progress.percent).toBe(5);
+      expect(r.body.events.map((e: { type: string }) => e.type)).toEqual(['stage_started', 'stage_done']);
+    });
+
+    it('the same upload again returns the same document and job, and no URL once the bytes are in', async () => {
+      const r = await upload(bodyFor(pdf, { filename: 'renamed.pdf' })).expect(200);
+      expect(r.body).toMatchObject({ document_id: documentId, job_id: jobId, deduplicated: true, signed_url: null });
+    });
+
+    it('a repeated PUT is idempotent: 200, nothing stored or moved twice', async () => {
+      const put = await request(http).put(pathOf(signedUrl)).set('Content-Type', PDF).send(pdf).expect(200);
+      expect(put.body).toMatchObject({ job_id: jobId, received: false, stage: 'job_validated', state: 'queued' });
+      const r = await request(http).get(`/api/v2/jobs/${jobId}`).set('Authorization', `Bearer ${token}`).expect(200);
+      expect(r.body.events).toHaveLength(2);
+      const list = await request(http).get('/api/v2/jobs').set('Authorization', `Bearer ${token}`).expect(200);
+      expect(list.body.items.map((j: { job_id: string }) => j.job_id)).toContain(jobId);
+    });
+
+    it('another user sees neither the job nor it in their list (404, not 403)', async () => {
+      const other = h.token(randomUUID());
+      const r = await request(http).get(`/api/v2/jobs/${jobId}`).set('Authorization', `Bearer ${other}`).expect(404);
+      expect(r.body.error).toMatchObject({ status: 404, code: 'not_found' });
+      const list = await request(http).get('/api/v2/jobs').set('Authorization', `Bearer ${other}`).expect(200);
+      expect(list.body.items).toEqual([]);
+      await request(http).get(`/api/v2/jobs/not-a-uuid`).set('Authorization', `Bearer ${other}`).expect(404);
+    });
+
+    it('the same bytes from another user make another document', async () => {
+      const r = await upload(bodyFor(pdf), h.token(randomUUID())).expect(201);
+      expect(r.body.document_id).not.toBe(documentId);
+    });
+  });
+
+  describe('signed URL checks', () => {
+    it('wrong bytes (sha256 mismatch) are refused with 422 and nothing moves', async () => {
+      const pdf = tinyPdf('sha mismatch');
+      const r = await upload(bodyFor(pdf)).expect(201);
+      const other = tinyPdf('sha mismatcH'); // same length, other bytes
+      expect(other.length).toBe(pdf.length);
+      const put = await request(http).put(pathOf(r.body.signed_url)).set('Content-Type', PDF).send(other).expect(422);
+      expect(put.body.error).toMatchObject({ status: 422, code: 'sha256_mismatch' });
+      const job = await request(http).get(`/api/v2/jobs/${r.body.job_id}`).set('Authorization', `Bearer ${token}`).expect(200);
+      expect(job.body).toMatchObject({ stage: 'uploaded', state: 'waiting' });
+      // the right bytes still go through on the same URL
+      await request(http).put(pathOf(r.body.signed_url)).set('Content-Type', PDF).send(pdf).expect(200);
+    });
+
+    it('a body of the wrong size is refused with 422', async () => {
+      const pdf = tinyPdf('size mismatch');
+      const r = await upload(bodyFor(pdf)).expect(201);
+      const short = await request(http).put(pathOf(r.body.signed_url)).set('Content-Type', PDF).send(pdf.subarray(0, 10)).expect(422);
+      expect(short.body.error.code).toBe('size_mismatch');
+      const long = await request(http)
+        .put(pathOf(r.body.signed_url))
+        .set('Content-Type', PDF)
+        .send(Buffer.concat([pdf, Buffer.from('extra')]))
+        .expect(422);
+      expect(long.body.error.code).toBe('size_mismatch');
+    });
+
+    it('a tampered URL (key, expiry, size, sha256, signature) is 403', async () => {
+      const pdf = tinyPdf('tamper');
+      const r = await upload(bodyFor(pdf)).expect(201);
+      const u = new URL(r.body.signed_url);
+      const tamper = async (name: string, value: string) => {
+        const t = new URL(u);
+        t.searchParams.set(name, value);
+        const res = await request(http).put(pathOf(t.toString())).set('Content-Type', PDF).send(pdf).expect(403);
+        expect(res.body.error).toMatchObject({ status: 403, code: 'invalid_signature' });
+      };
+      await tamper('key', (u.searchParams.get('key') ?? '').replace(/raw$/, 'parsed.md'));
+      await tamper('key', `users/${randomUUID()}/documents/${randomUUID()}/raw`);
+      await tamper('expires', String(Number(u.searchParams.get('expires')) + 3600));
+      await tamper('size', String(pdf.length + 1));
+      await tamper('sha256', 'f'.repeat(64));
+      await tamper('sig', '0'.repeat(64));
+      await tamper('key', '../../etc/passwd');
+      // content type is covered too
+      await request(http).put(pathOf(r.body.signed_url)).set('Content-Type', 'text/plain').send(pdf).expect(403);
+    });
+
+    it('an expired URL is 403 upload_url_expired', async () => {
+      const pdf = tinyPdf('expired');
+      const r = await upload(bodyFor(pdf)).expect(201);
+      const u = new URL(r.body.signed_url);
+      const expires = Math.floor(Date.now() / 1000) - 5;
+      const fields = { key: u.searchParams.get('key') ?? '', expires, size: pdf.length, sha256: sha256(pdf), contentType: PDF };
+      u.searchParams.set('expires', String(expires));
+      u.searchParams.set('sig', signUpload(fields, h.config.STORAGE_SIGNING_SECRET));
+      const res = await request(http).put(pathOf(u.toString())).set('Content-Type', PDF).send(pdf).expect(403);
+      expect(res.body.error.code).toBe('upload_url_expired');
+    });
+  });
+
+  describe('validation: bad input is a clear 4xx listing the fields', () => {
+    const pdf = tinyPdf('validation');
+    const fieldsOf = (r: request.Response) => (r.body.error.details as { field: string }[]).map((d) => d.field);
+
+    it.each([
+      ['../x.pdf', 'path traversal'],
+      ['a/b.pdf', 'slash'],
+      ['a\\b.pdf', 'backslash'],
+      ['bad\u0000name.pdf', 'NUL'],
+      ['line\nbreak.pdf', 'newline'],
+      ['', 'empty'],
+      ['x'.repeat(256), 'too long'],
+      ['..', 'dot-dot'],
+    ])('filename %j (%s) is refused', async (filename) => {
+      const r = await upload(bodyFor(pdf, { filename })).expect(400);
+      expect(r.body.error).toMatchObject({ status: 400, code: 'validation_failed' });
+      expect(fieldsOf(r)).toContain('filename');
+    });
+
+    it('a 30 MiB declared size is refused (limit 25 MiB)', async () => {
+      const r = await upload(bodyFor(pdf, { bytes_len: 30 * 1024 * 1024 })).expect(400);
+      expect(fieldsOf(r)).toEqual(['bytes_len']);
+      expect(r.body.error.details[0].messages[0]).toContain('26214400');
+    });
+
+    it('zero, negative, fractional and string sizes are refused', async () => {
+      for (const bytes_len of [0, -1, 1.5, '12', null]) {
+        const r = await upload(bodyFor(pdf, { bytes_len })).expect(400);
+        expect(fieldsOf(r)).toContain('bytes_len');
+      }
+    });
+
+    it('mime outside the allow-list and a bad sha256 are refused together', async () => {
+      const r = await upload(bodyFor(pdf, { mime: 'application/x-msdownload', sha256: 'xyz' })).expect(400);
+      expect(fieldsOf(r).sort()).toEqual(['mime', 'sha256']);
+    });
+
+    it('unknown fields, malformed JSON and a non-object body are 400, never 500', async () => {
+      await upload({ ...bodyFor(pdf), admin: true }).expect(400);
+      const bad = await request(http)
+        .post('/api/v2/upload')
+        .set('Authorization', `Bearer ${token}`)
+        .set('Content-Type', 'application/json')
+        .send('{"filename": ')
+        .expect(400);
+      expect(bad.body.error.code).toBe('invalid_json');
+      await request(http).post('/api/v2/upload').set('Authorization', `Bearer ${token}`).set('Content-Type', 'application/json').send('[1,2]').expect(400);
+      await request(http).post('/api/v2/upload').set('Authorization', `Bearer ${token}`).send().expect(400);
+    });
+
+    it('a bad pagination cursor or limit is 400', async () => {
+      await request(http).get('/api/v2/jobs?cursor=nonsense').set('Authorization', `Bearer ${token}`).expect(400);
+      await request(http).get('/api/v2/jobs?limit=0').set('Authorization', `Bearer ${token}`).expect(400);
+      await request(http).get('/api/v2/jobs?limit=abc').set('Authorization', `Bearer ${token}`).expect(400);
+      await request(http).get('/api/v2/jobs?state=sleeping').set('Authorization', `Bearer ${token}`).expect(400);
+    });
+  });
+
+  describe('authentication', () => {
+    const pdf = tinyPdf('auth');
+    const header = (t: string) => ({ Authorization: `Bearer ${t}` });
+    const expectRefused = async (t: string | null) => {
+      const req = request(http).post('/api/v2/upload');
+      if (t !== null) req.set(header(t));
+      const r = await req.send(bodyFor(pdf)).expect(401);
+      expect(r.body.error).toMatchObject({ status: 401, code: 'unauthorized' });
+    };
+
+    it('refuses a missing token', () => expectRefused(null));
+    it('refuses a token signed with another key', () => expectRefused(signDevToken({ secret: 'x'.repeat(40), sub: user })));
+    it('refuses an expired token', () => expectRefused(h.token(user, { expiresInSec: -60 })));
+    it('refuses alg none', () => {
+      const now = Math.floor(Date.now() / 1000);
+      return expectRefused(`${b64url({ alg: 'none', typ: 'JWT' })}.${b64url({ sub: user, aud: 'authenticated', exp: now + 600 })}.`);
+    });
+    it('refuses HS512 with the right key', () => {
+      const now = Math.floor(Date.now() / 1000);
+      const head = `${b64url({ alg: 'HS512', typ: 'JWT' })}.${b64url({ sub: user, aud: 'authenticated', exp: now + 600 })}`;
+      const sig = createHmac('sha512', h.config.JWT_SECRET).update(head).digest('base64url');
+      return expectRefused(`${head}.${sig}`);
+    });
+    it('refuses a token without sub', () => {
+      const now = Math.floor(Date.now() / 1000);
+      const head = `${b64url({ alg: 'HS256', typ: 'JWT' })}.${b64url({ aud: 'authenticated', exp: now + 600 })}`;
+      const sig = createHmac('sha256', h.config.JWT_SECRET).update(head).digest('base64url');
+      return expectRefused(`${head}.${sig}`);
+    });
+    it('refuses a wrong audience', () => expectRefused(h.token(user, { aud: 'someone-else' })));
+    it('refuses garbage', () => expectRefused('not.a.jwt'));
+  });
+
+  describe('health', () => {
+    it('live and ready answer 200 without a token', async () => {
+      await request(http).get('/health/live').expect(200);
+      const r = await request(http).get('/health/ready').expect(200);
+      expect(r.body.status).toBe('ok');
+      expect(Object.keys(r.body.info)).toEqual(expect.arrayContaining(['database', 'storage']));
+    });
+
+    it('unknown routes are 404 in the error shape', async () => {
+      const r = await request(http).get('/nope').expect(404);
+      expect(r.body.error).toMatchObject({ status: 404, code: 'not_found' });
+    });
+
+    it('the OpenAPI document lists the upload route', async () => {
+      const r = await request(http).get('/docs/openapi.json').expect(200);
+      expect(Object.keys(r.body.paths)).toEqual(expect.arrayContaining(['/api/v2/upload', '/api/v2/jobs/{id}']));
+    });
+  });
+});
