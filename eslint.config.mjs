@@ -55,7 +55,7 @@ export default [
     },
   },
   {
-    files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/test/**/*.ts', 'libs/config/**/*.ts', 'libs/testing/**/*.ts', 'tools/**/*'],
+    files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', '**/test/**/*.ts', '**/src/main.ts', 'libs/config/**/*.ts', 'libs/testing/**/*.ts', 'tools/**/*'],
     rules: { 'no-restricted-properties': 'off' },
   },
 ];

@@ -19,6 +19,7 @@ const LEVELS: Record<string, LogLevel[]> = {
 export async function createApiApp(config: ApiConfig): Promise<INestApplication> {
   const app = await NestFactory.create(AppModule.forRoot(config), {
     bodyParser: false,
+    rawBody: true, // webhooks verify the HMAC of the exact bytes
     logger: LEVELS[config.LOG_LEVEL] ?? LEVELS['info'],
   });
   // Uploads stream the request themselves: no raw parser that would buffer them.

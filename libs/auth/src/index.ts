@@ -1,1 +1,8 @@
-export {};
+export * from './lib/auth.config';
+export * from './lib/auth-user';
+export * from './lib/auth.module';
+export * from './lib/jwt-auth.guard';
+export * from './lib/jwt.strategy';
+export * from './lib/public.decorator';
+export * from './lib/current-user.decorator';
+export * from './lib/dev-token';

@@ -1,1 +1,4 @@
-export {};
+export * from './lib/normalize';
+export * from './lib/tokenizer';
+export * from './lib/chunker';
+export { scanBlocks, type BlockKind, type MarkdownBlock } from './lib/markdown-blocks';

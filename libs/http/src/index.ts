@@ -1,1 +1,7 @@
-export {};
+export * from './lib/api-error';
+export * from './lib/error-codes';
+export * from './lib/request-id.middleware';
+export { AppValidationPipe, createValidationPipe, flattenValidationErrors } from './lib/validation.pipe';
+export * from './lib/all-exceptions.filter';
+export * from './lib/body-parser-errors';
+export * from './lib/http-defaults';

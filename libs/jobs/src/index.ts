@@ -2,3 +2,4 @@ export * from './lib/jobs.module';
 export * from './lib/job-transitions.service';
 export * from './lib/uploads.service';
 export * from './lib/jobs-query.service';
+export * from './lib/parser-webhook.service';

@@ -1,1 +1,14 @@
-export {};
+export * from './lib/storage.types';
+export * from './lib/storage.errors';
+export * from './lib/storage-key';
+export * from './lib/storage.factory';
+export * from './lib/storage.module';
+export * from './lib/storage.health';
+export { LocalStorageDriver } from './lib/local/local-storage.driver';
+export type { LocalStorageDriverOptions, AtomicWriteOptions, AtomicWriteResult } from './lib/local/local-storage.driver';
+export * from './lib/local/upload-signature';
+export * from './lib/local/receive-upload';
+export { S3StorageDriver, S3_UPLOAD_SIGNED_HEADERS } from './lib/s3/s3-storage.driver';
+export type { S3StorageDriverOptions } from './lib/s3/s3-storage.driver';
+export { mapS3Error } from './lib/s3/s3-errors';
+export * from './lib/storage.settings';

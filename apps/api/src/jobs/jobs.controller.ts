@@ -1,8 +1,9 @@
-import { Controller, Get, Param, Query } from '@nestjs/common';
+import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { AuthUser, CurrentUser } from '@app/auth';
 import { ApiError } from '@app/http';
-import { InvalidCursorError, JobsQueryService } from '@app/jobs';
+import { InvalidCursorError, JobsQueryService, JobTransitionsService } from '@app/jobs';
+import { RequestId } from '../request-id.decorator';
 import { JobView, presentJob } from './job.presenter';
 import { ListJobsQueryDto } from './list-jobs.dto';
 
@@ -10,7 +11,10 @@ import { ListJobsQueryDto } from './list-jobs.dto';
 @ApiBearerAuth()
 @Controller('api/v2/jobs')
 export class JobsController {
-  constructor(private readonly jobs: JobsQueryService) {}
+  constructor(
+    private readonly jobs: JobsQueryService,
+    private readonly transitions: JobTransitionsService,
+  ) {}
 
   @Get(':id')
   async get(@Param('id') id: string, @CurrentUser() user: AuthUser): Promise<JobView> {
@@ -30,5 +34,26 @@ export class JobsController {
       }
       throw e;
     }
+  }
+
+  /** Sends a dead-lettered job back into the pipeline (from where it failed; a failed parse is submitted again). */
+  @Post(':id/retry')
+  @HttpCode(200)
+  async retry(@Param('id') id: string, @CurrentUser() user: AuthUser, @RequestId() requestId: string): Promise<JobView> {
+    const job = await this.jobs.findJob(id, user.userId);
+    if (!job) throw new ApiError(404, 'not_found', 'Job not found');
+    if (job.state !== 'deadletter') {
+      throw new ApiError(409, 'conflict', `Only a dead-lettered job can be retried; this one is ${job.stage}/${job.state}`);
+    }
+    const t = await this.transitions.apply(
+      job.jobId,
+      { stage: job.stage, state: 'deadletter' },
+      { type: 'retry' },
+      { lastError: null, actor: `user:${user.userId}`, detail: { request_id: requestId, previous_error: job.lastError } },
+    );
+    if (!t) throw new ApiError(409, 'conflict', 'The job changed meanwhile; fetch it and try again');
+    const now = await this.jobs.findJob(id, user.userId);
+    if (!now) throw new ApiError(404, 'not_found', 'Job not found');
+    return presentJob(now, await this.jobs.events(job.jobId));
   }
 }

@@ -1,0 +1,29 @@
+import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { APP_CONFIG, MockLlamaParseConfig } from './app.config';
+import { DetailExceptionFilter } from './common/detail-exception.filter';
+import { FaultsModule } from './faults/faults.module';
+import { MockAdminController } from './faults/mock-admin.controller';
+import { HealthModule } from './health/health.module';
+import { ParsingModule } from './parsing/parsing.module';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: MockLlamaParseConfig): DynamicModule {
+    return {
+      module: AppModule,
+      global: true,
+      imports: [FaultsModule, ParsingModule, HealthModule],
+      controllers: [MockAdminController],
+      providers: [
+        { provide: APP_CONFIG, useValue: config },
+        { provide: APP_FILTER, useClass: DetailExceptionFilter },
+        {
+          provide: APP_PIPE,
+          useValue: new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
+        },
+      ],
+      exports: [APP_CONFIG],
+    };
+  }
+}

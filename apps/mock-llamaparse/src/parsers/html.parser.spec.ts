@@ -1,0 +1,56 @@
+import { HtmlParser, htmlToMarkdown, sniffHtmlCharset } from './html.parser';
+import { DocumentParseError } from './parser';
+import { SAMPLE_HTML, SECRETS_IN_SAMPLE_HTML } from '../../test/fixtures/documents';
+
+describe('HtmlParser', () => {
+  const parser = new HtmlParser();
+
+  it('converts the body to markdown', async () => {
+    const { pages } = await parser.parse(Buffer.from(SAMPLE_HTML));
+    expect(pages).toHaveLength(1);
+    const md = pages[0].markdown;
+    expect(md).toContain('# Release notes');
+    expect(md).toContain('Version **2.0** ships a [new parser](https://example.com/docs).');
+    expect(md).toMatch(/\* Faster uploads\n\* Signed webhooks/);
+  });
+
+  it('drops scripts, styles, noscript, templates, comments and the head', async () => {
+    const { pages } = await parser.parse(Buffer.from(SAMPLE_HTML));
+    for (const out of [pages[0].markdown, pages[0].text])
+      for (const secret of SECRETS_IN_SAMPLE_HTML) expect(out).not.toContain(secret);
+  });
+
+  it.each([
+    ['upper-case tags', '<SCRIPT>HIDDEN()</SCRIPT><Style>.HIDDEN{}</Style><p>shown</p>'],
+    ['an unclosed script', '<p>shown</p><script>HIDDEN until the end'],
+    ['an unclosed comment', '<p>shown</p><!-- HIDDEN until the end'],
+    ['a comment holding a script', '<p>shown</p><!-- <script>HIDDEN</script> -->'],
+    ['a script inside svg', '<p>shown</p><svg><script>HIDDEN</script></svg>'],
+    ['nested templates', '<p>shown</p><template><template>HIDDEN</template></template>'],
+    ['CDATA and processing instructions', '<p>shown<![CDATA[ HIDDEN ]]><?php HIDDEN ?></p>'],
+    ['a noscript block', '<noscript><p>HIDDEN</p></noscript><p>shown</p>'],
+  ])('never lets hidden text through: %s', async (_name, html) => {
+    const { pages } = await parser.parse(Buffer.from(html));
+    expect(pages[0].markdown).toContain('shown');
+    expect(pages[0].markdown).not.toContain('HIDDEN');
+    expect(pages[0].text).not.toContain('HIDDEN');
+  });
+
+  it('gives plain text without markdown syntax as the text result', async () => {
+    const { pages } = await parser.parse(Buffer.from(SAMPLE_HTML));
+    expect(pages[0].text).toContain('Release notes');
+    expect(pages[0].text).toContain('Version 2.0 ships a new parser.');
+    expect(pages[0].text).not.toMatch(/\*\*|\]\(|^#/m);
+  });
+
+  it('honours a declared charset and rejects invalid UTF-8', async () => {
+    const latin1 = Buffer.from('<meta charset="iso-8859-1"><p>caf\xe9</p>', 'latin1');
+    expect(sniffHtmlCharset(latin1)).toBe('iso-8859-1');
+    expect((await parser.parse(latin1)).pages[0].markdown).toBe('caf\u00e9');
+    await expect(parser.parse(Buffer.from('<p>caf\xe9</p>', 'latin1'))).rejects.toThrow(DocumentParseError);
+  });
+
+  it('is deterministic', () => {
+    expect(htmlToMarkdown(SAMPLE_HTML)).toBe(htmlToMarkdown(SAMPLE_HTML));
+  });
+});

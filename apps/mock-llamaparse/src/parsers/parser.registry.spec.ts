@@ -1,0 +1,58 @@
+import { PAGE_SEPARATOR, ParserRegistry, detectDocumentType } from './parser.registry';
+import { SAMPLE_HTML, samplePdf, sampleDocx } from '../../test/fixtures/documents';
+
+describe('detectDocumentType', () => {
+  it.each([
+    ['a.txt', '', 'txt'],
+    ['a.TXT', 'application/octet-stream', 'txt'],
+    ['notes.md', 'text/plain', 'md'],
+    ['notes.markdown', '', 'md'],
+    ['page.htm', '', 'html'],
+    ['page.html', 'text/html; charset=utf-8', 'html'],
+    ['doc.pdf', 'application/octet-stream', 'pdf'],
+    ['doc.docx', '', 'docx'],
+    ['README', 'text/plain', 'txt'],
+    ['upload', 'application/pdf', 'pdf'],
+    ['upload', 'Text/Markdown', 'md'],
+    ['upload', 'application/vnd.openxmlformats-officedocument.wordprocessingml.document', 'docx'],
+  ])('%s (%s) -> %s', (name, mime, type) => {
+    expect(detectDocumentType(name, mime)).toBe(type);
+  });
+
+  it.each([
+    ['image.png', 'image/png'],
+    ['archive.zip', 'application/zip'],
+    ['old.doc', 'application/msword'],
+    ['blob', 'application/octet-stream'],
+    ['', ''],
+    [undefined, undefined],
+  ])('rejects %s (%s)', (name, mime) => {
+    expect(detectDocumentType(name, mime)).toBeUndefined();
+  });
+});
+
+describe('ParserRegistry', () => {
+  const registry = new ParserRegistry();
+
+  it('joins PDF pages with the page separator and counts them', async () => {
+    const out = await registry.parse('pdf', samplePdf());
+    expect(out.pages).toBe(2);
+    expect(out.markdown.split(PAGE_SEPARATOR)).toEqual([
+      'Quarterly report\nRevenue grew by twelve percent.',
+      'Second page heading\nCosts were flat (as planned).',
+    ]);
+  });
+
+  it('routes every type to a parser that gives one page for non-paged formats', async () => {
+    for (const [type, bytes] of [
+      ['html', Buffer.from(SAMPLE_HTML)],
+      ['docx', sampleDocx()],
+      ['txt', Buffer.from('x')],
+      ['md', Buffer.from('# x')],
+    ] as const) {
+      const out = await registry.parse(type, bytes);
+      expect(out.pages).toBe(1);
+      expect(out.markdown.length).toBeGreaterThan(0);
+    }
+  });
+});

@@ -1,0 +1,70 @@
+import { Injectable } from '@nestjs/common';
+import { DocxParser } from './docx.parser';
+import { HtmlParser } from './html.parser';
+import { DocumentParser, DocumentType } from './parser';
+import { PdfParser } from './pdf.parser';
+import { TextParser } from './text.parser';
+
+/** Pages of a multi-page document are joined with this in the markdown and text results. */
+export const PAGE_SEPARATOR = '\n\n---\n\n';
+
+const BY_EXTENSION: Readonly<Record<string, DocumentType>> = {
+  txt: 'txt',
+  text: 'txt',
+  md: 'md',
+  markdown: 'md',
+  html: 'html',
+  htm: 'html',
+  pdf: 'pdf',
+  docx: 'docx',
+};
+
+const BY_MIME: Readonly<Record<string, DocumentType>> = {
+  'text/plain': 'txt',
+  'text/markdown': 'md',
+  'text/x-markdown': 'md',
+  'text/html': 'html',
+  'application/xhtml+xml': 'html',
+  'application/pdf': 'pdf',
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.document': 'docx',
+};
+
+/**
+ * The document type of an upload: by a supported file extension first (as LlamaParse does), else by the
+ * part's content type; `undefined` when neither is supported (`application/octet-stream` tells nothing).
+ */
+export function detectDocumentType(filename: string | undefined, mime: string | undefined): DocumentType | undefined {
+  const dot = filename?.lastIndexOf('.') ?? -1;
+  const ext = filename && dot >= 0 ? filename.slice(dot + 1).toLowerCase() : '';
+  if (ext && Object.hasOwn(BY_EXTENSION, ext)) return BY_EXTENSION[ext];
+  const type = mime?.split(';')[0]?.trim().toLowerCase() ?? '';
+  return Object.hasOwn(BY_MIME, type) ? BY_MIME[type] : undefined;
+}
+
+export interface ParseOutput {
+  markdown: string;
+  text: string;
+  pages: number;
+}
+
+/** One parser per document type; joins a document's pages with {@link PAGE_SEPARATOR}. */
+@Injectable()
+export class ParserRegistry {
+  private readonly parsers = new Map<DocumentType, DocumentParser>();
+
+  constructor() {
+    for (const parser of [new TextParser(), new HtmlParser(), new PdfParser(), new DocxParser()])
+      for (const type of parser.types) this.parsers.set(type, parser);
+  }
+
+  async parse(type: DocumentType, bytes: Uint8Array): Promise<ParseOutput> {
+    const parser = this.parsers.get(type);
+    if (!parser) throw new Error(`No parser for ${type}`);
+    const { pages } = await parser.parse(bytes, type);
+    return {
+      markdown: pages.map((p) => p.markdown).join(PAGE_SEPARATOR),
+      text: pages.map((p) => p.text).join(PAGE_SEPARATOR),
+      pages: pages.length,
+    };
+  }
+}

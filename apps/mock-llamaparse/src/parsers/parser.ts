@@ -1,0 +1,47 @@
+/** Document kinds the mock parses. */
+export const DOCUMENT_TYPES = ['txt', 'md', 'html', 'pdf', 'docx'] as const;
+export type DocumentType = (typeof DOCUMENT_TYPES)[number];
+
+/** One page of output; formats that have no pages give exactly one. */
+export interface ParsedPage {
+  markdown: string;
+  text: string;
+}
+
+export interface ParsedDocument {
+  pages: ParsedPage[];
+}
+
+/** Turns the bytes of one document type into pages of markdown and plain text. Same bytes, same output. */
+export interface DocumentParser {
+  readonly types: readonly DocumentType[];
+  parse(bytes: Uint8Array, type: DocumentType): Promise<ParsedDocument>;
+}
+
+/** The document cannot be parsed (corrupt, wrong encoding, ...): the job ends in ERROR with this message. */
+export class DocumentParseError extends Error {
+  constructor(
+    message: string,
+    readonly code: string = 'PARSE_ERROR',
+  ) {
+    super(message);
+    this.name = 'DocumentParseError';
+  }
+}
+
+/** Normalizes CRLF and lone CR line endings to LF. */
+export function normalizeNewlines(s: string): string {
+  return s.replace(/\r\n?/g, '\n');
+}
+
+/** Output clean-up shared by the converting parsers: LF endings, no trailing spaces, at most one blank line, trimmed. */
+export function tidyText(s: string): string {
+  return normalizeNewlines(s)
+    .replace(/[^\S\n]+$/gm, '')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
+}
+
+export function describeError(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,108 @@
+import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { APP_CONFIG, MockLlamaParseConfig } from '../app.config';
+import { FaultConfigService } from '../faults/fault-config.service';
+import { StatsService, WebhookOutcome } from '../faults/stats.service';
+import { SIGNATURE_HEADER, signWebhookBody } from './webhook.signature';
+
+/** The fixed webhook body (see the project's webhook contract). */
+export interface WebhookPayload {
+  id: string;
+  status: 'SUCCESS' | 'ERROR';
+  event: 'parse.success' | 'parse.error';
+  error_message?: string;
+  job_metadata?: { job_pages: number };
+}
+
+export interface WebhookTarget {
+  url: string;
+  secret?: string;
+}
+
+/** fetch() hides the network cause (ECONNREFUSED, ...) in `cause`. */
+function describeFetchError(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const cause = e.cause instanceof Error ? ` (${e.cause.message})` : '';
+  return `${e.name}: ${e.message}${cause}`;
+}
+
+type AttemptResult = { ok: true } | { ok: false; retry: boolean; reason: string };
+
+/**
+ * POSTs job webhooks: JSON body, `X-Webhook-Signature` when the job has a secret, a timeout per attempt, and
+ * bounded retries with doubling backoff on network errors, timeouts, 429 and 5xx. Delivery runs in the
+ * background; stopping the app aborts what is still in flight.
+ */
+@Injectable()
+export class WebhookSender implements OnModuleDestroy {
+  private readonly logger = new Logger(WebhookSender.name);
+  private readonly stopping = new AbortController();
+  private readonly inFlight = new Set<Promise<WebhookOutcome>>();
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: MockLlamaParseConfig,
+    private readonly faults: FaultConfigService,
+    private readonly stats: StatsService,
+  ) {}
+
+  /** Starts delivery (or drops it, by the configured rate) and resolves with the outcome; never rejects. */
+  send(target: WebhookTarget, payload: WebhookPayload): Promise<WebhookOutcome> {
+    if (this.faults.nextWebhookDropped()) {
+      this.stats.webhook('dropped');
+      this.logger.log(`webhook for job ${payload.id} dropped (injected fault)`);
+      return Promise.resolve('dropped');
+    }
+    const delivery = this.deliver(target, payload).then((outcome) => {
+      this.stats.webhook(outcome);
+      return outcome;
+    });
+    this.inFlight.add(delivery);
+    void delivery.finally(() => this.inFlight.delete(delivery));
+    return delivery;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopping.abort();
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private async deliver(target: WebhookTarget, payload: WebhookPayload): Promise<WebhookOutcome> {
+    const body = JSON.stringify(payload);
+    const headers: Record<string, string> = { 'Content-Type': 'application/json', 'User-Agent': 'mock-llamaparse' };
+    if (target.secret) headers[SIGNATURE_HEADER] = signWebhookBody(target.secret, body);
+    const attempts = 1 + this.config.MOCK_LLAMAPARSE_WEBHOOK_RETRIES;
+    for (let attempt = 1; ; attempt++) {
+      const result = await this.attempt(target.url, headers, body);
+      if (result.ok) return 'sent';
+      if (!result.retry || attempt >= attempts || this.stopping.signal.aborted) {
+        this.logger.warn(`webhook for job ${payload.id} failed after ${attempt} attempt(s): ${result.reason}`);
+        return 'failed';
+      }
+      this.stats.webhookRetry();
+      try {
+        await sleep(this.config.MOCK_LLAMAPARSE_WEBHOOK_BACKOFF_MS * 2 ** (attempt - 1), undefined, {
+          signal: this.stopping.signal,
+        });
+      } catch {
+        return 'failed';
+      }
+    }
+  }
+
+  private async attempt(url: string, headers: Record<string, string>, body: string): Promise<AttemptResult> {
+    try {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers,
+        body,
+        redirect: 'manual',
+        signal: AbortSignal.any([AbortSignal.timeout(this.config.MOCK_LLAMAPARSE_WEBHOOK_TIMEOUT_MS), this.stopping.signal]),
+      });
+      await res.body?.cancel().catch(() => undefined);
+      if (res.status >= 200 && res.status < 300) return { ok: true };
+      return { ok: false, retry: res.status === 429 || res.status >= 500, reason: `HTTP ${res.status}` };
+    } catch (e) {
+      return { ok: false, retry: true, reason: describeFetchError(e) };
+    }
+  }
+}

@@ -1,0 +1,200 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength, ValidateIf } from 'class-validator';
+import { EnvBoolean } from '@app/config';
+
+/** Every variable the worker reads, validated once before the app is built. */
+export class WorkerConfig {
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV: string = 'development';
+
+  /** Health and metrics only; several workers on one host each need their own (0 = any free port). */
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  WORKER_PORT: number = 8003;
+
+  @IsString()
+  WORKER_HOST: string = '0.0.0.0';
+
+  @IsString()
+  @Matches(/^[A-Za-z0-9._:-]{1,100}$/, { message: 'WORKER_ID must be 1..100 of [A-Za-z0-9._:-]' })
+  WORKER_ID: string = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+
+  @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must be a postgres:// URL' })
+  DATABASE_URL: string;
+
+  @IsInt()
+  @Min(2)
+  @Max(200)
+  DB_POOL_SIZE: number = 10;
+
+  @EnvBoolean()
+  DB_MIGRATE_ON_START: boolean = true;
+
+  // storage: the same settings as the api (both must point at the same place)
+  @IsIn(['local', 's3'])
+  STORAGE_DRIVER: 'local' | 's3' = 'local';
+
+  @IsString()
+  STORAGE_LOCAL_ROOT: string = '.data/storage';
+
+  @IsString()
+  @MinLength(32)
+  STORAGE_SIGNING_SECRET: string = 'dev-storage-signing-secret-0123456789';
+
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'] })
+  PUBLIC_BASE_URL: string = 'http://127.0.0.1:8000';
+
+  @ValidateIf((c: WorkerConfig) => c.STORAGE_DRIVER === 's3')
+  @IsString()
+  @MinLength(3)
+  S3_BUCKET: string;
+
+  @IsString()
+  S3_REGION: string = 'us-east-1';
+
+  @IsOptional()
+  @IsUrl({ require_tld: false })
+  S3_ENDPOINT?: string;
+
+  @EnvBoolean()
+  S3_FORCE_PATH_STYLE: boolean = false;
+
+  @IsOptional()
+  @IsString()
+  S3_ACCESS_KEY_ID?: string;
+
+  @IsOptional()
+  @IsString()
+  S3_SECRET_ACCESS_KEY?: string;
+
+  // parser
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'] })
+  LLAMAPARSE_BASE_URL: string = 'http://127.0.0.1:8001';
+
+  @IsString()
+  LLAMAPARSE_API_KEY: string = 'dev-llamaparse-key';
+
+  @IsInt()
+  @Min(100)
+  PARSER_TIMEOUT_MS: number = 30_000;
+
+  /** Base URL the parser calls back (the api): `${WEBHOOK_BASE_URL}/webhooks/llamaparse/:jobId`. */
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'] })
+  WEBHOOK_BASE_URL: string = 'http://127.0.0.1:8000';
+
+  @IsInt()
+  @Min(100)
+  WEBHOOK_TIMEOUT_MS: number = 30_000;
+
+  @IsInt()
+  @Min(50)
+  PARSER_POLL_INTERVAL_MS: number = 2_000;
+
+  // embedder
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'] })
+  OPENAI_BASE_URL: string = 'http://127.0.0.1:8002/v1';
+
+  @IsString()
+  OPENAI_API_KEY: string = 'dev-openai-key';
+
+  @IsString()
+  EMBEDDING_MODEL: string = 'text-embedding-3-small';
+
+  @IsInt()
+  @Min(1)
+  @Max(16000)
+  EMBEDDING_DIMENSIONS: number = 1536;
+
+  @IsInt()
+  @Min(1)
+  EMBEDDING_VERSION: number = 1;
+
+  /** Token-rate budget of this worker (tokens per minute); 0 = none. */
+  @IsInt()
+  @Min(0)
+  EMBEDDER_TPM: number = 0;
+
+  @IsInt()
+  @Min(100)
+  EMBEDDER_TIMEOUT_MS: number = 30_000;
+
+  // circuit breakers (per outside service)
+  @IsInt()
+  @Min(1)
+  BREAKER_THRESHOLD: number = 5;
+
+  @IsInt()
+  @Min(100)
+  BREAKER_HALF_OPEN_MS: number = 10_000;
+
+  @IsInt()
+  @Min(1)
+  @Max(10)
+  CALL_MAX_ATTEMPTS: number = 3;
+
+  // the loop
+  @IsInt()
+  @Min(1)
+  @Max(256)
+  WORKER_CONCURRENCY: number = 8;
+
+  @IsInt()
+  @Min(1)
+  @Max(256)
+  WORKER_CLAIM_BATCH: number = 8;
+
+  @IsInt()
+  @Min(1000)
+  LEASE_MS: number = 30_000;
+
+  @IsInt()
+  @Min(100)
+  LEASE_RENEW_MS: number = 10_000;
+
+  @IsInt()
+  @Min(50)
+  POLL_INTERVAL_MS: number = 1_000;
+
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  JOB_MAX_ATTEMPTS: number = 6;
+
+  @IsInt()
+  @Min(1)
+  RETRY_BASE_MS: number = 1_000;
+
+  @IsInt()
+  @Min(1)
+  RETRY_MAX_MS: number = 300_000;
+
+  @IsInt()
+  @Min(16)
+  @Max(8191)
+  CHUNK_MAX_TOKENS: number = 512;
+
+  @IsInt()
+  @Min(0)
+  @Max(64)
+  CHUNK_OVERLAP_TOKENS: number = 0;
+
+  @IsInt()
+  @Min(1)
+  UPLOAD_MAX_BYTES: number = 25 * 1024 * 1024;
+
+  @IsInt()
+  @Min(0)
+  SHUTDOWN_GRACE_MS: number = 20_000;
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL: string = 'info';
+}
+
+/** The lease must outlive several renewals, or a slow database would make jobs change hands. */
+export function assertConsistent(c: WorkerConfig): void {
+  if (c.LEASE_RENEW_MS * 2 > c.LEASE_MS) {
+    throw new Error(`Invalid configuration for worker: LEASE_RENEW_MS (${c.LEASE_RENEW_MS}) must be at most half of LEASE_MS (${c.LEASE_MS})`);
+  }
+}

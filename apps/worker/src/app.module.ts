@@ -1,0 +1,76 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { CircuitBreakerModule, ServicePolicyOptions } from '@app/circuit-breaker';
+import { DatabaseModule } from '@app/database';
+import { EmbedderModule } from '@app/embedder-client';
+import { ParserClientModule } from '@app/parser-client';
+import { PipelineModule } from '@app/pipeline';
+import { StorageModule, storageOptionsFrom } from '@app/storage';
+import type { WorkerConfig } from './app.config';
+import { WORKER_CONFIG } from './app.tokens';
+import { HealthController } from './health/health.controller';
+import { WorkerHealthIndicators } from './health/worker.health';
+
+@Module({})
+export class WorkerModule {
+  static forRoot(c: WorkerConfig): DynamicModule {
+    const policy = (timeoutMs: number): ServicePolicyOptions => ({
+      timeoutMs,
+      maxAttempts: c.CALL_MAX_ATTEMPTS,
+      breaker: { kind: 'consecutive', threshold: c.BREAKER_THRESHOLD },
+      halfOpenAfterMs: c.BREAKER_HALF_OPEN_MS,
+    });
+    return {
+      module: WorkerModule,
+      imports: [
+        DatabaseModule.forRoot({
+          url: c.DATABASE_URL,
+          poolSize: c.DB_POOL_SIZE,
+          migrateOnStart: c.DB_MIGRATE_ON_START,
+          embeddingDimensions: c.EMBEDDING_DIMENSIONS,
+          applicationName: `ingest-worker:${c.WORKER_ID}`,
+        }),
+        StorageModule.forRoot(storageOptionsFrom(c)),
+        CircuitBreakerModule.forRoot({
+          services: { parser: policy(c.PARSER_TIMEOUT_MS), embedder: policy(c.EMBEDDER_TIMEOUT_MS) },
+        }),
+        ParserClientModule.forRoot({
+          driver: 'llamaparse',
+          baseUrl: c.LLAMAPARSE_BASE_URL,
+          apiKey: c.LLAMAPARSE_API_KEY,
+          timeoutMs: c.PARSER_TIMEOUT_MS,
+        }),
+        EmbedderModule.forRoot({
+          driver: 'openai',
+          baseUrl: c.OPENAI_BASE_URL,
+          apiKey: c.OPENAI_API_KEY,
+          model: c.EMBEDDING_MODEL,
+          dimensions: c.EMBEDDING_DIMENSIONS,
+          timeoutMs: c.EMBEDDER_TIMEOUT_MS,
+          tokensPerMinute: c.EMBEDDER_TPM || undefined,
+        }),
+        PipelineModule.forRoot({
+          databaseUrl: c.DATABASE_URL,
+          workerId: c.WORKER_ID,
+          concurrency: c.WORKER_CONCURRENCY,
+          claimBatch: c.WORKER_CLAIM_BATCH,
+          leaseMs: c.LEASE_MS,
+          leaseRenewMs: c.LEASE_RENEW_MS,
+          pollIntervalMs: c.POLL_INTERVAL_MS,
+          webhookBaseUrl: c.WEBHOOK_BASE_URL,
+          webhookTimeoutMs: c.WEBHOOK_TIMEOUT_MS,
+          parserPollIntervalMs: c.PARSER_POLL_INTERVAL_MS,
+          retryPolicy: { maxAttempts: c.JOB_MAX_ATTEMPTS, baseDelayMs: c.RETRY_BASE_MS, maxDelayMs: c.RETRY_MAX_MS },
+          chunker: { name: 'md-token', version: 1, maxTokens: c.CHUNK_MAX_TOKENS, overlapTokens: c.CHUNK_OVERLAP_TOKENS },
+          embedModel: c.EMBEDDING_MODEL,
+          embedVersion: c.EMBEDDING_VERSION,
+          maxDocumentBytes: c.UPLOAD_MAX_BYTES,
+          shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
+        }),
+        TerminusModule,
+      ],
+      controllers: [HealthController],
+      providers: [{ provide: WORKER_CONFIG, useValue: c }, WorkerHealthIndicators],
+    };
+  }
+}

@@ -1,0 +1,23 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { loadConfigOrExit } from '@app/config';
+import { assertConsistent, WorkerConfig } from './app.config';
+import { createWorkerApp } from './app.factory';
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit(WorkerConfig, process.env, 'worker');
+  try {
+    assertConsistent(config);
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
+    process.exit(78);
+  }
+  const app = await createWorkerApp(config);
+  await app.listen(config.WORKER_PORT, config.WORKER_HOST);
+  Logger.log(`worker ${config.WORKER_ID} serving health on ${config.WORKER_HOST}:${config.WORKER_PORT}`, 'Bootstrap');
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`worker failed to start: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});

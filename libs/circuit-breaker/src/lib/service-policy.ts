@@ -1,0 +1,276 @@
+import {
+  CircuitBreakerPolicy,
+  CircuitState,
+  ConsecutiveBreaker,
+  DelegateBackoff,
+  IBreaker,
+  IRetryBackoffContext,
+  Policy,
+  SamplingBreaker,
+  TimeoutPolicy,
+  TimeoutStrategy,
+  circuitBreaker,
+  handleWhen,
+  isBrokenCircuitError,
+  IsolatedCircuitError,
+  retry,
+  timeout,
+} from 'cockatiel';
+import {
+  BreakerKind,
+  BreakerStateChange,
+  BreakerStateListener,
+  BreakerStateName,
+  BreakerStatus,
+  DEFAULT_SERVICE_POLICY_OPTIONS,
+  ResolvedServicePolicyOptions,
+  ServicePolicyOptions,
+} from './circuit-breaker.config';
+import { classifyError } from './classify';
+import { BreakerOpenError, PermanentError, TransientError } from './errors';
+
+export interface ExecuteOptions {
+  /** Caller's signal (e.g. shutdown): aborts the attempt in flight and stops further retries. */
+  signal?: AbortSignal;
+  /** Per-attempt timeout for this call, overriding the service's `timeoutMs`. */
+  timeoutMs?: number;
+}
+
+const STATE_NAMES: Record<CircuitState, BreakerStateName> = {
+  [CircuitState.Closed]: 'closed',
+  [CircuitState.Open]: 'open',
+  [CircuitState.HalfOpen]: 'half_open',
+  [CircuitState.Isolated]: 'isolated',
+};
+
+/** Errors caused by the caller's own abort: never counted by the breaker, never retried. */
+const callerAborts = new WeakSet<Error>();
+
+function makeBreaker(b: BreakerKind): IBreaker {
+  if (b.kind === 'sampling')
+    return new SamplingBreaker({ threshold: b.threshold, duration: b.durationMs, minimumRps: b.minimumRps });
+  return new ConsecutiveBreaker(b.threshold);
+}
+
+/** Resolves after `ms`, or early (without rejecting) when `signal` aborts. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+export function resolveServicePolicyOptions(...layers: (ServicePolicyOptions | undefined)[]): ResolvedServicePolicyOptions {
+  const merged: ResolvedServicePolicyOptions = { ...DEFAULT_SERVICE_POLICY_OPTIONS };
+  for (const layer of layers)
+    for (const [k, v] of Object.entries(layer ?? {})) if (v !== undefined) (merged as unknown as Record<string, unknown>)[k] = v;
+  const positive = (n: number, what: string) => {
+    if (!Number.isFinite(n) || n < 0) throw new RangeError(`${what} must be a finite number >= 0 (got ${n})`);
+  };
+  positive(merged.timeoutMs, 'timeoutMs');
+  positive(merged.initialDelayMs, 'initialDelayMs');
+  positive(merged.maxDelayMs, 'maxDelayMs');
+  positive(merged.maxRetryAfterMs, 'maxRetryAfterMs');
+  positive(merged.halfOpenAfterMs, 'halfOpenAfterMs');
+  if (!Number.isInteger(merged.maxAttempts) || merged.maxAttempts < 1)
+    throw new RangeError(`maxAttempts must be an integer >= 1 (got ${merged.maxAttempts})`);
+  const b = merged.breaker;
+  if (b.kind === 'consecutive' && !(Number.isInteger(b.threshold) && b.threshold >= 1))
+    throw new RangeError(`consecutive breaker threshold must be an integer >= 1 (got ${b.threshold})`);
+  if (b.kind === 'sampling' && !(b.threshold > 0 && b.threshold < 1 && b.durationMs > 0))
+    throw new RangeError(`sampling breaker needs 0 < threshold < 1 and durationMs > 0`);
+  return merged;
+}
+
+/**
+ * One outside service's resilience policy, built from cockatiel:
+ * retry (outermost; exponential backoff with jitter, only TransientError, at least `retryAfterMs`)
+ *   -> circuit breaker (counts only transient failures; fails fast with BreakerOpenError while open)
+ *     -> timeout (per attempt, aborts the attempt's signal).
+ * `execute` rejects only with TransientError (incl. BreakerOpenError) or PermanentError.
+ */
+export class ServicePolicy {
+  readonly options: Readonly<ResolvedServicePolicyOptions>;
+  private readonly breakerPolicy: CircuitBreakerPolicy;
+  private readonly timeoutPolicy: TimeoutPolicy;
+  private readonly retryFilter: Policy;
+  private readonly listeners = new Set<BreakerStateListener>();
+  private state: BreakerStateName = 'closed';
+  private failures = 0;
+  private lastOpenedAt?: Date;
+  private lastError?: string;
+
+  constructor(
+    readonly name: string,
+    options: ServicePolicyOptions = {},
+  ) {
+    this.options = Object.freeze(resolveServicePolicyOptions(options));
+    const o = this.options;
+    this.timeoutPolicy = timeout(o.timeoutMs, TimeoutStrategy.Aggressive);
+    this.breakerPolicy = circuitBreaker(
+      handleWhen((e) => e instanceof TransientError && !(e instanceof BreakerOpenError) && !callerAborts.has(e)),
+      { breaker: makeBreaker(o.breaker), halfOpenAfter: o.halfOpenAfterMs },
+    );
+    this.retryFilter = handleWhen(
+      (e) =>
+        e instanceof TransientError &&
+        !(e instanceof BreakerOpenError) &&
+        !callerAborts.has(e) &&
+        (e.retryAfterMs === undefined || e.retryAfterMs <= o.maxRetryAfterMs),
+    );
+    this.breakerPolicy.onStateChange((s) => this.transition(STATE_NAMES[s]));
+  }
+
+  /** Delay before retry number `ctx.attempt` (1-based): equal-jitter exponential, never below retry-after. */
+  private backoffDelay(ctx: IRetryBackoffContext<unknown>): number {
+    const o = this.options;
+    const exp = Math.min(o.maxDelayMs, o.initialDelayMs * 2 ** Math.max(0, ctx.attempt - 1));
+    const jittered = exp / 2 + o.random() * (exp / 2);
+    const err = 'error' in ctx.result ? ctx.result.error : undefined;
+    const retryAfter = err instanceof TransientError ? (err.retryAfterMs ?? 0) : 0;
+    return Math.round(Math.max(jittered, retryAfter));
+  }
+
+  /**
+   * Runs `fn` under timeout + breaker + retry. `fn` gets the attempt's AbortSignal (aborted on timeout, on the
+   * caller's abort, and once the attempt settles); pass it to fetch/SDK calls.
+   */
+  async execute<T>(fn: (signal: AbortSignal) => Promise<T>, opts: ExecuteOptions = {}): Promise<T> {
+    const { signal } = opts;
+    if (signal?.aborted) throw this.callerAborted(signal);
+    const timeoutMs = opts.timeoutMs ?? this.options.timeoutMs;
+    const timeoutPolicy =
+      timeoutMs === this.options.timeoutMs ? this.timeoutPolicy : timeout(timeoutMs, TimeoutStrategy.Aggressive);
+    // cockatiel's retry computes the backoff; the wait itself happens here so the caller's abort cuts it short.
+    let delay = 0;
+    const retryPolicy = retry(this.retryFilter, {
+      maxAttempts: this.options.maxAttempts - 1,
+      backoff: new DelegateBackoff((ctx: IRetryBackoffContext<unknown>) => {
+        delay = this.backoffDelay(ctx);
+        return 0;
+      }),
+    });
+    try {
+      return await retryPolicy.execute(async ({ signal: attemptSignal }) => {
+        if (delay > 0) {
+          await sleep(delay, signal);
+          delay = 0;
+          if (signal?.aborted) throw this.callerAborted(signal);
+        }
+        return this.attempt(fn, timeoutPolicy, timeoutMs, attemptSignal, signal);
+      }, signal);
+    } catch (e) {
+      if (e instanceof Error && callerAborts.has(e)) throw e;
+      if (signal?.aborted && !(e instanceof PermanentError)) throw this.callerAborted(signal, e);
+      throw classifyError(e, this.name);
+    }
+  }
+
+  private async attempt<T>(
+    fn: (signal: AbortSignal) => Promise<T>,
+    timeoutPolicy: TimeoutPolicy,
+    timeoutMs: number,
+    parentSignal: AbortSignal,
+    callerSignal: AbortSignal | undefined,
+  ): Promise<T> {
+    try {
+      const value = await this.breakerPolicy.execute(async ({ signal }) => {
+        let settled = false;
+        let timedOut = false;
+        try {
+          return await timeoutPolicy.execute(async (_ctx, s) => {
+            s.addEventListener(
+              'abort',
+              () => {
+                timedOut = !settled;
+              },
+              { once: true },
+            );
+            try {
+              return await fn(s);
+            } finally {
+              settled = true;
+            }
+          }, signal);
+        } catch (e) {
+          if (callerSignal?.aborted) throw this.callerAborted(callerSignal, e);
+          if (e instanceof PermanentError) throw e;
+          const err = timedOut
+            ? new TransientError(`${this.name} timed out after ${timeoutMs}ms`, { code: 'timeout', service: this.name, cause: e })
+            : classifyError(e, this.name);
+          if (err instanceof TransientError) this.recordFailure(err);
+          throw err;
+        }
+      }, parentSignal);
+      this.failures = 0;
+      return value;
+    } catch (e) {
+      if (isBrokenCircuitError(e)) throw this.openError(e);
+      throw e;
+    }
+  }
+
+  private openError(cause: Error): BreakerOpenError {
+    const remaining = this.lastOpenedAt
+      ? Math.max(0, this.lastOpenedAt.getTime() + this.options.halfOpenAfterMs - Date.now())
+      : this.options.halfOpenAfterMs;
+    const isolated = cause instanceof IsolatedCircuitError;
+    return new BreakerOpenError(this.name, { cause, isolated, retryAfterMs: isolated ? undefined : remaining });
+  }
+
+  private callerAborted(signal: AbortSignal, cause?: unknown): TransientError {
+    const err = new TransientError(`${this.name} call aborted by caller`, {
+      code: 'aborted',
+      service: this.name,
+      cause: cause ?? signal.reason,
+    });
+    callerAborts.add(err);
+    return err;
+  }
+
+  private recordFailure(err: TransientError): void {
+    this.failures++;
+    this.lastError = err.message;
+  }
+
+  private transition(next: BreakerStateName): void {
+    const previous = this.state;
+    if (next === previous) return;
+    this.state = next;
+    const at = new Date();
+    if (next === 'open' || next === 'isolated') this.lastOpenedAt = at;
+    if (next === 'closed') this.failures = 0;
+    const change: BreakerStateChange = { name: this.name, state: next, previous, at };
+    for (const l of this.listeners) {
+      try {
+        l(change);
+      } catch {
+        // a listener's failure must not break the call path
+      }
+    }
+  }
+
+  /** Subscribes to breaker state changes; returns the unsubscribe function. */
+  onStateChange(listener: BreakerStateListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Holds the breaker open (state `isolated`) until the returned handle is disposed. */
+  isolate(): { dispose(): void } {
+    return this.breakerPolicy.isolate();
+  }
+
+  status(): BreakerStatus {
+    const s: BreakerStatus = { name: this.name, state: STATE_NAMES[this.breakerPolicy.state], failures: this.failures };
+    if (this.lastOpenedAt) s.lastOpenedAt = this.lastOpenedAt;
+    if (this.lastError !== undefined) s.lastError = this.lastError;
+    return s;
+  }
+}

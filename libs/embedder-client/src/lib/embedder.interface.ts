@@ -1,0 +1,40 @@
+/** Injection token of the Embedder. */
+export const EMBEDDER = Symbol('EMBEDDER');
+
+export interface EmbedOptions {
+  /** Caller's signal (e.g. shutdown): aborts the budget wait, the request and any retries. */
+  signal?: AbortSignal;
+  /**
+   * Total tokens of `inputs` if the caller already knows them (the chunker does): charged to the token-rate
+   * budget instead of re-counting.
+   */
+  tokens?: number;
+}
+
+export interface EmbedResult {
+  /** One vector per input, in input order, each with `dimensions` entries. */
+  vectors: number[][];
+  /** Tokens billed, as reported by the provider. */
+  promptTokens: number;
+  model: string;
+}
+
+/**
+ * An embeddings provider (OpenAI or its mock). `embed` and `ping` reject only with TransientError (incl.
+ * BreakerOpenError) or PermanentError from @app/circuit-breaker.
+ */
+export interface Embedder {
+  readonly model: string;
+  readonly dimensions: number;
+  /** Max tokens of one input (8191). */
+  readonly maxInputTokens: number;
+  /** Max inputs per request (2048). */
+  readonly maxInputs: number;
+  /** Max tokens per request (300 000). */
+  readonly maxTokensPerRequest: number;
+  embed(inputs: string[], opts?: EmbedOptions): Promise<EmbedResult>;
+  /** Tokens of `text` as the provider counts them (cl100k_base). */
+  countTokens(text: string): number;
+  /** Reachability and credentials check for readiness; bypasses retries and the breaker. Rejects when not usable. */
+  ping(opts?: { signal?: AbortSignal }): Promise<void>;
+}

@@ -1,0 +1,70 @@
+import { ArgumentMetadata, Injectable, ValidationError, ValidationPipe } from '@nestjs/common';
+import { ApiError, FieldError } from './api-error';
+
+/**
+ * Thrown when a DTO-typed `@Body()` received no parsed body at all. The exception filter answers 415
+ * when the request did carry a body (its Content-Type matched no body parser), 400 otherwise.
+ */
+export class MissingBodyError extends ApiError {
+  constructor() {
+    super(
+      400,
+      'invalid_body',
+      'Request body is required: a JSON object sent with Content-Type: application/json',
+    );
+  }
+}
+
+/** Flattens class-validator errors into `{ field, messages }`, nested fields as dotted paths. */
+export function flattenValidationErrors(errors: ValidationError[], parent = ''): FieldError[] {
+  return errors.flatMap((e) => {
+    const field = parent ? `${parent}.${e.property}` : e.property;
+    const own: FieldError[] = e.constraints ? [{ field, messages: Object.values(e.constraints) }] : [];
+    return [...own, ...flattenValidationErrors(e.children ?? [], field)];
+  });
+}
+
+function isPlainObject(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+const UNVALIDATED_TYPES: readonly unknown[] = [String, Boolean, Number, Array, Object, Buffer, Date];
+
+/**
+ * ValidationPipe that first insists a DTO-typed whole body (`@Body() dto: Dto`) is a JSON object (not
+ * an array, string, number, null, raw Buffer or missing), so such bodies get a 4xx, never a 500.
+ */
+@Injectable()
+export class AppValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    const isWholeDtoBody =
+      metadata.type === 'body' &&
+      metadata.data === undefined &&
+      !!metadata.metatype &&
+      !UNVALIDATED_TYPES.includes(metadata.metatype);
+    if (isWholeDtoBody) {
+      if (value === undefined) throw new MissingBodyError();
+      if (Buffer.isBuffer(value))
+        throw new ApiError(415, 'unsupported_media_type', 'Content-Type must be application/json');
+      if (!isPlainObject(value))
+        throw new ApiError(400, 'invalid_body', 'Request body must be a JSON object');
+    }
+    return super.transform(value, metadata);
+  }
+}
+
+/**
+ * The global pipe of our services: whitelist + forbidNonWhitelisted + transform; every failure is
+ * `ApiError(400, 'validation_failed', 'Request validation failed', [{ field, messages }])`.
+ */
+export function createValidationPipe(): ValidationPipe {
+  return new AppValidationPipe({
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    transform: true,
+    exceptionFactory: (errors: ValidationError[]) =>
+      new ApiError(400, 'validation_failed', 'Request validation failed', flattenValidationErrors(errors)),
+  });
+}

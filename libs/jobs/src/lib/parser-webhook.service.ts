@@ -1,0 +1,82 @@
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { JobTransitionsService } from './job-transitions.service';
+
+export type WebhookOutcome =
+  | { status: 'unauthorized' }
+  | { status: 'duplicate' }
+  | { status: 'accepted'; woke: boolean }
+  | { status: 'ignored'; reason: string };
+
+const SIGNATURE = /^sha256=([0-9a-f]{64})$/i;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** `sha256=<hex HMAC-SHA256(secret, rawBody)>`, the X-Webhook-Signature header value. */
+export function signWebhook(secret: string, rawBody: Buffer): string {
+  return `sha256=${createHmac('sha256', secret).update(rawBody).digest('hex')}`;
+}
+
+export function verifyWebhookSignature(secret: string, rawBody: Buffer, header: string | undefined): boolean {
+  const m = SIGNATURE.exec(header?.trim() ?? '');
+  if (!m) return false;
+  const expected = createHmac('sha256', secret).update(rawBody).digest();
+  const given = Buffer.from(m[1], 'hex');
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/**
+ * The parser's completion webhook. Verifies the HMAC of the raw body with the job's own secret,
+ * logs it once in webhook_log (a replay of the same body is recognised and answered idempotently),
+ * and wakes the job waiting at `parsing` in the same transaction. A webhook that arrives before the
+ * job reached `parsing`/`waiting` is only logged; the worker looks for it after its transition.
+ */
+@Injectable()
+export class ParserWebhookService {
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    private readonly transitions: JobTransitionsService,
+  ) {}
+
+  async handle(jobId: string, rawBody: Buffer, signature: string | undefined, requestId: string): Promise<WebhookOutcome> {
+    if (!UUID.test(jobId)) return { status: 'unauthorized' };
+    const rows = (await this.ds.query(`SELECT webhook_secret, parser_job_id FROM upload_pipeline.upload_jobs WHERE job_id = $1`, [
+      jobId,
+    ])) as { webhook_secret: string; parser_job_id: string | null }[];
+    // An unknown job and a bad signature look the same from outside: nothing to learn by probing.
+    if (!rows.length || !verifyWebhookSignature(rows[0].webhook_secret, rawBody, signature)) return { status: 'unauthorized' };
+
+    let payload: { id?: unknown; status?: unknown };
+    try {
+      payload = JSON.parse(rawBody.toString('utf8')) as { id?: unknown; status?: unknown };
+    } catch {
+      return { status: 'ignored', reason: 'body is not JSON' };
+    }
+    if (typeof payload !== 'object' || payload === null) return { status: 'ignored', reason: 'body is not an object' };
+    const parserJobId = typeof payload.id === 'string' ? payload.id.slice(0, 200) : null;
+    const status = typeof payload.status === 'string' ? payload.status.slice(0, 50) : null;
+    const bodySha = createHash('sha256').update(rawBody).digest('hex');
+
+    return this.ds.transaction(async (m) => {
+      const inserted = (await m.query(
+        `INSERT INTO upload_pipeline.webhook_log (job_id, source, body_sha256, parser_job_id, status)
+         VALUES ($1, 'llamaparse', $2, $3, $4) ON CONFLICT ON CONSTRAINT webhook_log_replay_key DO NOTHING RETURNING id`,
+        [jobId, bodySha, parserJobId, status],
+      )) as unknown[];
+      if (!inserted.length) return { status: 'duplicate' as const };
+      // a webhook for a parse this job no longer waits for (a duplicate submission) changes nothing
+      if (rows[0].parser_job_id && parserJobId && rows[0].parser_job_id !== parserJobId) {
+        return { status: 'ignored' as const, reason: 'not the parse this job waits for' };
+      }
+      const t = await this.transitions.apply(
+        jobId,
+        { stage: 'parsing', state: 'waiting' },
+        { type: 'parser_finished' },
+        { actor: 'webhook', detail: { parser_status: status, request_id: requestId } },
+        m,
+      );
+      return { status: 'accepted' as const, woke: t !== null };
+    });
+  }
+}

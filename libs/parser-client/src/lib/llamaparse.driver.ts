@@ -1,0 +1,202 @@
+import { PermanentError, ServicePolicy, TransientError, classifyError, classifyHttpStatus } from '@app/circuit-breaker';
+import { LlamaParseOptions } from './parser-client.config';
+import {
+  ParserCallOptions,
+  ParserClient,
+  ParserJobStatus,
+  ParserMarkdownResult,
+  ParserStatusResult,
+  ParserSubmitRequest,
+} from './parser-client.interface';
+
+const SERVICE = 'parser';
+/** A job id that cannot exist: ping() asks for it and any answer below 500 but 401/403 proves reachability. */
+const PING_JOB_ID = '00000000-0000-0000-0000-000000000000';
+
+const STATUS_MAP: Record<string, ParserJobStatus> = {
+  PENDING: 'PENDING',
+  SUCCESS: 'SUCCESS',
+  PARTIAL_SUCCESS: 'SUCCESS',
+  ERROR: 'ERROR',
+  CANCELED: 'CANCELED',
+  CANCELLED: 'CANCELED',
+};
+
+type Json = Record<string, unknown>;
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Pulls a human message and code out of LlamaParse (`{detail}`), FastAPI (`{detail:[{msg}]}`) or OpenAI-style bodies. */
+function describeErrorBody(text: string): { message?: string; code?: string } {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return { message: text.trim().slice(0, 300) || undefined };
+  }
+  if (!isObject(body)) return {};
+  const detail = body['detail'];
+  if (typeof detail === 'string') return { message: detail.slice(0, 300) };
+  if (Array.isArray(detail))
+    return {
+      message: detail
+        .map((d) => (isObject(d) && typeof d['msg'] === 'string' ? d['msg'] : JSON.stringify(d)))
+        .join('; ')
+        .slice(0, 300),
+    };
+  const err = body['error'];
+  if (isObject(err))
+    return {
+      message: typeof err['message'] === 'string' ? err['message'].slice(0, 300) : undefined,
+      code: typeof err['code'] === 'string' ? err['code'] : undefined,
+    };
+  return typeof body['message'] === 'string' ? { message: body['message'].slice(0, 300) } : {};
+}
+
+async function httpError(res: Response, what: string): Promise<TransientError | PermanentError> {
+  const text = await res.text().catch(() => '');
+  const { message, code } = describeErrorBody(text);
+  return classifyHttpStatus(res.status, res.headers, {
+    service: SERVICE,
+    code,
+    message: message ? `${what}: ${message}` : what,
+  });
+}
+
+/** Reads a 2xx JSON body: unparseable (truncated) is transient, a well-formed body of the wrong shape permanent. */
+async function readJson(res: Response, what: string): Promise<Json> {
+  const text = await res.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (e) {
+    throw new TransientError(`${what}: response is not JSON`, { code: 'bad_response', service: SERVICE, cause: e });
+  }
+  if (!isObject(body)) throw badShape(what, 'expected a JSON object');
+  return body;
+}
+
+function badShape(what: string, detail: string): PermanentError {
+  return new PermanentError(`${what}: unexpected response (${detail})`, { code: 'bad_response', service: SERVICE });
+}
+
+/**
+ * LlamaParse v1 REST driver (works against the real service and apps/mock-llamaparse).
+ * Every call runs through the `parser` ServicePolicy (timeout per attempt, retry, breaker).
+ */
+export class LlamaParseClient implements ParserClient {
+  private readonly baseUrl: string;
+  private readonly timeoutMs: number;
+  private readonly uploadTimeoutMs: number;
+  private readonly pingTimeoutMs: number;
+
+  constructor(
+    private readonly options: LlamaParseOptions,
+    private readonly policy: ServicePolicy,
+  ) {
+    if (!options.baseUrl) throw new Error('LlamaParseClient: baseUrl is required');
+    if (!options.apiKey) throw new Error('LlamaParseClient: apiKey is required');
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.uploadTimeoutMs = options.uploadTimeoutMs ?? Math.max(this.timeoutMs, 120_000);
+    this.pingTimeoutMs = options.pingTimeoutMs ?? 5_000;
+  }
+
+  private url(path: string): string {
+    return `${this.baseUrl}/api/v1/parsing${path}`;
+  }
+
+  private get authHeaders(): Record<string, string> {
+    return { authorization: `Bearer ${this.options.apiKey}`, accept: 'application/json' };
+  }
+
+  private run<T>(
+    what: string,
+    timeoutMs: number,
+    opts: ParserCallOptions | undefined,
+    attempt: (signal: AbortSignal) => Promise<Response>,
+    parse: (body: Json) => T,
+  ): Promise<T> {
+    return this.policy.execute(
+      async (signal) => {
+        const res = await attempt(signal);
+        if (!res.ok) throw await httpError(res, what);
+        // The body is read inside the attempt, so the per-attempt timeout covers it too.
+        return parse(await readJson(res, what));
+      },
+      { signal: opts?.signal, timeoutMs },
+    );
+  }
+
+  submit(req: ParserSubmitRequest, opts?: ParserCallOptions): Promise<{ parserJobId: string }> {
+    return this.run(
+      'upload',
+      this.uploadTimeoutMs,
+      opts,
+      (signal) => {
+        // Rebuilt on every attempt: a FormData body is consumed by the request.
+        const form = new FormData();
+        form.append('file', new Blob([req.body], { type: req.mime }), req.fileName);
+        form.append('result_type', 'markdown');
+        if (req.webhookUrl) form.append('webhook_url', req.webhookUrl);
+        if (req.webhookSecret) form.append('webhook_secret', req.webhookSecret);
+        for (const [k, v] of Object.entries(this.options.uploadFields ?? {})) form.append(k, v);
+        return fetch(this.url('/upload'), { method: 'POST', headers: this.authHeaders, body: form, signal });
+      },
+      (body) => {
+        const id = body['id'];
+        if (typeof id !== 'string' || !id) throw badShape('upload', 'no job id');
+        return { parserJobId: id };
+      },
+    );
+  }
+
+  status(parserJobId: string, opts?: ParserCallOptions): Promise<ParserStatusResult> {
+    return this.run(
+      'job status',
+      this.timeoutMs,
+      opts,
+      (signal) => fetch(this.url(`/job/${encodeURIComponent(parserJobId)}`), { headers: this.authHeaders, signal }),
+      (body) => {
+        const raw = typeof body['status'] === 'string' ? body['status'].toUpperCase() : '';
+        const status = STATUS_MAP[raw];
+        if (!status) throw badShape('job status', `unknown status ${JSON.stringify(body['status'])}`);
+        const result: ParserStatusResult = { status };
+        const msg = body['error_message'] ?? body['error'];
+        if (typeof msg === 'string' && msg) result.errorMessage = msg;
+        return result;
+      },
+    );
+  }
+
+  markdown(parserJobId: string, opts?: ParserCallOptions): Promise<ParserMarkdownResult> {
+    return this.run(
+      'markdown result',
+      this.timeoutMs,
+      opts,
+      (signal) =>
+        fetch(this.url(`/job/${encodeURIComponent(parserJobId)}/result/markdown`), { headers: this.authHeaders, signal }),
+      (body) => {
+        const markdown = body['markdown'];
+        if (typeof markdown !== 'string') throw badShape('markdown result', 'no markdown');
+        const meta = body['job_metadata'];
+        const pages = isObject(meta) ? Number(meta['job_pages']) : NaN;
+        return { markdown, pages: Number.isFinite(pages) && pages >= 0 ? pages : 0 };
+      },
+    );
+  }
+
+  async ping(opts?: ParserCallOptions): Promise<void> {
+    const signals = [AbortSignal.timeout(this.pingTimeoutMs), ...(opts?.signal ? [opts.signal] : [])];
+    let res: Response;
+    try {
+      res = await fetch(this.url(`/job/${PING_JOB_ID}`), { headers: this.authHeaders, signal: AbortSignal.any(signals) });
+      await res.arrayBuffer();
+    } catch (e) {
+      throw classifyError(e, SERVICE);
+    }
+    if (res.status >= 500 || res.status === 401 || res.status === 403) throw await httpError(res, 'ping');
+  }
+}

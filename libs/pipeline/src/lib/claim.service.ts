@@ -1,0 +1,94 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { CLAIM_RULES, ClaimRule, JobState, Stage, WORK_STAGES } from '@app/state-machine';
+import { PIPELINE_OPTIONS, PipelineOptions } from './pipeline.options';
+
+export interface ClaimedJob {
+  jobId: string;
+  documentId: string;
+  stage: Stage;
+  /** The state the job was claimed from (queued, retryable, waiting, or working with an expired lease). */
+  fromState: JobState;
+  correlationId: string;
+}
+
+const quote = (s: string) => `'${s.replace(/'/g, "''")}'`;
+
+function predicate(rule: ClaimRule): string {
+  const parts = [`state = ${quote(rule.state)}`];
+  if (rule.stage) parts.push(`stage = ${quote(rule.stage)}`);
+  if (rule.requires === 'due') parts.push(`next_attempt_at <= now()`);
+  if (rule.requires === 'lease_expired') parts.push(`lease_expires_at < now()`);
+  return `(${parts.join(' AND ')})`;
+}
+
+/** The claim predicate, built from the state machine's CLAIM_RULES. */
+export const CLAIMABLE_SQL = `stage IN (${WORK_STAGES.map(quote).join(', ')}) AND (${CLAIM_RULES.map(predicate).join(' OR ')})`;
+
+/**
+ * Claims and leases jobs. One statement: pick claimable rows with FOR UPDATE SKIP LOCKED (so two
+ * workers never take the same row), set them `working` with this worker's lease, and write one
+ * `stage_started` event per job.
+ */
+@Injectable()
+export class ClaimService {
+  private readonly sql: string;
+
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    @Inject(PIPELINE_OPTIONS) private readonly opts: PipelineOptions,
+  ) {
+    this.sql = `
+      WITH c AS (
+        SELECT job_id, state AS from_state
+        FROM upload_pipeline.upload_jobs
+        WHERE ${CLAIMABLE_SQL}
+        ORDER BY created_at
+        LIMIT $1
+        FOR UPDATE SKIP LOCKED
+      ), upd AS (
+        UPDATE upload_pipeline.upload_jobs j
+        SET state = 'working', claimed_by = $2, lease_expires_at = now() + $3::double precision * interval '1 millisecond',
+            updated_at = now()
+        FROM c WHERE j.job_id = c.job_id
+        RETURNING j.job_id, j.document_id, j.stage, c.from_state, j.correlation_id
+      ), ev AS (
+        INSERT INTO upload_pipeline.events (job_id, document_id, event_type, stage, from_stage, from_state, to_state, correlation_id, actor)
+        SELECT job_id, document_id, 'stage_started', stage, stage, from_state, 'working', correlation_id, $2 FROM upd
+      )
+      SELECT job_id, document_id, stage, from_state, correlation_id FROM upd`;
+  }
+
+  async claim(limit: number): Promise<ClaimedJob[]> {
+    if (limit <= 0) return [];
+    const rows = (await this.ds.query(this.sql, [limit, this.opts.workerId, this.opts.leaseMs])) as {
+      job_id: string;
+      document_id: string;
+      stage: Stage;
+      from_state: JobState;
+      correlation_id: string;
+    }[];
+    return rows.map((r) => ({
+      jobId: r.job_id,
+      documentId: r.document_id,
+      stage: r.stage,
+      fromState: r.from_state,
+      correlationId: r.correlation_id,
+    }));
+  }
+
+  /** Extends the leases of jobs in hand; returns the ids whose lease this worker no longer holds. */
+  async renew(jobIds: string[]): Promise<string[]> {
+    if (!jobIds.length) return [];
+    const rows = (await this.ds.query(
+      `UPDATE upload_pipeline.upload_jobs
+       SET lease_expires_at = now() + $3::double precision * interval '1 millisecond'
+       WHERE job_id = ANY($1::uuid[]) AND claimed_by = $2 AND state = 'working'
+       RETURNING job_id`,
+      [jobIds, this.opts.workerId, this.opts.leaseMs],
+    )) as { job_id: string }[];
+    const kept = new Set(rows.map((r) => r.job_id));
+    return jobIds.filter((id) => !kept.has(id));
+  }
+}

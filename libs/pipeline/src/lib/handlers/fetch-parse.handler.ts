@@ -1,0 +1,49 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { PermanentError } from '@app/circuit-breaker';
+import { PARSER_CLIENT, ParserClient } from '@app/parser-client';
+import { STORAGE, StorageDriver, storageKey } from '@app/storage';
+import type { JobContext, StageHandler, StageResult } from '../job-context';
+import { PIPELINE_OPTIONS, PipelineOptions } from '../pipeline.options';
+
+/**
+ * parsing: the parser said it is done (webhook) or the wait timed out. Ask the parser for the job's
+ * status; when it succeeded, store the markdown and record where it is.
+ */
+@Injectable()
+export class FetchParseHandler implements StageHandler {
+  readonly stages = ['parsing'] as const;
+
+  constructor(
+    @Inject(STORAGE) private readonly storage: StorageDriver,
+    @Inject(PARSER_CLIENT) private readonly parser: ParserClient,
+    @Inject(PIPELINE_OPTIONS) private readonly opts: PipelineOptions,
+  ) {}
+
+  async run({ job, document, signal }: JobContext): Promise<StageResult> {
+    if (!job.parserJobId) throw new PermanentError('job is at parsing without a parser job id', { code: 'no_parser_job' });
+    const status = await this.parser.status(job.parserJobId, { signal });
+    if (status.status === 'PENDING') {
+      return { type: 'parser_pending', nextAttemptAt: new Date(Date.now() + this.opts.parserPollIntervalMs) };
+    }
+    if (status.status !== 'SUCCESS') {
+      throw new PermanentError(`parser ${status.status.toLowerCase()}: ${status.errorMessage ?? 'no reason given'}`, {
+        code: 'parse_failed',
+        service: 'parser',
+      });
+    }
+    const { markdown, pages } = await this.parser.markdown(job.parserJobId, { signal });
+    const key = storageKey.parsed(document.userId, document.documentId);
+    const stored = await this.storage.putObject(key, Buffer.from(markdown, 'utf8'), { contentType: 'text/markdown; charset=utf-8' });
+    return {
+      type: 'advance',
+      progress: { pages },
+      detail: { pages, markdown_bytes: stored.size },
+      commit: async (m) => {
+        await m.query(
+          `UPDATE upload_pipeline.documents SET parsed_path = $2, page_count = $3, updated_at = now() WHERE document_id = $1`,
+          [document.documentId, key, pages],
+        );
+      },
+    };
+  }
+}

@@ -1,0 +1,61 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { readEmbeddingSettings } from '@app/database';
+import { TransientError } from '@app/circuit-breaker';
+import type { JobContext, StageHandler, StageResult } from '../job-context';
+
+/**
+ * embeddings_stored -> complete: in ONE transaction (the runner's, with the final transition), move
+ * the buffered chunks and their vectors into document_chunks and delete the buffers.
+ */
+@Injectable()
+export class FinalizeHandler implements StageHandler {
+  readonly stages = ['embeddings_stored'] as const;
+  private cast: Promise<string> | null = null;
+
+  constructor(@InjectDataSource() private readonly ds: DataSource) {}
+
+  private embeddingCast(): Promise<string> {
+    this.cast ??= readEmbeddingSettings(this.ds).then((s) => (s.storage === 'pgvector' ? '::vector' : ''));
+    return this.cast;
+  }
+
+  async run({ job, document }: JobContext): Promise<StageResult> {
+    const cast = await this.embeddingCast();
+    return {
+      type: 'advance',
+      commit: async (m: EntityManager) => {
+        const [{ missing }] = (await m.query(
+          `SELECT count(*)::int AS missing FROM upload_pipeline.document_chunk_buffer b
+           WHERE b.document_id = $1 AND NOT EXISTS (
+             SELECT 1 FROM upload_pipeline.document_vector_buffer v
+             WHERE v.chunk_id = b.chunk_id AND v.embed_model = $2 AND v.embed_version = $3)`,
+          [document.documentId, job.embedModel, job.embedVersion],
+        )) as { missing: number }[];
+        if (missing > 0) throw new TransientError(`${missing} chunks have no vector yet`, { code: 'vectors_missing' });
+        await m.query(
+          `INSERT INTO upload_pipeline.document_chunks
+             (chunk_id, document_id, user_id, chunker, chunker_version, ord, text, chunk_sha, token_count,
+              embed_model, embed_version, embedding, meta)
+           SELECT b.chunk_id, b.document_id, $4, b.chunker, b.chunker_version, b.ord, b.text, b.chunk_sha, b.token_count,
+                  v.embed_model, v.embed_version, v.embedding${cast}, b.meta
+           FROM upload_pipeline.document_chunk_buffer b
+           JOIN upload_pipeline.document_vector_buffer v
+             ON v.chunk_id = b.chunk_id AND v.embed_model = $2 AND v.embed_version = $3
+           WHERE b.document_id = $1
+           ON CONFLICT DO NOTHING`,
+          [document.documentId, job.embedModel, job.embedVersion, document.userId],
+        );
+        await m.query(`DELETE FROM upload_pipeline.document_vector_buffer WHERE document_id = $1`, [document.documentId]);
+        await m.query(`DELETE FROM upload_pipeline.document_chunk_buffer WHERE document_id = $1`, [document.documentId]);
+        await m.query(
+          `UPDATE upload_pipeline.documents SET chunk_count =
+             (SELECT count(*) FROM upload_pipeline.document_chunks WHERE document_id = $1), updated_at = now()
+           WHERE document_id = $1`,
+          [document.documentId],
+        );
+      },
+    };
+  }
+}

@@ -1,0 +1,47 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { PARSER_CLIENT, ParserClient } from '@app/parser-client';
+import { STORAGE, StorageDriver } from '@app/storage';
+import type { JobContext, StageHandler, StageResult } from '../job-context';
+import { PIPELINE_OPTIONS, PipelineOptions } from '../pipeline.options';
+
+/**
+ * parse_queued: hand the bytes to the parser with a webhook URL and the job's secret; the job then
+ * waits at `parsing` until the webhook (or, after webhookTimeoutMs, a poll) says the parse is done.
+ */
+@Injectable()
+export class SubmitParseHandler implements StageHandler {
+  readonly stages = ['parse_queued'] as const;
+
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    @Inject(STORAGE) private readonly storage: StorageDriver,
+    @Inject(PARSER_CLIENT) private readonly parser: ParserClient,
+    @Inject(PIPELINE_OPTIONS) private readonly opts: PipelineOptions,
+  ) {}
+
+  async run({ job, document, signal }: JobContext): Promise<StageResult> {
+    const body = await this.storage.getObjectBuffer(document.rawPath, this.opts.maxDocumentBytes);
+    const [{ webhook_secret }] = (await this.ds.query(
+      `SELECT webhook_secret FROM upload_pipeline.upload_jobs WHERE job_id = $1`,
+      [job.jobId],
+    )) as { webhook_secret: string }[];
+    const { parserJobId } = await this.parser.submit(
+      {
+        fileName: document.filename,
+        mime: document.mime,
+        body,
+        webhookUrl: `${this.opts.webhookBaseUrl.replace(/\/$/, '')}/webhooks/llamaparse/${job.jobId}`,
+        webhookSecret: webhook_secret,
+      },
+      { signal },
+    );
+    return {
+      type: 'advance',
+      parserJobId,
+      nextAttemptAt: new Date(Date.now() + this.opts.webhookTimeoutMs),
+      detail: { parser_job_id: parserJobId },
+    };
+  }
+}

@@ -1,0 +1,31 @@
+import type { RetryPolicy } from '@app/state-machine';
+
+export interface PipelineOptions {
+  /** Unique per process: written to claimed_by. */
+  workerId: string;
+  /** Jobs worked on at the same time by this process. */
+  concurrency: number;
+  /** Most jobs taken by one claim query. */
+  claimBatch: number;
+  leaseMs: number;
+  /** How often leases of jobs in hand are renewed (well under leaseMs). */
+  leaseRenewMs: number;
+  /** Polling fallback when no NOTIFY arrives (also finds due retries and expired leases). */
+  pollIntervalMs: number;
+  /** Base URL the parser calls back: `${webhookBaseUrl}/webhooks/llamaparse/:jobId`. */
+  webhookBaseUrl: string;
+  /** How long to wait for the parser's webhook before polling its job status. */
+  webhookTimeoutMs: number;
+  /** Between two polls of a parser job that is still PENDING. */
+  parserPollIntervalMs: number;
+  retryPolicy: RetryPolicy;
+  chunker: { maxTokens: number; overlapTokens: number; name: string; version: number };
+  embedModel: string;
+  embedVersion: number;
+  /** Largest raw document the worker reads into memory for the parser. */
+  maxDocumentBytes: number;
+  /** On SIGTERM: how long jobs in hand may run on before they are released. */
+  shutdownGraceMs: number;
+}
+
+export const PIPELINE_OPTIONS = Symbol('PIPELINE_OPTIONS');

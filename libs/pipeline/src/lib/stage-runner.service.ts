@@ -1,0 +1,184 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { classifyError, ClassifiedError, PermanentError, TransientError } from '@app/circuit-breaker';
+import { DocumentEntity, JobError, UploadJobEntity } from '@app/database';
+import { JobTransitionsService } from '@app/jobs';
+import { decideFailure, Stage } from '@app/state-machine';
+import type { ClaimedJob } from './claim.service';
+import { JobContext, STAGE_HANDLERS, StageHandler, StageResult } from './job-context';
+import { PIPELINE_OPTIONS, PipelineOptions } from './pipeline.options';
+
+/** Thrown inside a transition transaction when the job is no longer ours: rolls the side effects back. */
+class LeaseLostError extends Error {}
+
+export type RunOutcome = 'waiting' | 'done' | 'retryable' | 'deadletter' | 'released' | 'lost' | 'stale';
+
+/**
+ * Carries one claimed job through as many stages as it can in one claim. For each stage: re-read the
+ * job (do nothing if it moved on or is not ours), run the stage's handler, and apply the transition
+ * (with the handler's writes) in one transaction. Failures are classified and become `retryable`
+ * with backoff or `deadletter` with the reason.
+ */
+@Injectable()
+export class StageRunner {
+  private readonly logger = new Logger(StageRunner.name);
+  private readonly handlers = new Map<Stage, StageHandler>();
+
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    private readonly transitions: JobTransitionsService,
+    @Inject(PIPELINE_OPTIONS) private readonly opts: PipelineOptions,
+    @Inject(STAGE_HANDLERS) handlers: StageHandler[],
+  ) {
+    for (const h of handlers) for (const s of h.stages) this.handlers.set(s, h);
+  }
+
+  /**
+   * @param shutdown aborted when the worker stops: the job in hand is released for another worker.
+   * @param leaseLost aborted when the lease renewal found the job taken over: stop, write nothing.
+   */
+  async run(claimed: ClaimedJob, shutdown: AbortSignal, leaseLost: AbortSignal): Promise<RunOutcome> {
+    const signal = AbortSignal.any([shutdown, leaseLost]);
+    const worker = this.opts.workerId;
+    for (let step = 0; step < 20; step++) {
+      const ctx = await this.load(claimed.jobId, signal);
+      if (!ctx) return 'stale';
+      const { job } = ctx;
+      if (job.state !== 'working' || job.claimedBy !== worker) return 'stale';
+      const handler = this.handlers.get(job.stage);
+      if (!handler) throw new Error(`no handler for stage ${job.stage}`);
+
+      let result: StageResult;
+      try {
+        result = await handler.run(ctx);
+        signal.throwIfAborted();
+      } catch (e) {
+        if (leaseLost.aborted) return 'lost';
+        if (shutdown.aborted) return this.release(job);
+        return this.fail(job, e);
+      }
+
+      try {
+        const outcome = await this.commit(job, result);
+        if (outcome !== 'continue') return outcome;
+        if (shutdown.aborted) return this.release({ ...job, stage: (await this.load(job.jobId, signal))?.job.stage ?? job.stage });
+      } catch (e) {
+        if (e instanceof LeaseLostError) return 'lost';
+        return this.fail(job, e);
+      }
+    }
+    return 'stale';
+  }
+
+  private async load(jobId: string, signal: AbortSignal): Promise<JobContext | null> {
+    const job = await this.ds.getRepository(UploadJobEntity).findOneBy({ jobId });
+    if (!job) return null;
+    const document = await this.ds.getRepository(DocumentEntity).findOneBy({ documentId: job.documentId });
+    if (!document) return null;
+    return { job, document, workerId: this.opts.workerId, signal };
+  }
+
+  private async commit(job: UploadJobEntity, result: StageResult): Promise<RunOutcome | 'continue'> {
+    const from = { stage: job.stage, state: 'working' as const };
+    const worker = this.opts.workerId;
+    if (result.type === 'parser_pending') {
+      const t = await this.transitions.apply(job.jobId, from, { type: 'parser_pending' }, {
+        workerId: worker,
+        nextAttemptAt: result.nextAttemptAt,
+      });
+      return t ? 'waiting' : 'lost';
+    }
+    const t = await this.ds.transaction(async (m) => {
+      await result.commit?.(m);
+      const applied = await this.transitions.apply(
+        job.jobId,
+        from,
+        { type: 'advance', chain: true },
+        {
+          workerId: worker,
+          leaseMs: this.opts.leaseMs,
+          progress: result.progress,
+          parserJobId: result.parserJobId,
+          nextAttemptAt: result.nextAttemptAt,
+          lastError: null,
+          detail: result.detail,
+        },
+        m,
+      );
+      if (!applied) throw new LeaseLostError();
+      return applied;
+    });
+    this.logger.debug(`job ${job.jobId}: ${job.stage} -> ${t.to.stage}/${t.to.state}`);
+    if (t.to.state === 'done') return 'done';
+    if (t.to.state === 'waiting') {
+      await this.catchEarlyWebhook(job.jobId, result.parserJobId);
+      return 'waiting';
+    }
+    return 'continue';
+  }
+
+  /**
+   * The parser may call back before the job reached `parsing`/`waiting` (the webhook then found it
+   * still at parse_queued and could only log it). Look for such a webhook and wake the job up.
+   */
+  private async catchEarlyWebhook(jobId: string, parserJobId: string | undefined): Promise<void> {
+    if (!parserJobId) return;
+    const seen = (await this.ds.query(
+      `SELECT 1 FROM upload_pipeline.webhook_log WHERE job_id = $1 AND parser_job_id = $2 LIMIT 1`,
+      [jobId, parserJobId],
+    )) as unknown[];
+    if (seen.length) {
+      await this.transitions.apply(jobId, { stage: 'parsing', state: 'waiting' }, { type: 'parser_finished' }, { actor: 'worker' });
+    }
+  }
+
+  private async release(job: Pick<UploadJobEntity, 'jobId' | 'stage'>): Promise<RunOutcome> {
+    const t = await this.transitions.apply(
+      job.jobId,
+      { stage: job.stage, state: 'working' },
+      { type: 'release' },
+      {
+        workerId: this.opts.workerId,
+        detail: { reason: 'shutdown' },
+        // a parse job goes back to waiting for its webhook: poll soon in case it came meanwhile
+        nextAttemptAt: job.stage === 'parsing' ? new Date(Date.now() + this.opts.parserPollIntervalMs) : undefined,
+      },
+    );
+    return t ? 'released' : 'lost';
+  }
+
+  private async fail(job: UploadJobEntity, e: unknown): Promise<RunOutcome> {
+    const err: ClassifiedError = e instanceof TransientError || e instanceof PermanentError ? e : classifyError(e);
+    const decision = decideFailure(err.kind, job.retryCount, this.opts.retryPolicy, {
+      retryAfterMs: err instanceof TransientError ? err.retryAfterMs : undefined,
+    });
+    const lastError: JobError = {
+      kind: err.kind,
+      code: err.code,
+      message: err.message.slice(0, 2000),
+      stage: job.stage,
+      at: new Date().toISOString(),
+      attempts: job.retryCount + 1,
+      ...(err.service ? { service: err.service } : {}),
+    };
+    const from = { stage: job.stage, state: 'working' as const };
+    if (decision.event === 'fail_transient') {
+      const t = await this.transitions.apply(job.jobId, from, { type: 'fail_transient' }, {
+        workerId: this.opts.workerId,
+        lastError,
+        nextAttemptAt: new Date(Date.now() + decision.delayMs),
+        detail: { code: err.code, delay_ms: decision.delayMs },
+      });
+      this.logger.warn(`job ${job.jobId} at ${job.stage}: transient ${err.code}: ${err.message} (retry in ${decision.delayMs} ms)`);
+      return t ? 'retryable' : 'lost';
+    }
+    const t = await this.transitions.apply(job.jobId, from, { type: 'fail_permanent' }, {
+      workerId: this.opts.workerId,
+      lastError: { ...lastError, kind: 'permanent', code: decision.reason === 'attempts_exhausted' ? `attempts_exhausted:${err.code}` : err.code },
+      detail: { code: err.code, reason: decision.reason },
+    });
+    this.logger.warn(`job ${job.jobId} at ${job.stage}: dead-lettered (${decision.reason}): ${err.code}: ${err.message}`);
+    return t ? 'deadletter' : 'lost';
+  }
+}

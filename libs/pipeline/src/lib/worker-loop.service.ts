@@ -1,0 +1,164 @@
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { ClaimService, ClaimedJob } from './claim.service';
+import { JobNotificationsService } from './job-notifications.service';
+import { PIPELINE_OPTIONS, PipelineOptions } from './pipeline.options';
+import { RunOutcome, StageRunner } from './stage-runner.service';
+
+export const PIPELINE_DATABASE_URL = Symbol('PIPELINE_DATABASE_URL');
+
+interface InHand {
+  job: ClaimedJob;
+  leaseLost: AbortController;
+  done: Promise<RunOutcome | 'error'>;
+}
+
+export interface WorkerLoopStatus {
+  running: boolean;
+  stopping: boolean;
+  inFlight: number;
+  concurrency: number;
+  listening: boolean;
+  lastPollAt: Date | null;
+  lastLeaseRenewalAt: Date | null;
+  lastLeaseRenewalError: string | null;
+  outcomes: Record<string, number>;
+}
+
+/**
+ * The worker's loop: wakes on NOTIFY (and on a polling timer as fallback), claims up to its free
+ * slots, runs each job through the StageRunner, renews the leases of jobs in hand, and on shutdown
+ * stops claiming, lets jobs in hand finish within the grace period and releases the rest.
+ */
+@Injectable()
+export class WorkerLoopService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(WorkerLoopService.name);
+  private readonly inHand = new Map<string, InHand>();
+  private readonly shutdown = new AbortController();
+  private pumping = false;
+  private again = false;
+  private running = false;
+  private pollTimer: NodeJS.Timeout | null = null;
+  private leaseTimer: NodeJS.Timeout | null = null;
+  private lastPollAt: Date | null = null;
+  private lastLeaseRenewalAt: Date | null = null;
+  private lastLeaseRenewalError: string | null = null;
+  private readonly outcomes: Record<string, number> = {};
+
+  constructor(
+    private readonly claims: ClaimService,
+    private readonly runner: StageRunner,
+    private readonly notifications: JobNotificationsService,
+    @Inject(PIPELINE_OPTIONS) private readonly opts: PipelineOptions,
+    @Inject(PIPELINE_DATABASE_URL) private readonly databaseUrl: string,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.running = true;
+    await this.notifications.start(this.databaseUrl, () => this.pump());
+    this.pollTimer = setInterval(() => this.pump(), this.opts.pollIntervalMs);
+    this.leaseTimer = setInterval(() => void this.renewLeases(), this.opts.leaseRenewMs);
+    this.pump();
+    this.logger.log(`worker ${this.opts.workerId} started: concurrency ${this.opts.concurrency}`);
+  }
+
+  status(): WorkerLoopStatus {
+    return {
+      running: this.running,
+      stopping: this.shutdown.signal.aborted,
+      inFlight: this.inHand.size,
+      concurrency: this.opts.concurrency,
+      listening: this.notifications.connected,
+      lastPollAt: this.lastPollAt,
+      lastLeaseRenewalAt: this.lastLeaseRenewalAt,
+      lastLeaseRenewalError: this.lastLeaseRenewalError,
+      outcomes: { ...this.outcomes },
+    };
+  }
+
+  /** Claims as many jobs as there are free slots, repeatedly while there is work. Never runs twice at once. */
+  pump(): void {
+    if (!this.running || this.shutdown.signal.aborted) return;
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    this.pumping = true;
+    void (async () => {
+      try {
+        do {
+          this.again = false;
+          const free = this.opts.concurrency - this.inHand.size;
+          if (free <= 0) {
+            this.lastPollAt = new Date(); // busy, not stuck: the heartbeat stays fresh
+            break;
+          }
+          const jobs = await this.claims.claim(Math.min(free, this.opts.claimBatch));
+          this.lastPollAt = new Date();
+          for (const job of jobs) this.start(job);
+          if (jobs.length === Math.min(free, this.opts.claimBatch)) this.again = true;
+        } while (this.again && !this.shutdown.signal.aborted);
+      } catch (e) {
+        this.logger.warn(`claim failed: ${(e as Error).message}`);
+      } finally {
+        this.pumping = false;
+      }
+    })();
+  }
+
+  private start(job: ClaimedJob): void {
+    const leaseLost = new AbortController();
+    const done = this.runner
+      .run(job, this.shutdown.signal, leaseLost.signal)
+      .catch((e: unknown): 'error' => {
+        this.logger.error(`job ${job.jobId} failed in the runner: ${(e as Error).stack ?? e}`);
+        return 'error';
+      })
+      .then((outcome) => {
+        this.outcomes[outcome] = (this.outcomes[outcome] ?? 0) + 1;
+        this.inHand.delete(job.jobId);
+        this.pump();
+        return outcome;
+      });
+    this.inHand.set(job.jobId, { job, leaseLost, done });
+  }
+
+  private async renewLeases(): Promise<void> {
+    const ids = [...this.inHand.keys()];
+    try {
+      const lost = await this.claims.renew(ids);
+      this.lastLeaseRenewalAt = new Date();
+      this.lastLeaseRenewalError = null;
+      for (const id of lost) {
+        const h = this.inHand.get(id);
+        // the runner may have just finished the job (then it is no longer `working`): only abort if still in hand
+        if (h) {
+          this.logger.warn(`lost the lease of job ${id}`);
+          h.leaseLost.abort();
+        }
+      }
+    } catch (e) {
+      this.lastLeaseRenewalError = (e as Error).message;
+      this.logger.warn(`lease renewal failed: ${(e as Error).message}`);
+    }
+  }
+
+  /** SIGTERM: stop claiming; let jobs in hand finish within the grace period; release what is left. */
+  async beforeApplicationShutdown(signal?: string): Promise<void> {
+    if (!this.running) return;
+    this.logger.log(`stopping (${signal ?? 'shutdown'}): ${this.inHand.size} jobs in hand`);
+    this.running = false;
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    await this.notifications.stop();
+    const all = () => Promise.all([...this.inHand.values()].map((h) => h.done));
+    const graceOver = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), this.opts.shutdownGraceMs).unref());
+    if ((await Promise.race([all(), graceOver])) === 'timeout') {
+      this.logger.warn(`grace period over: releasing ${this.inHand.size} jobs`);
+      this.shutdown.abort();
+      await all();
+    } else {
+      this.shutdown.abort();
+    }
+    if (this.leaseTimer) clearInterval(this.leaseTimer);
+    this.logger.log('stopped');
+  }
+}

@@ -1,0 +1,404 @@
+import { constants as fsc, type Dirent } from 'node:fs';
+import { lstat, mkdir, open, readdir, realpath, rename, rmdir, unlink, type FileHandle } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { isAbsolute, join, resolve, sep } from 'node:path';
+import type { Readable } from 'node:stream';
+import { assertValidStorageKey, assertValidStoragePrefix } from '../storage-key';
+import { InvalidStorageKeyError, StorageNotFoundError, StorageObjectTooLargeError, StorageUnavailableError } from '../storage.errors';
+import type { CreateUploadUrlOptions, LocalStorageOptions, StorageDriver, StoredObjectInfo, UploadTarget } from '../storage.types';
+import { assertUploadOptions, hashStream, toBuffer } from '../stream.util';
+import { errnoCode, ignoreMissing, isScratchName, mapFsError, scratchName } from './local-fs.util';
+import { LOCAL_UPLOAD_PATH, uploadQueryString } from './upload-signature';
+
+export interface LocalStorageDriverOptions extends Omit<LocalStorageOptions, 'driver'> {
+  /** Clock, for tests. */
+  now?: () => Date;
+}
+
+/** Result of {@link LocalStorageDriver.writeAtomically}. */
+export type AtomicWriteResult =
+  | { status: 'committed'; size: number; sha256: string }
+  /** `accept` said no; nothing was written. */
+  | { status: 'rejected'; size: number; sha256: string }
+  /** More than `limit` bytes arrived; reading stopped there and nothing was written. */
+  | { status: 'overflow'; size: number };
+
+export interface AtomicWriteOptions {
+  /** Stop reading and write nothing as soon as more than this many bytes arrived. */
+  limit?: number;
+  /** Decides, once all bytes are in, whether they are renamed into place. */
+  accept?: (got: { size: number; sha256: string }) => boolean;
+}
+
+const WRITE_FLAGS = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW;
+const READ_FLAGS = fsc.O_RDONLY | fsc.O_NOFOLLOW;
+const MAX_DIR_RACE_RETRIES = 5;
+
+/**
+ * Objects as files under one root directory.
+ *
+ * - Keys are validated (see `assertValidStorageKey`), then mapped segment by segment onto
+ *   directories; every existing directory on the way is `lstat`ed and a symbolic link anywhere on
+ *   the path is refused (InvalidStorageKeyError), files are opened with O_NOFOLLOW, and the
+ *   resolved path is checked to lie inside the root's real path. No key can reach outside the root.
+ * - Writes are atomic: a scratch file in the target directory, fsync, rename over the target, fsync
+ *   of the directory. Readers see the old bytes or the new bytes, never a mix; scratch files are
+ *   removed on every failure path.
+ * - Deleting prunes directories left empty, up to (not including) the root.
+ * - `stat` reports size only (no stored checksum); use `hashObject` for the sha256.
+ */
+export class LocalStorageDriver implements StorageDriver {
+  readonly kind = 'local' as const;
+  private readonly rootDir: string;
+  private readonly baseUrl: string;
+  private readonly secret: string;
+  private readonly now: () => Date;
+  private realRoot: Promise<string> | undefined;
+
+  constructor(opts: LocalStorageDriverOptions) {
+    if (!opts.root || !isAbsolute(resolve(opts.root))) throw new RangeError('local storage root is required');
+    if (!opts.signingSecret || opts.signingSecret.length < 16)
+      throw new RangeError('local storage signingSecret must have at least 16 characters');
+    const base = new URL(opts.publicBaseUrl);
+    if (base.protocol !== 'http:' && base.protocol !== 'https:')
+      throw new RangeError('publicBaseUrl must be an http(s) URL');
+    this.rootDir = resolve(opts.root);
+    this.baseUrl = opts.publicBaseUrl.replace(/\/+$/, '');
+    this.secret = opts.signingSecret;
+    this.now = opts.now ?? (() => new Date());
+  }
+
+  /** The configured root (as given, resolved to absolute). */
+  get root(): string {
+    return this.rootDir;
+  }
+
+  async createUploadUrl(key: string, opts: CreateUploadUrlOptions): Promise<UploadTarget> {
+    assertValidStorageKey(key);
+    assertUploadOptions(opts);
+    const expires = Math.floor(this.now().getTime() / 1000) + opts.expiresInSec;
+    const query = uploadQueryString(
+      { key, expires, size: opts.bytesLen, sha256: opts.sha256, contentType: opts.contentType },
+      this.secret,
+    );
+    return {
+      url: `${this.baseUrl}${LOCAL_UPLOAD_PATH}?${query}`,
+      method: 'PUT',
+      headers: { 'Content-Type': opts.contentType },
+      expiresAt: new Date(expires * 1000),
+    };
+  }
+
+  async putObject(key: string, body: Buffer | Readable, _opts?: { contentType?: string }): Promise<{ size: number; sha256: string }> {
+    const r = await this.writeAtomically(key, body);
+    if (r.status !== 'committed') throw new Error('unreachable: unconditional write was not committed');
+    return { size: r.size, sha256: r.sha256 };
+  }
+
+  async getObject(key: string): Promise<Readable> {
+    const handle = await this.openForRead(key);
+    return handle.createReadStream();
+  }
+
+  async getObjectBuffer(key: string, maxBytes?: number): Promise<Buffer> {
+    const handle = await this.openForRead(key);
+    try {
+      const { size } = await handle.stat();
+      if (maxBytes !== undefined && size > maxBytes) throw new StorageObjectTooLargeError(key, maxBytes, size);
+      return await handle.readFile();
+    } catch (e) {
+      throw mapFsError(e, key);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async stat(key: string): Promise<StoredObjectInfo | null> {
+    assertValidStorageKey(key);
+    const file = await this.resolveKey(key, false);
+    if (file === null) return null;
+    try {
+      const st = await lstat(file);
+      if (st.isSymbolicLink()) throw new InvalidStorageKeyError(key, 'resolves through a symbolic link');
+      return st.isFile() ? { size: st.size } : null;
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') return null;
+      throw mapFsError(e, key);
+    }
+  }
+
+  async hashObject(key: string): Promise<{ size: number; sha256: string }> {
+    const stream = await this.getObject(key);
+    try {
+      return await hashStream(stream);
+    } catch (e) {
+      throw mapFsError(e, key);
+    }
+  }
+
+  async deleteObject(key: string): Promise<void> {
+    assertValidStorageKey(key);
+    const file = await this.resolveKey(key, false);
+    if (file === null) return;
+    try {
+      await unlink(file); // removes a symlink itself, never its target
+    } catch (e) {
+      const code = errnoCode(e);
+      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'EPERM') return;
+      throw mapFsError(e, key);
+    }
+    await this.pruneEmptyDirs(join(file, '..'));
+  }
+
+  async deletePrefix(prefix: string): Promise<number> {
+    assertValidStoragePrefix(prefix);
+    const cut = prefix.lastIndexOf('/') + 1;
+    const dirPart = prefix.slice(0, cut);
+    const namePart = prefix.slice(cut);
+    const root = await this.ensureRoot();
+    const dir = dirPart === '' ? root : await this.resolveDir(prefix, dirPart.slice(0, -1).split('/'), false);
+    if (dir === null) return 0;
+    let entries: Dirent[];
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') return 0;
+      throw mapFsError(e, prefix);
+    }
+    let deleted = 0;
+    try {
+      for (const entry of entries) {
+        if (!entry.name.startsWith(namePart)) continue;
+        deleted += await removeTree(join(dir, entry.name), entry);
+      }
+    } catch (e) {
+      throw mapFsError(e, prefix);
+    }
+    if (dir !== root) await this.pruneEmptyDirs(dir);
+    return deleted;
+  }
+
+  async ping(): Promise<void> {
+    let probe: string | undefined;
+    try {
+      const root = await this.ensureRoot();
+      probe = join(root, scratchName('ping'));
+      const handle = await open(probe, WRITE_FLAGS, 0o600);
+      try {
+        await handle.writeFile('ok');
+      } finally {
+        await handle.close();
+      }
+    } catch (e) {
+      throw new StorageUnavailableError(
+        `local storage root ${this.rootDir} is not writable: ${e instanceof Error ? e.message : String(e)}`,
+        { cause: e },
+      );
+    } finally {
+      if (probe) await ignoreMissing(unlink(probe)).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Streams `source` into a scratch file next to the target while counting and hashing, then renames
+   * it over the target, unless more than `limit` bytes arrive (reading stops at once) or `accept`
+   * refuses the result. Nothing is left behind on any path that does not commit. A Readable source
+   * is not destroyed when reading stops early; the caller decides what to do with the rest.
+   */
+  async writeAtomically(key: string, source: Buffer | Readable, opts: AtomicWriteOptions = {}): Promise<AtomicWriteResult> {
+    assertValidStorageKey(key);
+    const { file, tmp, handle } = await this.createScratchFor(key);
+    let committed = false;
+    let readFailure: { error: unknown } | undefined;
+    const chunks = byteChunks(source);
+    try {
+      const hash = createHash('sha256');
+      let size = 0;
+      for (;;) {
+        let step: IteratorResult<Buffer>;
+        try {
+          step = await chunks.next();
+        } catch (e) {
+          readFailure = { error: e };
+          throw e;
+        }
+        if (step.done) break;
+        size += step.value.length;
+        if (opts.limit !== undefined && size > opts.limit) {
+          await chunks.return(undefined);
+          return { status: 'overflow', size };
+        }
+        hash.update(step.value);
+        await handle.write(step.value);
+      }
+      const got = { size, sha256: hash.digest('hex') };
+      if (opts.accept && !opts.accept(got)) return { status: 'rejected', ...got };
+      await handle.sync();
+      await handle.close();
+      await this.commit(key, tmp, file);
+      committed = true;
+      return { status: 'committed', ...got };
+    } catch (e) {
+      // Errors of the source (client went away, ...) are the caller's, not storage failures.
+      throw readFailure ? readFailure.error : mapFsError(e, key);
+    } finally {
+      if (!committed) {
+        await handle.close().catch(() => undefined);
+        await ignoreMissing(unlink(tmp)).catch(() => undefined);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private async commit(key: string, tmp: string, file: string): Promise<void> {
+    try {
+      await rename(tmp, file);
+    } catch (e) {
+      const code = errnoCode(e);
+      if (code === 'EISDIR' || code === 'ENOTEMPTY' || code === 'EEXIST')
+        throw new InvalidStorageKeyError(key, 'is a prefix of existing keys');
+      throw e;
+    }
+    const dirHandle = await open(join(file, '..'), fsc.O_RDONLY | fsc.O_DIRECTORY).catch(() => undefined);
+    if (dirHandle) await dirHandle.sync().catch(() => undefined).finally(() => dirHandle.close());
+  }
+
+  /** Creates the key's directories and an exclusive scratch file in the last one. */
+  private async createScratchFor(key: string): Promise<{ file: string; tmp: string; handle: FileHandle }> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const file = await this.resolveKey(key, true);
+        if (file === null) throw new Error('unreachable: resolveKey(create) returned null');
+        const tmp = join(file, '..', scratchName('tmp'));
+        return { file, tmp, handle: await open(tmp, WRITE_FLAGS, 0o644) };
+      } catch (e) {
+        // A concurrent delete may prune the (then empty) directory between mkdir and open, or the
+        // root itself may have been removed: re-create and retry a few times.
+        const missing = e instanceof StorageNotFoundError || errnoCode(e) === 'ENOENT';
+        if (missing && attempt < MAX_DIR_RACE_RETRIES) {
+          this.realRoot = undefined;
+          continue;
+        }
+        throw mapFsError(e, key);
+      }
+    }
+  }
+
+  private async openForRead(key: string): Promise<FileHandle> {
+    assertValidStorageKey(key);
+    const file = await this.resolveKey(key, false);
+    if (file === null) throw new StorageNotFoundError(key);
+    let handle: FileHandle;
+    try {
+      handle = await open(file, READ_FLAGS);
+    } catch (e) {
+      throw mapFsError(e, key);
+    }
+    const st = await handle.stat().catch(async (e: unknown) => {
+      await handle.close();
+      throw mapFsError(e, key);
+    });
+    if (!st.isFile()) {
+      await handle.close();
+      throw new StorageNotFoundError(key);
+    }
+    return handle;
+  }
+
+  /** Real path of the root, created on first use (a failure is retried on the next call). */
+  private ensureRoot(): Promise<string> {
+    if (!this.realRoot) {
+      this.realRoot = mkdir(this.rootDir, { recursive: true })
+        .then(() => realpath(this.rootDir))
+        .catch((e: unknown) => {
+          this.realRoot = undefined;
+          throw mapFsError(e, this.rootDir);
+        });
+    }
+    return this.realRoot;
+  }
+
+  /**
+   * Absolute file path for a valid key, after checking every parent directory (creating missing
+   * ones when `create`). Null when a parent is missing (or not a directory) and `create` is false.
+   */
+  private async resolveKey(key: string, create: boolean): Promise<string | null> {
+    const segments = key.split('/');
+    const dir = await this.resolveDir(key, segments.slice(0, -1), create);
+    return dir === null ? null : join(dir, segments[segments.length - 1]);
+  }
+
+  private async resolveDir(key: string, segments: string[], create: boolean): Promise<string | null> {
+    const root = await this.ensureRoot();
+    const target = resolve(root, ...segments);
+    if (target !== root && !target.startsWith(root + sep)) throw new InvalidStorageKeyError(key, 'escapes the storage root');
+    let cur = root;
+    for (const segment of segments) {
+      cur = join(cur, segment);
+      let st = await ignoreMissing(lstat(cur)).catch((e: unknown) => {
+        if (errnoCode(e) === 'ENOTDIR') return undefined;
+        throw mapFsError(e, key);
+      });
+      if (st === undefined) {
+        if (!create) return null;
+        await mkdir(cur, { mode: 0o755 }).catch((e: unknown) => {
+          if (errnoCode(e) !== 'EEXIST') throw mapFsError(e, key);
+        });
+        st = await lstat(cur).catch((e: unknown) => {
+          throw mapFsError(e, key);
+        });
+      }
+      if (st.isSymbolicLink()) throw new InvalidStorageKeyError(key, 'resolves through a symbolic link');
+      if (!st.isDirectory()) {
+        if (!create) return null;
+        throw new InvalidStorageKeyError(key, `"${segment}" is an existing object, not a prefix`);
+      }
+    }
+    return cur;
+  }
+
+  /** Removes `dir` and its parents while they are empty, stopping below the root. */
+  private async pruneEmptyDirs(dir: string): Promise<void> {
+    const root = await this.ensureRoot();
+    let cur = resolve(dir);
+    while (cur.startsWith(root + sep)) {
+      try {
+        await rmdir(cur);
+      } catch {
+        return; // not empty (or already gone / raced with a writer): stop
+      }
+      cur = join(cur, '..');
+    }
+  }
+}
+
+/** Deletes a file or directory tree without following symlinks; returns how many objects it removed. */
+async function removeTree(path: string, entry: Dirent): Promise<number> {
+  if (entry.isDirectory()) {
+    let count = 0;
+    const children = (await ignoreMissing(readdir(path, { withFileTypes: true }))) ?? [];
+    for (const child of children) count += await removeTree(join(path, child.name), child);
+    await rmdir(path).catch((e: unknown) => {
+      const code = errnoCode(e);
+      if (code !== 'ENOENT' && code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e; // a writer raced in: keep it
+    });
+    return count;
+  }
+  try {
+    await unlink(path);
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') return 0;
+    throw e;
+  }
+  return entry.isFile() && !isScratchName(entry.name) ? 1 : 0;
+}
+
+/** The bytes of a Buffer or Readable; a Readable is not destroyed when the consumer stops early. */
+async function* byteChunks(source: Buffer | Readable): AsyncGenerator<Buffer, void, undefined> {
+  if (Buffer.isBuffer(source)) {
+    yield source;
+    return;
+  }
+  for await (const chunk of source.iterator({ destroyOnReturn: false })) yield toBuffer(chunk);
+}

@@ -1,0 +1,45 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { HealthIndicatorService } from '@nestjs/terminus';
+import { STORAGE, type StorageDriver } from './storage.types';
+
+export const DEFAULT_STORAGE_PING_TIMEOUT_MS = 3000;
+
+export interface StorageHealthDetail {
+  status: 'up' | 'down';
+  driver: 'local' | 's3';
+  message?: string;
+}
+
+/**
+ * Readiness of the active storage driver: `ping()` (local root writable / bucket reachable) within
+ * a timeout. Never throws; returns terminus-compatible `{ [key]: { status, driver, message? } }`,
+ * so it can be passed straight to `HealthCheckService.check([() => indicator.check()])`.
+ */
+@Injectable()
+export class StorageHealthIndicator {
+  private readonly health = new HealthIndicatorService();
+
+  constructor(@Inject(STORAGE) private readonly storage: StorageDriver) {}
+
+  async check<const K extends string = 'storage'>(
+    key: K = 'storage' as K,
+    timeoutMs: number = DEFAULT_STORAGE_PING_TIMEOUT_MS,
+  ): Promise<Record<K, StorageHealthDetail>> {
+    const session = this.health.check(key);
+    const driver = this.storage.kind;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.storage.ping(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`storage ping timed out after ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+      return session.up({ driver }) as Record<K, StorageHealthDetail>;
+    } catch (e) {
+      return session.down({ driver, message: e instanceof Error ? e.message : String(e) }) as Record<K, StorageHealthDetail>;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

@@ -1,0 +1,81 @@
+import type { Readable } from 'node:stream';
+
+/** Nest injection token for the active {@link StorageDriver}. */
+export const STORAGE = Symbol('STORAGE');
+
+/** Nest injection token for the {@link StorageOptions} the module was configured with. */
+export const STORAGE_OPTIONS = Symbol('STORAGE_OPTIONS');
+
+/** Where and how a client uploads the bytes of one object. */
+export interface UploadTarget {
+  url: string;
+  method: 'PUT';
+  /** Headers the client MUST send with the PUT, exactly as given (they are covered by the signature). */
+  headers: Record<string, string>;
+  expiresAt: Date;
+}
+
+export interface CreateUploadUrlOptions {
+  /** Exact body length; the client's Content-Length must equal it. Positive safe integer. */
+  bytesLen: number;
+  /** Lowercase (or uppercase) hex sha256 of the exact body, 64 chars. */
+  sha256: string;
+  /** Content-Type the client must send, e.g. `application/pdf`. */
+  contentType: string;
+  /** Lifetime of the URL, 1..604800 seconds. */
+  expiresInSec: number;
+}
+
+export interface StoredObjectInfo {
+  size: number;
+  /** Lowercase hex sha256, when the backend knows it without reading the bytes. */
+  sha256?: string;
+}
+
+export interface StorageDriver {
+  readonly kind: 'local' | 's3';
+  /** A URL the client PUTs the bytes to; size, sha256 and content type are enforced on receipt. */
+  createUploadUrl(key: string, opts: CreateUploadUrlOptions): Promise<UploadTarget>;
+  /** Stores the body atomically (readers see the old object or the new one, never a partial one). */
+  putObject(key: string, body: Buffer | Readable, opts?: { contentType?: string }): Promise<{ size: number; sha256: string }>;
+  /** A stream of the stored bytes. Missing -> StorageNotFoundError. */
+  getObject(key: string): Promise<Readable>;
+  /** The stored bytes; more than `maxBytes` -> StorageObjectTooLargeError. Missing -> StorageNotFoundError. */
+  getObjectBuffer(key: string, maxBytes?: number): Promise<Buffer>;
+  /** Size (and sha256 when known) or null when there is no such object. */
+  stat(key: string): Promise<StoredObjectInfo | null>;
+  /** Streams and hashes the stored bytes. Missing -> StorageNotFoundError. */
+  hashObject(key: string): Promise<{ size: number; sha256: string }>;
+  /** Idempotent: deleting a missing object succeeds. */
+  deleteObject(key: string): Promise<void>;
+  /** Deletes every object whose key starts with `prefix` (S3 semantics); returns how many were deleted. */
+  deletePrefix(prefix: string): Promise<number>;
+  /** Readiness probe: local root writable / bucket reachable. Throws when not. */
+  ping(): Promise<void>;
+}
+
+export interface LocalStorageOptions {
+  driver: 'local';
+  /** Directory that holds every object; created when missing. */
+  root: string;
+  /** Base URL clients reach the api at, e.g. `http://localhost:8000` (no trailing slash needed). */
+  publicBaseUrl: string;
+  /** HMAC key for upload URLs; at least 16 characters. */
+  signingSecret: string;
+}
+
+export interface S3StorageOptions {
+  driver: 's3';
+  bucket: string;
+  region: string;
+  /** Custom endpoint for S3-compatible services (MinIO, ...). */
+  endpoint?: string;
+  /** Path-style addressing (`http://host/bucket/key`), needed by most S3-compatible services. */
+  forcePathStyle?: boolean;
+  /** Static credentials; when absent the AWS default credential chain is used. */
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  sessionToken?: string;
+}
+
+export type StorageOptions = LocalStorageOptions | S3StorageOptions;
