@@ -21,7 +21,7 @@ export default [
               sourceTag: 'type:app',
               onlyDependOnLibsWithTags: ['type:feature', 'type:data', 'type:domain', 'type:util', 'type:testing'],
             },
-            { sourceTag: 'type:mock', onlyDependOnLibsWithTags: ['type:util'] },
+            { sourceTag: 'type:mock', onlyDependOnLibsWithTags: ['type:util', 'type:testing'] },
             {
               sourceTag: 'type:feature',
               onlyDependOnLibsWithTags: ['type:feature', 'type:data', 'type:domain', 'type:util', 'type:testing'],

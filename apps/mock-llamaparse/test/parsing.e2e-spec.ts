@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { SAMPLE_HTML, SAMPLE_MARKDOWN, SECRETS_IN_SAMPLE_HTML, buildZip, sampleDocx, samplePdf } from './fixtures/documents';
+import { SAMPLE_HTML, SAMPLE_MARKDOWN, SECRETS_IN_SAMPLE_HTML, buildZip, sampleDocx, samplePdf } from '@app/testing';
 import { TestApp, startTestApp, waitForJob } from './helpers/test-app';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;

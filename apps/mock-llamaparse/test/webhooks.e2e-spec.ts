@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import request from 'supertest';
-import { buildZip, samplePdf } from './fixtures/documents';
+import { buildZip, samplePdf } from '@app/testing';
 import { TestApp, startTestApp, waitForJob } from './helpers/test-app';
 import { WebhookReceiver } from './helpers/webhook-receiver';
 

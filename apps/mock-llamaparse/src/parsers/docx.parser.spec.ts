@@ -1,6 +1,6 @@
 import { DocxParser } from './docx.parser';
 import { DocumentParseError } from './parser';
-import { buildDocx, buildZip, sampleDocx } from '../../test/fixtures/documents';
+import { buildDocx, buildZip, sampleDocx } from '@app/testing';
 
 describe('DocxParser', () => {
   const parser = new DocxParser();

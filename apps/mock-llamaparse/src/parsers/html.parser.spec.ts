@@ -1,6 +1,6 @@
 import { HtmlParser, htmlToMarkdown, sniffHtmlCharset } from './html.parser';
 import { DocumentParseError } from './parser';
-import { SAMPLE_HTML, SECRETS_IN_SAMPLE_HTML } from '../../test/fixtures/documents';
+import { SAMPLE_HTML, SECRETS_IN_SAMPLE_HTML } from '@app/testing';
 
 describe('HtmlParser', () => {
   const parser = new HtmlParser();

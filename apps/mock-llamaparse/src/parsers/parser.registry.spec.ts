@@ -1,5 +1,5 @@
 import { PAGE_SEPARATOR, ParserRegistry, detectDocumentType } from './parser.registry';
-import { SAMPLE_HTML, samplePdf, sampleDocx } from '../../test/fixtures/documents';
+import { SAMPLE_HTML, samplePdf, sampleDocx } from '@app/testing';
 
 describe('detectDocumentType', () => {
   it.each([

@@ -1,6 +1,6 @@
 import { DocumentParseError } from './parser';
 import { PdfParser } from './pdf.parser';
-import { buildPdf, samplePdf, SAMPLE_PDF_PAGES } from '../../test/fixtures/documents';
+import { buildPdf, samplePdf, SAMPLE_PDF_PAGES } from '@app/testing';
 
 describe('PdfParser', () => {
   const parser = new PdfParser();

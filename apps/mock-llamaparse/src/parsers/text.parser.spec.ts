@@ -1,6 +1,6 @@
 import { DocumentParseError } from './parser';
 import { TextParser } from './text.parser';
-import { SAMPLE_MARKDOWN, SAMPLE_TEXT } from '../../test/fixtures/documents';
+import { SAMPLE_MARKDOWN, SAMPLE_TEXT } from '@app/testing';
 
 describe('TextParser', () => {
   const parser = new TextParser();
