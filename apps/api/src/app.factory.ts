@@ -24,7 +24,6 @@ export async function createApiApp(config: ApiConfig): Promise<INestApplication>
   });
   // Uploads stream the request themselves: no raw parser that would buffer them.
   applyHttpDefaults(app, { bodyLimit: '1mb', raw: false });
-  app.enableShutdownHooks();
 
   const doc = new DocumentBuilder()
     .setTitle('Ingest API')

@@ -21,6 +21,5 @@ export async function createWorkerApp(config: WorkerConfig): Promise<INestApplic
     logger: LEVELS[config.LOG_LEVEL] ?? LEVELS['info'],
   });
   applyHttpDefaults(app, { bodyLimit: '16kb', raw: false });
-  app.enableShutdownHooks();
   return app;
 }

@@ -8,7 +8,7 @@ function gen(seed: number, size: number): string {
   while (len < size) {
     const r = rnd(); let p: string;
     if (r < 0.08) p = '#'.repeat(1 + Math.floor(rnd() * 3)) + ' Section ' + (h++);
-    else if (r < 0.6) { const n = 1 + Math.floor(rnd() * 8); p = Array.from({ length: n }, sentence).join(' '); }
+    else if (r < 0.6) { const n = 1 + Math.floor(rnd() * 8); p = Array.from({ length: n }, sentence).join(' ' ); }
     else if (r < 0.75) p = Array.from({ length: 2 + Math.floor(rnd() * 6) }, () => '- ' + sentence()).join('\n');
     else if (r < 0.85) p = '```ts\n' + Array.from({ length: 3 + Math.floor(rnd() * 30) }, (_, i) => `  const v${i} = compute(${i}, "${sentence()}");`).join('\n') + '\n```';
     else p = '| a | b | c |\n|---|---|---|\n' + Array.from({ length: 2 + Math.floor(rnd() * 20) }, () => `| ${sentence()} | ${Math.floor(rnd() * 1e6)} | x |`).join('\n');
@@ -16,17 +16,18 @@ function gen(seed: number, size: number): string {
   }
   return parts.join('\n\n');
 }
+const log = (...a: unknown[]) => process.stderr.write(a.join(' ') + '\n');
 it('bench', () => {
   const md = gen(1, 1_000_000);
   let t = Date.now(); const total = countTokens(md); const tc = Date.now() - t;
-  for (let k = 0; k < 3; k++) { t = Date.now(); const c = chunkMarkdown(md, { documentId: 'd' }); console.log('1MB mixed', Date.now() - t, 'ms chunks', c.length, 'tokens', total, 'count-only ms', tc, 'max', Math.max(...c.map(x => x.tokenCount))); }
-  t = Date.now(); const c2 = chunkMarkdown(md, { documentId: 'd', overlapTokens: 64 }); console.log('1MB overlap64', Date.now() - t, c2.length);
+  for (let k = 0; k < 3; k++) { t = Date.now(); const c = chunkMarkdown(md, { documentId: 'd' }); log('1MB mixed', Date.now() - t, 'ms chunks', c.length, 'tokens', total, 'count-only ms', tc, 'max', Math.max(...c.map(x => x.tokenCount)) ); }
+  t = Date.now(); const c2 = chunkMarkdown(md, { documentId: 'd', overlapTokens: 64 }); log('1MB overlap64', Date.now() - t, c2.length);
   const cjk = '漢字仮名交じり文の試験です。これは日本語。'.repeat(50000).slice(0, 333_000);
-  t = Date.now(); const c3 = chunkMarkdown(cjk, { documentId: 'd' }); console.log('1MB-utf8 CJK', Date.now() - t, c3.length);
+  t = Date.now(); const c3 = chunkMarkdown(cjk, { documentId: 'd' }); log('1MB-utf8 CJK', Date.now() - t, c3.length);
   const huge = 'x7'.repeat(500_000);
-  t = Date.now(); const c4 = chunkMarkdown(huge, { documentId: 'd' }); console.log('1MB single word', Date.now() - t, c4.length);
+  t = Date.now(); const c4 = chunkMarkdown(huge, { documentId: 'd' }); log('1MB single word', Date.now() - t, c4.length);
   const hugeA = 'a'.repeat(1_000_000);
-  t = Date.now(); const c5 = chunkMarkdown(hugeA, { documentId: 'd' }); console.log('1MB aaaa', Date.now() - t, c5.length);
+  t = Date.now(); const c5 = chunkMarkdown(hugeA, { documentId: 'd' }); log('1MB aaaa', Date.now() - t, c5.length);
   const small = gen(7, 3000);
-  t = Date.now(); let n = 0; for (let k = 0; k < 3000; k++) n += chunkMarkdown(small + k, { documentId: 'doc' + k }).length; console.log('3000 x 3KB docs', Date.now() - t, 'ms', n);
+  t = Date.now(); let n = 0; for (let k = 0; k < 3000; k++) n += chunkMarkdown(small + k, { documentId: 'doc' + k }).length; log('3000 x 3KB docs', Date.now() - t, 'ms', n);
 }, 120000);

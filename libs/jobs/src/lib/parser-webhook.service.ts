@@ -59,6 +59,10 @@ export class ParserWebhookService {
     const bodySha = createHash('sha256').update(rawBody).digest('hex');
 
     return this.ds.transaction(async (m) => {
+      // Serialise with the worker's transition on this job: either the worker's advance to
+      // parsing/waiting commits first (then we wake the job here), or this webhook's log row commits
+      // first (then the worker finds it right after its transition). No webhook falls in between.
+      await m.query(`SELECT 1 FROM upload_pipeline.upload_jobs WHERE job_id = $1 FOR UPDATE`, [jobId]);
       const inserted = (await m.query(
         `INSERT INTO upload_pipeline.webhook_log (job_id, source, body_sha256, parser_job_id, status)
          VALUES ($1, 'llamaparse', $2, $3, $4) ON CONFLICT ON CONSTRAINT webhook_log_replay_key DO NOTHING RETURNING id`,

@@ -1,0 +1,157 @@
+import { randomUUID } from 'node:crypto';
+import { AppProcess, Stack, startStack, uploadDocument, waitForJobs } from './stack';
+
+const doc = (i: number | string) =>
+  Buffer.from(`# Document ${i}\n\nThis is document number ${i} about ${randomUUID()}.\n\n## Part two\n\nMore words for the chunker.\n`);
+
+async function setFaults(p: AppProcess, faults: Record<string, unknown>): Promise<void> {
+  const r = await fetch(`${p.url}/_mock/config`, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(faults) });
+  if (!r.ok) throw new Error(`faults ${p.name}: ${r.status} ${await r.text()}`);
+}
+
+async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('pipeline resilience on the real stack', () => {
+  describe('two workers, 200 jobs', () => {
+    let stack: Stack;
+    beforeAll(async () => {
+      stack = await startStack({ workers: 2, workerEnv: { WORKER_CONCURRENCY: '8' } });
+    });
+    afterAll(async () => {
+      await stack?.close();
+    });
+
+    it('complete every job, never working one job twice', async () => {
+      const token = stack.token();
+      const ids: string[] = [];
+      for (let i = 0; i < 200; i += 20) {
+        ids.push(...(await Promise.all(Array.from({ length: 20 }, (_, k) => uploadDocument(stack, token, `d${i + k}.md`, 'text/markdown', doc(i + k))))).map((u) => u.jobId));
+      }
+      const rows = await waitForJobs(stack, ids, 120_000);
+      expect(rows.filter((r) => r.state === 'done')).toHaveLength(200);
+
+      // every stage finished exactly once per job: no double processing slipped through
+      const dup = await stack.sql(
+        `SELECT job_id, from_stage, from_state, stage, count(*) FROM upload_pipeline.events
+         WHERE job_id = ANY($1::uuid[]) AND event_type IN ('stage_done', 'finalized')
+         GROUP BY job_id, from_stage, from_state, stage HAVING count(*) > 1`,
+        [ids],
+      );
+      expect(dup).toEqual([]);
+      // both workers took part
+      const actors = await stack.sql<{ actor: string }>(
+        `SELECT DISTINCT actor FROM upload_pipeline.events WHERE job_id = ANY($1::uuid[]) AND event_type = 'stage_started' AND actor LIKE 'test-worker-%'`,
+        [ids],
+      );
+      expect(actors.map((a) => a.actor).sort()).toEqual(['test-worker-1', 'test-worker-2']);
+      const [{ n, distinct }] = await stack.sql<{ n: string; distinct: string }>(
+        `SELECT count(*) AS n, count(DISTINCT chunk_id) AS distinct FROM upload_pipeline.document_chunks c
+         JOIN upload_pipeline.upload_jobs j USING (document_id) WHERE j.job_id = ANY($1::uuid[])`,
+        [ids],
+      );
+      expect(n).toBe(distinct);
+      const [{ leftover }] = await stack.sql<{ leftover: string }>(`SELECT count(*) AS leftover FROM upload_pipeline.document_chunk_buffer`);
+      expect(Number(leftover)).toBe(0);
+    });
+  });
+
+  describe('faults', () => {
+    let stack: Stack;
+    beforeAll(async () => {
+      stack = await startStack({ workers: 0 });
+    });
+    afterAll(async () => {
+      await stack?.close();
+    });
+    afterEach(async () => {
+      await setFaults(stack.embedder, { latencyMs: 0, errorRate: 0 });
+      await setFaults(stack.parser, { latencyMs: 0, errorRate: 0, dropWebhookRate: 0 });
+      for (const w of stack.workers.splice(0)) await w.stop('SIGKILL');
+    });
+
+    it("a killed worker's job is finished by another after its lease expires", async () => {
+      const a = await stack.startWorker({ LEASE_MS: '2000', LEASE_RENEW_MS: '500' });
+      await setFaults(stack.embedder, { latencyMs: 4000 });
+      const { jobId } = await uploadDocument(stack, stack.token(), 'killed.md', 'text/markdown', doc('killed'));
+      await until('the job in worker A at embedding', async () => {
+        const [r] = await stack.sql<{ stage: string; state: string; claimed_by: string }>(
+          `SELECT stage, state, claimed_by FROM upload_pipeline.upload_jobs WHERE job_id = $1`,
+          [jobId],
+        );
+        return r.stage === 'embedding_in_progress' && r.state === 'working' && r.claimed_by === 'test-worker-1';
+      });
+      await a.stop('SIGKILL');
+      await setFaults(stack.embedder, { latencyMs: 0 });
+      await stack.startWorker({ LEASE_MS: '2000', LEASE_RENEW_MS: '500' });
+      const [row] = await waitForJobs(stack, [jobId], 30_000);
+      expect(row).toMatchObject({ stage: 'complete', state: 'done' });
+      const reclaim = await stack.sql<{ actor: string; from_state: string }>(
+        `SELECT actor, from_state FROM upload_pipeline.events WHERE job_id = $1 AND event_type = 'stage_started' AND stage = 'embedding_in_progress' ORDER BY event_id`,
+        [jobId],
+      );
+      expect(reclaim.at(-1)).toEqual({ actor: 'test-worker-2', from_state: 'working' });
+    });
+
+    it('a 5xx burst at the embedder opens the breaker and the jobs still complete', async () => {
+      const w = await stack.startWorker({ BREAKER_THRESHOLD: '3', BREAKER_HALF_OPEN_MS: '300', CALL_MAX_ATTEMPTS: '2', JOB_MAX_ATTEMPTS: '20' });
+      await setFaults(stack.embedder, { errorRate: 1 });
+      const token = stack.token();
+      const ids = (await Promise.all([1, 2, 3, 4].map((i) => uploadDocument(stack, token, `burst${i}.md`, 'text/markdown', doc(`burst${i}`))))).map((u) => u.jobId);
+      const open = await until('the breaker to open', async () => {
+        const r = await fetch(`${w.url}/health/ready`);
+        const body = await r.text();
+        return r.status === 503 && /"embedder":\{"state":"open"/.test(body) ? body : null;
+      });
+      expect(open).toBeTruthy();
+      await setFaults(stack.embedder, { errorRate: 0 });
+      const rows = await waitForJobs(stack, ids, 60_000);
+      expect(rows.map((r) => r.state)).toEqual(['done', 'done', 'done', 'done']);
+      const retries = await stack.sql<{ code: string }>(
+        `SELECT detail->>'code' AS code FROM upload_pipeline.events WHERE job_id = ANY($1::uuid[]) AND event_type = 'retry'`,
+        [ids],
+      );
+      expect(retries.length).toBeGreaterThan(0);
+      expect(retries.map((r) => r.code)).toEqual(expect.arrayContaining(['breaker_open']));
+      await until('ready again', async () => (await fetch(`${w.url}/health/ready`)).status === 200);
+    });
+
+    it('a dropped webhook is recovered by polling the parser', async () => {
+      await stack.startWorker({ WEBHOOK_TIMEOUT_MS: '1000' });
+      await setFaults(stack.parser, { dropWebhookRate: 1 });
+      const { jobId } = await uploadDocument(stack, stack.token(), 'nohook.md', 'text/markdown', doc('nohook'));
+      const [row] = await waitForJobs(stack, [jobId], 30_000);
+      expect(row).toMatchObject({ stage: 'complete', state: 'done' });
+      const hooks = await stack.sql(`SELECT 1 FROM upload_pipeline.webhook_log WHERE job_id = $1`, [jobId]);
+      expect(hooks).toEqual([]);
+    });
+
+    it('a worker given SIGTERM mid-run exits 0 and its job finishes on another worker', async () => {
+      const a = await stack.startWorker({ SHUTDOWN_GRACE_MS: '300' });
+      await setFaults(stack.embedder, { latencyMs: 3000 });
+      const { jobId } = await uploadDocument(stack, stack.token(), 'sigterm.md', 'text/markdown', doc('sigterm'));
+      await until('the job at embedding in worker A', async () => {
+        const [r] = await stack.sql<{ stage: string; state: string }>(`SELECT stage, state FROM upload_pipeline.upload_jobs WHERE job_id = $1`, [jobId]);
+        return r.stage === 'embedding_in_progress' && r.state === 'working';
+      });
+      const code = await a.stop('SIGTERM');
+      expect(code).toBe(0);
+      const [released] = await stack.sql<{ state: string; claimed_by: string | null }>(
+        `SELECT state, claimed_by FROM upload_pipeline.upload_jobs WHERE job_id = $1`,
+        [jobId],
+      );
+      expect(released).toEqual({ state: 'queued', claimed_by: null });
+      await setFaults(stack.embedder, { latencyMs: 0 });
+      await stack.startWorker();
+      const [row] = await waitForJobs(stack, [jobId], 30_000);
+      expect(row).toMatchObject({ stage: 'complete', state: 'done' });
+    });
+  });
+});

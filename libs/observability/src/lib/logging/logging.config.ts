@@ -1,0 +1,117 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { hostname } from 'node:os';
+import pino, { type DestinationStream, type Level, type Logger, type LoggerOptions } from 'pino';
+import type { Options as PinoHttpOptions } from 'pino-http';
+import { REQUEST_ID_HEADER, requestIdOf } from '@app/http';
+import { currentCorrelationId } from './correlation';
+import { censorLogValue, REDACT_PATHS, sanitizeRequest, type SerializedRequest } from './redact';
+
+export interface LoggingModuleOptions {
+  /** Added to every line as `app` (api, worker, mock-llamaparse, mock-openai). */
+  app: string;
+  /** pino level: fatal, error, warn, info, debug, trace or silent. */
+  level: string;
+  /**
+   * Human-readable output through the pino-pretty transport (a worker thread). Default false: JSON lines.
+   * Apps pass `process.stdout.isTTY && NODE_ENV !== 'production'`.
+   */
+  pretty?: boolean;
+  /** Where JSON lines go (default stdout). Tests pass a stream that collects them. Ignored when `pretty`. */
+  destination?: DestinationStream;
+  /** Requests whose path matches are not logged on completion (default: `/health/*` and `/metrics`). */
+  quietPath?: (path: string) => boolean;
+}
+
+/** `/health`, `/health/*` and `/metrics` (query string ignored). */
+export function isQuietPath(path: string): boolean {
+  return path === '/metrics' || path === '/health' || path.startsWith('/health/');
+}
+
+const pinoSymbols = pino.symbols;
+
+function pathOf(url: string | undefined): string {
+  if (!url) return '/';
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+}
+
+/** Already bound by this logger (the request logger binds it): the mixin must not write it twice. */
+function bindsCorrelationId(logger: Logger): boolean {
+  const chindings = (logger as unknown as Record<symbol, unknown>)[pinoSymbols.chindingsSym];
+  return typeof chindings === 'string' && chindings.includes('"correlation_id":');
+}
+
+/** The pino options of an app's root logger: level, `app` base field, redaction, correlation mixin. */
+export function pinoLoggerOptions(opts: LoggingModuleOptions): LoggerOptions {
+  const base: LoggerOptions = {
+    level: opts.level,
+    base: { app: opts.app, pid: process.pid, hostname: hostname() },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: { paths: [...REDACT_PATHS], censor: censorLogValue },
+    mixin(_merge: object, _level: number, logger: Logger): object {
+      const correlationId = currentCorrelationId();
+      // a fresh object every call: pino's merge strategy assigns into it
+      return correlationId === undefined || bindsCorrelationId(logger) ? {} : { correlation_id: correlationId };
+    },
+  };
+  if (opts.pretty) {
+    return {
+      ...base,
+      transport: {
+        target: 'pino-pretty',
+        options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', singleLine: false },
+      },
+    };
+  }
+  // JSON lines: level as its label ("info"), which log shippers read without a lookup table
+  return { ...base, formatters: { level: (label: string) => ({ level: label }) } };
+}
+
+/** The app's root pino logger (the one nestjs-pino and pino-http write through). */
+export function createAppLogger(opts: LoggingModuleOptions): Logger {
+  const options = pinoLoggerOptions(opts);
+  return opts.destination && !opts.pretty ? pino(options, opts.destination) : pino(options);
+}
+
+type Req = IncomingMessage & { id?: unknown; originalUrl?: string };
+
+/** Express strips a middleware's mount path from `req.url`; `originalUrl` keeps the full one. */
+export function originalUrl(req: IncomingMessage): string | undefined {
+  return (req as Req).originalUrl ?? req.url;
+}
+
+function requestIdFor(req: Req, res: ServerResponse): string {
+  const existing = requestIdOf(req);
+  if (existing) return existing;
+  // neither @app/http's requestIdMiddleware nor correlationMiddleware ran: make one, tell the client
+  const id = randomUUID();
+  req.id = id;
+  if (!res.headersSent) res.setHeader(REQUEST_ID_HEADER, id);
+  return id;
+}
+
+function levelFor(_req: IncomingMessage, res: ServerResponse, err?: Error): Level {
+  if (err || res.statusCode >= 500) return 'error';
+  return res.statusCode >= 400 ? 'warn' : 'info';
+}
+
+/**
+ * pino-http options: the request id (`req.id`, set by @app/http's request-id middleware from
+ * `x-request-id` or a UUID) is reused and bound as `req_id` and `correlation_id`; health and metrics
+ * requests are not logged; 4xx completes at warn, 5xx at error; signed upload URLs lose their query.
+ */
+export function pinoHttpOptions(logger: Logger, opts: Pick<LoggingModuleOptions, 'quietPath'> = {}): PinoHttpOptions {
+  const quiet = opts.quietPath ?? isQuietPath;
+  return {
+    logger,
+    genReqId: (req, res) => requestIdFor(req, res),
+    customProps: (req, res) => {
+      const id = requestIdFor(req, res);
+      return { req_id: id, correlation_id: id };
+    },
+    autoLogging: { ignore: (req) => quiet(pathOf(originalUrl(req))) },
+    customLogLevel: levelFor,
+    serializers: { req: (req: SerializedRequest) => sanitizeRequest(req) },
+  };
+}

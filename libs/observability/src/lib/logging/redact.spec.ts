@@ -1,0 +1,87 @@
+import { createAppLogger } from './logging.config';
+import { censorLogValue, isSignedUrl, REDACTED, redactUrl, sanitizeRequest } from './redact';
+import { LogCapture } from '../../../test/log-capture';
+
+const SIGNED =
+  'http://localhost:8000/api/v2/storage/upload?key=raw%2Fu%2Fd&expires=1900000000&size=5&sha256=ab&sig=c2VjcmV0LXNpZw';
+
+describe('redactUrl / isSignedUrl', () => {
+  it('strips the query string and fragment, keeping scheme, host and path', () => {
+    expect(redactUrl(SIGNED)).toBe(`http://localhost:8000/api/v2/storage/upload?${REDACTED}`);
+    expect(redactUrl('/a/b#frag')).toBe(`/a/b?${REDACTED}`);
+    expect(redactUrl('https://h/p')).toBe('https://h/p');
+  });
+
+  it('recognizes our signature and S3 presigning parameters, not ordinary queries', () => {
+    expect(isSignedUrl(SIGNED)).toBe(true);
+    expect(isSignedUrl('https://b.s3.amazonaws.com/k?X-Amz-Algorithm=A&X-Amz-Signature=ff')).toBe(true);
+    expect(isSignedUrl('/api/v2/jobs?page=2&limit=10')).toBe(false);
+    expect(isSignedUrl('/api/v2/jobs/sig=1')).toBe(false); // in the path, not the query
+  });
+
+  it('censor: URL fields lose a signature only; other paths become [redacted]', () => {
+    expect(censorLogValue(SIGNED, ['job', 'signed_url'])).toBe(redactUrl(SIGNED));
+    expect(censorLogValue('/api/v2/jobs?page=2', ['req', 'url'])).toBe('/api/v2/jobs?page=2');
+    expect(censorLogValue(42, ['url'])).toBe(42);
+    expect(censorLogValue('hunter2', ['user', 'password'])).toBe(REDACTED);
+  });
+
+  it('sanitizeRequest drops the query of the upload route and of signed URLs', () => {
+    const upload = sanitizeRequest({ method: 'PUT', url: '/api/v2/storage/upload?key=k&sig=zzz', query: { key: 'k', sig: 'zzz' } });
+    expect(upload).toEqual({ method: 'PUT', url: `/api/v2/storage/upload?${REDACTED}`, query: REDACTED });
+    const plain = sanitizeRequest({ method: 'GET', url: '/api/v2/jobs?page=2', query: { page: '2' } });
+    expect(plain).toEqual({ method: 'GET', url: '/api/v2/jobs?page=2', query: { page: '2' } });
+  });
+});
+
+describe('redaction in log output', () => {
+  function log(obj: object): { line: Record<string, unknown>; text: string } {
+    const capture = new LogCapture();
+    createAppLogger({ app: 't', level: 'info', destination: capture }).info(obj, 'm');
+    return { line: capture.entries[0], text: capture.text };
+  }
+
+  it('censors secret fields at the top level and up to two levels deep', () => {
+    const { line, text } = log({
+      token: 'tok-0',
+      job: { webhook_secret: 'whs-1', apiKey: 'ak-1', api_key: 'ak-2', nested: { password: 'pw-2', secret: 'sec-2' } },
+      kept: { name: 'visible' },
+    });
+    for (const s of ['tok-0', 'whs-1', 'ak-1', 'ak-2', 'pw-2', 'sec-2']) expect(text).not.toContain(s);
+    expect(line).toMatchObject({
+      token: REDACTED,
+      job: { webhook_secret: REDACTED, apiKey: REDACTED, api_key: REDACTED, nested: { password: REDACTED, secret: REDACTED } },
+      kept: { name: 'visible' },
+    });
+  });
+
+  it('censors authorization, cookie and webhook signature headers of any logged headers object', () => {
+    const { line, text } = log({
+      req: { headers: { authorization: 'Bearer eyJ.sec.ret', cookie: 'sid=1', 'x-webhook-signature': 'sha256=ab', accept: '*/*' } },
+      headers: { authorization: 'Basic Zm9v' },
+    });
+    expect(text).not.toMatch(/eyJ\.sec\.ret|sid=1|sha256=ab|Zm9v/);
+    expect(line).toMatchObject({
+      req: { headers: { authorization: REDACTED, cookie: REDACTED, 'x-webhook-signature': REDACTED, accept: '*/*' } },
+      headers: { authorization: REDACTED },
+    });
+  });
+
+  it('never writes the sig of a signed URL held in url / signed_url fields', () => {
+    const { line, text } = log({ signed_url: SIGNED, upload: { url: SIGNED }, a: { b: { url: SIGNED } }, link: { url: '/x?page=1' } });
+    expect(text).not.toContain('c2VjcmV0LXNpZw');
+    expect(text).not.toContain('expires=');
+    expect(line).toMatchObject({
+      signed_url: redactUrl(SIGNED),
+      upload: { url: redactUrl(SIGNED) },
+      a: { b: { url: redactUrl(SIGNED) } },
+      link: { url: '/x?page=1' },
+    });
+  });
+
+  it('does not add fields that were not there', () => {
+    const { line } = log({ only: 1 });
+    expect(Object.keys(line)).not.toContain('token');
+    expect(Object.keys(line)).not.toContain('url');
+  });
+});
