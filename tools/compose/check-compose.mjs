@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Checks docker-compose.yml and apps/*/Dockerfile against the code, without a Docker engine.
 //
-//   node tools/compose/check-compose.mjs [--file docker-compose.yml] [--env]
+//   node tools/compose/check-compose.mjs [--file docker-compose.yml] [--env] [--parser js-yaml|yaml|docker|python3]
 //
 // What it checks (each line of output is one check; exit code 1 when any fails):
 //  - `docker-compose -f <file> config -q` (Debian's compose v1) and `docker compose config -q` (v2),
@@ -32,7 +32,12 @@ import { parseArgs } from 'node:util';
 
 const root = resolve(import.meta.dirname, '../..');
 const { values: opts } = parseArgs({
-  options: { file: { type: 'string', default: 'docker-compose.yml' }, env: { type: 'boolean', default: false } },
+  options: {
+    file: { type: 'string', default: 'docker-compose.yml' },
+    env: { type: 'boolean', default: false },
+    // force one YAML parser (to exercise the fallbacks): js-yaml | yaml | docker | python3
+    parser: { type: 'string', default: 'auto' },
+  },
 });
 const composePath = resolve(root, opts.file);
 
@@ -68,29 +73,42 @@ else note('docker compose (v2 plugin): not installed, skipped');
 
 // ---------------------------------------------------------------- YAML
 section(`parse ${opts.file}`);
-function loadYaml(file) {
+function loadYaml(file, only) {
   const text = readFileSync(file, 'utf8');
   const req = createRequire(join(root, 'package.json'));
-  try {
-    const jy = req('js-yaml');
-    // js-yaml 5's default (YAML 1.2 core) schema has no `<<` merge keys; compose files use them.
-    const schema = jy.mergeTag && jy.CORE_SCHEMA?.withTags ? jy.CORE_SCHEMA.withTags(jy.mergeTag) : undefined;
-    return { how: 'js-yaml', raw: true, doc: jy.load(text, schema ? { schema } : undefined) };
-  } catch (e) {
-    if (e.code !== 'MODULE_NOT_FOUND') throw e;
+  const parsers = {
+    'js-yaml': () => {
+      const jy = req('js-yaml');
+      // js-yaml 5's default (YAML 1.2 core) schema has no `<<` merge keys; compose files use them.
+      const schema = jy.mergeTag && jy.CORE_SCHEMA?.withTags ? jy.CORE_SCHEMA.withTags(jy.mergeTag) : undefined;
+      return { how: 'js-yaml', raw: true, doc: jy.load(text, schema ? { schema } : undefined) };
+    },
+    yaml: () => ({ how: 'yaml', raw: true, doc: req('yaml').parse(text, { merge: true }) }),
+    docker: () => {
+      const r = spawnSync('docker', ['compose', '-f', file, 'config', '--format', 'json'], { encoding: 'utf8' });
+      if (r.error || r.status !== 0) throw Object.assign(new Error('docker compose config --format json failed'), { unavailable: true });
+      return { how: 'docker compose config --format json', raw: false, doc: JSON.parse(r.stdout) };
+    },
+    python3: () => {
+      const r = spawnSync('python3', ['-c', 'import sys, json, yaml; print(json.dumps(yaml.safe_load(sys.stdin)))'], {
+        input: text,
+        encoding: 'utf8',
+      });
+      if (r.error || r.status !== 0) throw Object.assign(new Error('python3 with PyYAML not available'), { unavailable: true });
+      return { how: 'python3 + PyYAML', raw: true, doc: JSON.parse(r.stdout) };
+    },
+  };
+  if (only !== 'auto') {
+    if (!parsers[only]) throw new Error(`unknown --parser ${only}`);
+    return parsers[only]();
   }
-  try {
-    return { how: 'yaml', raw: true, doc: req('yaml').parse(text, { merge: true }) };
-  } catch (e) {
-    if (e.code !== 'MODULE_NOT_FOUND') throw e;
+  for (const parse of Object.values(parsers)) {
+    try {
+      return parse();
+    } catch (e) {
+      if (e.code !== 'MODULE_NOT_FOUND' && !e.unavailable) throw e;
+    }
   }
-  const dc = spawnSync('docker', ['compose', '-f', file, 'config', '--format', 'json'], { encoding: 'utf8' });
-  if (!dc.error && dc.status === 0) return { how: 'docker compose config --format json', raw: false, doc: JSON.parse(dc.stdout) };
-  const py = spawnSync('python3', ['-c', 'import sys, json, yaml; print(json.dumps(yaml.safe_load(sys.stdin)))'], {
-    input: text,
-    encoding: 'utf8',
-  });
-  if (!py.error && py.status === 0) return { how: 'python3 + PyYAML', raw: true, doc: JSON.parse(py.stdout) };
   throw new Error('no YAML parser: js-yaml/yaml not resolvable, no docker compose v2, no python3 with PyYAML');
 }
 
@@ -100,7 +118,7 @@ if (!existsSync(composePath)) {
 }
 let loaded;
 try {
-  loaded = loadYaml(composePath);
+  loaded = loadYaml(composePath, opts.parser);
   check(typeof loaded.doc === 'object' && loaded.doc !== null, `${opts.file} parses (${loaded.how})`);
 } catch (e) {
   check(false, `${opts.file} parses`, e.message);

@@ -81,8 +81,10 @@ export class UploadsService {
    */
   async extendUploadWindow(jobId: string, expiresAt: Date): Promise<Date | null> {
     const rows = (await this.ds.query(
-      `UPDATE upload_pipeline.upload_jobs SET upload_expires_at = $2, updated_at = now()
-       WHERE job_id = $1 AND stage = 'uploaded' AND state = 'waiting' RETURNING upload_expires_at`,
+      `WITH u AS (
+         UPDATE upload_pipeline.upload_jobs SET upload_expires_at = $2, updated_at = now()
+         WHERE job_id = $1 AND stage = 'uploaded' AND state = 'waiting' RETURNING upload_expires_at
+       ) SELECT upload_expires_at FROM u`,
       [jobId, expiresAt],
     )) as { upload_expires_at: Date }[];
     return rows.length ? rows[0].upload_expires_at : null;

@@ -82,10 +82,13 @@ export class ClaimService {
   async renew(jobIds: string[]): Promise<string[]> {
     if (!jobIds.length) return [];
     const rows = (await this.ds.query(
-      `UPDATE upload_pipeline.upload_jobs
-       SET lease_expires_at = now() + $3::double precision * interval '1 millisecond'
-       WHERE job_id = ANY($1::uuid[]) AND claimed_by = $2 AND state = 'working'
-       RETURNING job_id`,
+      // (as a CTE: TypeORM returns [rows, count] for a bare UPDATE ... RETURNING)
+      `WITH renewed AS (
+         UPDATE upload_pipeline.upload_jobs
+         SET lease_expires_at = now() + $3::double precision * interval '1 millisecond'
+         WHERE job_id = ANY($1::uuid[]) AND claimed_by = $2 AND state = 'working'
+         RETURNING job_id
+       ) SELECT job_id FROM renewed`,
       [jobIds, this.opts.workerId, this.opts.leaseMs],
     )) as { job_id: string }[];
     const kept = new Set(rows.map((r) => r.job_id));

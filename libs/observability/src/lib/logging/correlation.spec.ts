@@ -63,7 +63,7 @@ describe('app logger', () => {
   });
 
   it('an unknown level is refused at start', () => {
-    expect(() => createAppLogger({ app: 'a', level: 'loud', destination: new LogCapture() })).toThrow(/unknown level/);
+    expect(() => createAppLogger({ app: 'a', level: 'loud', destination: new LogCapture() })).toThrow(/unknown log level "loud"/);
   });
 
   it('quiet paths: health and metrics only', () => {

@@ -30,6 +30,9 @@ export function isQuietPath(path: string): boolean {
 
 const pinoSymbols = pino.symbols;
 
+/** The levels `LoggingModuleOptions.level` accepts. */
+export const LOG_LEVELS: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
 function pathOf(url: string | undefined): string {
   if (!url) return '/';
   const q = url.indexOf('?');
@@ -70,6 +73,9 @@ export function pinoLoggerOptions(opts: LoggingModuleOptions): LoggerOptions {
 
 /** The app's root pino logger (the one nestjs-pino and pino-http write through). */
 export function createAppLogger(opts: LoggingModuleOptions): Logger {
+  if (!LOG_LEVELS.includes(opts.level)) {
+    throw new Error(`unknown log level "${opts.level}" (one of ${LOG_LEVELS.join(', ')})`);
+  }
   const options = pinoLoggerOptions(opts);
   return opts.destination && !opts.pretty ? pino(options, opts.destination) : pino(options);
 }

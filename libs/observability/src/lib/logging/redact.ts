@@ -72,9 +72,11 @@ export interface SerializedRequest {
 
 /**
  * Request serializer (runs on pino-std-serializers' output): the signed upload route and any URL with a
- * signature lose their query string, and the parsed `query` object goes with it.
+ * signature lose their query string, and the parsed `query` object goes with it. `params` is dropped:
+ * logged from the catch-all logging middleware it holds the wildcard's split path, not the route's params.
  */
 export function sanitizeRequest<T extends SerializedRequest>(req: T): T {
+  delete req.params;
   const url = req.url;
   if (typeof url === 'string' && (url.startsWith(SIGNED_UPLOAD_PATH) || isSignedUrl(url))) {
     req.url = redactUrl(url);

@@ -54,6 +54,8 @@ export class MetricsService {
 
   private readonly logger = new Logger('Metrics');
   private jobCountsProvider: JobCountsProvider | null = null;
+  /** The scrape's job-count collection, which the collect-errors counter waits for (same scrape). */
+  private jobsCollect: Promise<void> = Promise.resolve();
   private readonly seenJobLabels = new Map<string, { stage: string; state: string }>();
   private readonly breakerSources = new Set<BreakerSource>();
   private readonly collectTimeoutMs: number;
@@ -91,13 +93,16 @@ export class MetricsService {
       help: 'Upload jobs by stage and state (queried on scrape)',
       labelNames: ['stage', 'state'] as const,
       registers,
-      collect: () => this.collectJobCounts(),
+      collect: () => (this.jobsCollect = this.collectJobCounts()),
     });
+    // registered after ingest_jobs: a scrape starts collectors in registration order, so this one
+    // waits for that scrape's job counts and reports a failure in the same scrape
     this.collectErrors = new Counter({
       name: 'ingest_metrics_collect_errors_total',
       help: 'Scrape-time collectors that failed or timed out',
       labelNames: ['collector'] as const,
       registers,
+      collect: () => this.jobsCollect,
     });
     this.stageDuration = new Histogram({
       name: 'ingest_stage_duration_seconds',

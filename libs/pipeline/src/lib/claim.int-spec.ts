@@ -1,0 +1,137 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { createDataSource, migratedTemplate } from '@app/database';
+import { JobTransitionsService, UploadsService } from '@app/jobs';
+import { DEFAULT_RETRY_POLICY } from '@app/state-machine';
+import { createTestDatabase, TestDatabase } from '@app/testing';
+import { ClaimService } from './claim.service';
+import { PipelineOptions } from './pipeline.options';
+
+const options = (workerId: string, leaseMs = 30_000): PipelineOptions => ({
+  workerId,
+  concurrency: 4,
+  claimBatch: 4,
+  leaseMs,
+  leaseRenewMs: 1_000,
+  pollIntervalMs: 1_000,
+  webhookBaseUrl: 'http://127.0.0.1:1',
+  webhookTimeoutMs: 1_000,
+  parserPollIntervalMs: 1_000,
+  retryPolicy: DEFAULT_RETRY_POLICY,
+  chunker: { name: 'md-token', version: 1, maxTokens: 512, overlapTokens: 0 },
+  embedModel: 'text-embedding-3-small',
+  embedVersion: 1,
+  maxDocumentBytes: 1_000_000,
+  shutdownGraceMs: 1_000,
+});
+
+describe('ClaimService (real PostgreSQL)', () => {
+  let db: TestDatabase;
+  let ds: DataSource;
+  let uploads: UploadsService;
+  let transitions: JobTransitionsService;
+
+  async function newQueuedJob(): Promise<string> {
+    const r = await uploads.createOrGet({
+      userId: randomUUID(),
+      filename: 'a.md',
+      mime: 'text/markdown',
+      bytesLen: 10,
+      sha256: randomBytes(32).toString('hex'),
+      ocr: false,
+      correlationId: randomUUID(),
+      embedModel: 'text-embedding-3-small',
+      embedVersion: 1,
+      uploadExpiresAt: new Date(Date.now() + 60_000),
+      rawKey: (u, d) => `users/${u}/documents/${d}/raw`,
+    });
+    await transitions.apply(r.job.jobId, { stage: 'uploaded', state: 'waiting' }, { type: 'upload_confirmed' });
+    return r.job.jobId;
+  }
+
+  beforeAll(async () => {
+    db = await createTestDatabase(migratedTemplate());
+    ds = createDataSource({ url: db.url, poolSize: 8 });
+    await ds.initialize();
+    uploads = new UploadsService(ds);
+    transitions = new JobTransitionsService(ds);
+  });
+  afterAll(async () => {
+    await ds?.destroy();
+    await db?.drop();
+  });
+  beforeEach(async () => {
+    await ds.query(`DELETE FROM upload_pipeline.documents`);
+  });
+
+  it('claims queued jobs once, with a lease and a stage_started event', async () => {
+    const ids = await Promise.all([1, 2, 3].map(() => newQueuedJob()));
+    const a = new ClaimService(ds, options('a'));
+    const b = new ClaimService(ds, options('b'));
+    const [ca, cb] = await Promise.all([a.claim(2), b.claim(2)]);
+    const claimed = [...ca, ...cb].map((c) => c.jobId).sort();
+    expect(claimed).toEqual([...ids].sort());
+    expect(await a.claim(5)).toEqual([]);
+    const rows = await ds.query(`SELECT claimed_by, lease_expires_at > now() AS live FROM upload_pipeline.upload_jobs ORDER BY claimed_by`);
+    expect(rows.every((r: { live: boolean }) => r.live)).toBe(true);
+    const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM upload_pipeline.events WHERE event_type = 'stage_started' AND to_state = 'working'`);
+    expect(n).toBe(3);
+  });
+
+  it('renews the leases it holds and reports the ones it lost', async () => {
+    const [j1, j2] = await Promise.all([newQueuedJob(), newQueuedJob()]);
+    const a = new ClaimService(ds, options('a', 60_000));
+    expect((await a.claim(5)).map((c) => c.jobId).sort()).toEqual([j1, j2].sort());
+    await ds.query(`UPDATE upload_pipeline.upload_jobs SET lease_expires_at = now() + interval '1 second'`);
+    expect(await a.renew([j1, j2])).toEqual([]);
+    const [{ later }] = await ds.query(`SELECT bool_and(lease_expires_at > now() + interval '30 seconds') AS later FROM upload_pipeline.upload_jobs`);
+    expect(later).toBe(true);
+    // another worker took j2 over
+    await ds.query(`UPDATE upload_pipeline.upload_jobs SET claimed_by = 'b' WHERE job_id = $1`, [j2]);
+    expect(await a.renew([j1, j2])).toEqual([j2]);
+  });
+
+  it('takes over a job whose lease expired, never one whose lease is live', async () => {
+    const id = await newQueuedJob();
+    const a = new ClaimService(ds, options('a', 60_000));
+    const b = new ClaimService(ds, options('b', 60_000));
+    await a.claim(1);
+    expect(await b.claim(1)).toEqual([]);
+    await ds.query(`UPDATE upload_pipeline.upload_jobs SET lease_expires_at = now() - interval '1 second' WHERE job_id = $1`, [id]);
+    const taken = await b.claim(1);
+    expect(taken).toEqual([expect.objectContaining({ jobId: id, fromState: 'working', stage: 'job_validated' })]);
+    expect(await a.renew([id])).toEqual([id]);
+  });
+
+  it('claims retryable jobs only once due, and parse waits only after their timeout', async () => {
+    const retry = await newQueuedJob();
+    const w = new ClaimService(ds, options('w'));
+    await w.claim(1);
+    await transitions.apply(retry, { stage: 'job_validated', state: 'working' }, { type: 'fail_transient' }, {
+      workerId: 'w',
+      nextAttemptAt: new Date(Date.now() + 60_000),
+    });
+    expect(await w.claim(5)).toEqual([]);
+    await ds.query(`UPDATE upload_pipeline.upload_jobs SET next_attempt_at = now() - interval '1 ms' WHERE job_id = $1`, [retry]);
+    expect(await w.claim(5)).toEqual([expect.objectContaining({ jobId: retry, fromState: 'retryable' })]);
+
+    // a job waiting for its parser webhook
+    await ds.query(
+      `UPDATE upload_pipeline.upload_jobs SET stage = 'parsing', state = 'waiting', claimed_by = NULL, lease_expires_at = NULL,
+       next_attempt_at = now() + interval '1 minute' WHERE job_id = $1`,
+      [retry],
+    );
+    expect(await w.claim(5)).toEqual([]);
+    await ds.query(`UPDATE upload_pipeline.upload_jobs SET next_attempt_at = now() - interval '1 ms' WHERE job_id = $1`, [retry]);
+    expect(await w.claim(5)).toEqual([expect.objectContaining({ jobId: retry, fromState: 'waiting', stage: 'parsing' })]);
+  });
+
+  it('never claims jobs that wait for their upload, are done or dead-lettered', async () => {
+    const id = await newQueuedJob();
+    await ds.query(`UPDATE upload_pipeline.upload_jobs SET state = 'deadletter' WHERE job_id = $1`, [id]);
+    const w = new ClaimService(ds, options('w'));
+    expect(await w.claim(5)).toEqual([]);
+    await ds.query(`UPDATE upload_pipeline.upload_jobs SET stage = 'uploaded', state = 'waiting' WHERE job_id = $1`, [id]);
+    expect(await w.claim(5)).toEqual([]);
+  });
+});
