@@ -23,10 +23,9 @@
 //    its port, never loopback; dev secrets are not combined with NODE_ENV=production;
 //  - when dist/apps/<app>/main.js exists: every package the bundle requires is in "dependencies"
 //    (the images install `npm ci --omit=dev`).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { builtinModules } from 'node:module';
+import { builtinModules, createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -68,7 +67,12 @@ function runCli(cmd, args, label) {
 }
 runCli('docker-compose', ['-f', composePath, 'config', '-q'], `docker-compose -f ${opts.file} config -q`);
 const v2 = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' });
-if (!v2.error && v2.status === 0) runCli('docker', ['compose', '-f', composePath, 'config', '-q'], `docker compose -f ${opts.file} config -q`);
+if (!v2.error && v2.status === 0)
+  runCli(
+    'docker',
+    ['compose', '-f', composePath, 'config', '-q'],
+    `docker compose -f ${opts.file} config -q`,
+  );
 else note('docker compose (v2 plugin): not installed, skipped');
 
 // ---------------------------------------------------------------- YAML
@@ -80,21 +84,30 @@ function loadYaml(file, only) {
     'js-yaml': () => {
       const jy = req('js-yaml');
       // js-yaml 5's default (YAML 1.2 core) schema has no `<<` merge keys; compose files use them.
-      const schema = jy.mergeTag && jy.CORE_SCHEMA?.withTags ? jy.CORE_SCHEMA.withTags(jy.mergeTag) : undefined;
+      const schema =
+        jy.mergeTag && jy.CORE_SCHEMA?.withTags ? jy.CORE_SCHEMA.withTags(jy.mergeTag) : undefined;
       return { how: 'js-yaml', raw: true, doc: jy.load(text, schema ? { schema } : undefined) };
     },
     yaml: () => ({ how: 'yaml', raw: true, doc: req('yaml').parse(text, { merge: true }) }),
     docker: () => {
-      const r = spawnSync('docker', ['compose', '-f', file, 'config', '--format', 'json'], { encoding: 'utf8' });
-      if (r.error || r.status !== 0) throw Object.assign(new Error('docker compose config --format json failed'), { unavailable: true });
+      const r = spawnSync('docker', ['compose', '-f', file, 'config', '--format', 'json'], {
+        encoding: 'utf8',
+      });
+      if (r.error || r.status !== 0)
+        throw Object.assign(new Error('docker compose config --format json failed'), { unavailable: true });
       return { how: 'docker compose config --format json', raw: false, doc: JSON.parse(r.stdout) };
     },
     python3: () => {
-      const r = spawnSync('python3', ['-c', 'import sys, json, yaml; print(json.dumps(yaml.safe_load(sys.stdin)))'], {
-        input: text,
-        encoding: 'utf8',
-      });
-      if (r.error || r.status !== 0) throw Object.assign(new Error('python3 with PyYAML not available'), { unavailable: true });
+      const r = spawnSync(
+        'python3',
+        ['-c', 'import sys, json, yaml; print(json.dumps(yaml.safe_load(sys.stdin)))'],
+        {
+          input: text,
+          encoding: 'utf8',
+        },
+      );
+      if (r.error || r.status !== 0)
+        throw Object.assign(new Error('python3 with PyYAML not available'), { unavailable: true });
       return { how: 'python3 + PyYAML', raw: true, doc: JSON.parse(r.stdout) };
     },
   };
@@ -109,7 +122,9 @@ function loadYaml(file, only) {
       if (e.code !== 'MODULE_NOT_FOUND' && !e.unavailable) throw e;
     }
   }
-  throw new Error('no YAML parser: js-yaml/yaml not resolvable, no docker compose v2, no python3 with PyYAML');
+  throw new Error(
+    'no YAML parser: js-yaml/yaml not resolvable, no docker compose v2, no python3 with PyYAML',
+  );
 }
 
 if (!existsSync(composePath)) {
@@ -129,35 +144,39 @@ try {
 const interpEnv = opts.env ? process.env : {};
 const noDefault = new Set();
 function interpolate(s) {
-  return s.replace(/\$\$|\$\{([A-Za-z_]\w*)(?:(:?[-?+])((?:[^{}]|\{[^{}]*\})*))?\}|\$([A-Za-z_]\w*)/g, (m, name, op, arg, bare) => {
-    if (m === '$$') return '$';
-    const key = name ?? bare;
-    const val = interpEnv[key];
-    const unset = val === undefined;
-    const empty = unset || val === '';
-    switch (op) {
-      case ':-':
-        return empty ? interpolate(arg) : val;
-      case '-':
-        return unset ? interpolate(arg) : val;
-      case ':+':
-        return empty ? '' : interpolate(arg);
-      case '+':
-        return unset ? '' : interpolate(arg);
-      case ':?':
-      case '?':
-        if (op === ':?' ? empty : unset) noDefault.add(`${key} (${arg || 'required'})`);
-        return val ?? '';
-      default:
-        if (unset) noDefault.add(key);
-        return val ?? '';
-    }
-  });
+  return s.replace(
+    /\$\$|\$\{([A-Za-z_]\w*)(?:(:?[-?+])((?:[^{}]|\{[^{}]*\})*))?\}|\$([A-Za-z_]\w*)/g,
+    (m, name, op, arg, bare) => {
+      if (m === '$$') return '$';
+      const key = name ?? bare;
+      const val = interpEnv[key];
+      const unset = val === undefined;
+      const empty = unset || val === '';
+      switch (op) {
+        case ':-':
+          return empty ? interpolate(arg) : val;
+        case '-':
+          return unset ? interpolate(arg) : val;
+        case ':+':
+          return empty ? '' : interpolate(arg);
+        case '+':
+          return unset ? '' : interpolate(arg);
+        case ':?':
+        case '?':
+          if (op === ':?' ? empty : unset) noDefault.add(`${key} (${arg || 'required'})`);
+          return val ?? '';
+        default:
+          if (unset) noDefault.add(key);
+          return val ?? '';
+      }
+    },
+  );
 }
 function deepInterpolate(v) {
   if (typeof v === 'string') return interpolate(v);
   if (Array.isArray(v)) return v.map(deepInterpolate);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, deepInterpolate(x)]));
+  if (v && typeof v === 'object')
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, deepInterpolate(x)]));
   return v;
 }
 const compose = loaded.raw ? deepInterpolate(loaded.doc) : loaded.doc;
@@ -165,11 +184,16 @@ const unmerged = [];
 (function findMergeKeys(v, path) {
   if (Array.isArray(v)) v.forEach((x, i) => findMergeKeys(x, `${path}[${i}]`));
   else if (v && typeof v === 'object')
-    for (const [k, x] of Object.entries(v)) k === '<<' ? unmerged.push(path) : findMergeKeys(x, path ? `${path}.${k}` : k);
+    for (const [k, x] of Object.entries(v)) {
+      if (k === '<<') unmerged.push(path);
+      else findMergeKeys(x, path ? `${path}.${k}` : k);
+    }
 })(compose, '');
 check(unmerged.length === 0, 'YAML merge keys (<<) resolved', unmerged.join(', '));
 if (loaded.raw) {
-  note(`interpolated ${opts.env ? 'from the environment' : 'from the ${VAR:-default} defaults only (--env: from the environment)'}`);
+  note(
+    `interpolated ${opts.env ? 'from the environment' : 'from the ${VAR:-default} defaults only (--env: from the environment)'}`,
+  );
   check(noDefault.size === 0, 'every ${VAR} has a default', [...noDefault].join(', '));
 }
 const services = compose.services ?? {};
@@ -177,14 +201,22 @@ const services = compose.services ?? {};
 // ---------------------------------------------------------------- normalizers
 const asEnv = (e) =>
   Array.isArray(e)
-    ? Object.fromEntries(e.map((x) => (x.includes('=') ? [x.slice(0, x.indexOf('=')), x.slice(x.indexOf('=') + 1)] : [x, ''])))
-    : Object.fromEntries(Object.entries(e ?? {}).map(([k, v]) => [k, v === null || v === undefined ? '' : String(v)]));
-const asCommand = (c) => (c === undefined || c === null ? null : Array.isArray(c) ? c.map(String) : String(c).trim().split(/\s+/));
+    ? Object.fromEntries(
+        e.map((x) => (x.includes('=') ? [x.slice(0, x.indexOf('=')), x.slice(x.indexOf('=') + 1)] : [x, ''])),
+      )
+    : Object.fromEntries(
+        Object.entries(e ?? {}).map(([k, v]) => [k, v === null || v === undefined ? '' : String(v)]),
+      );
+const asCommand = (c) =>
+  c === undefined || c === null ? null : Array.isArray(c) ? c.map(String) : String(c).trim().split(/\s+/);
 const asTest = (t) => (Array.isArray(t) ? t.join(' ') : String(t ?? ''));
 function asPorts(ps) {
   return (ps ?? []).map((p) => {
-    if (typeof p === 'object') return { host: p.published === undefined ? null : String(p.published), container: String(p.target) };
-    const parts = String(p).replace(/\/(tcp|udp)$/, '').split(':');
+    if (typeof p === 'object')
+      return { host: p.published === undefined ? null : String(p.published), container: String(p.target) };
+    const parts = String(p)
+      .replace(/\/(tcp|udp)$/, '')
+      .split(':');
     return { host: parts.length > 1 ? parts[parts.length - 2] : null, container: parts[parts.length - 1] };
   });
 }
@@ -254,25 +286,39 @@ function defaultValue(prop, consts) {
 }
 function valueProblem(prop, value) {
   const v = value.trim();
-  if (prop.boolean) return /^(true|false|1|0|yes|no|on|off)$/i.test(v) ? null : `not a boolean: ${show(value)}`;
-  if (prop.type === 'number') return v !== '' && Number.isFinite(Number(v)) ? null : `not a number: ${show(value)}`;
+  if (prop.boolean)
+    return /^(true|false|1|0|yes|no|on|off)$/i.test(v) ? null : `not a boolean: ${show(value)}`;
+  if (prop.type === 'number')
+    return v !== '' && Number.isFinite(Number(v)) ? null : `not a number: ${show(value)}`;
   const lits = [...prop.type.matchAll(/'([^']*)'/g)].map((x) => x[1]);
-  if (lits.length && /^('[^']*'\s*\|?\s*)+$/.test(prop.type)) return lits.includes(v) ? null : `not one of ${lits.join('|')}: ${show(value)}`;
+  if (lits.length && /^('[^']*'\s*\|?\s*)+$/.test(prop.type))
+    return lits.includes(v) ? null : `not one of ${lits.join('|')}: ${show(value)}`;
   return null;
 }
 
-const appNames = readdirSync(join(root, 'apps')).filter((a) => existsSync(join(root, 'apps', a, 'project.json'))).sort();
+const appNames = readdirSync(join(root, 'apps'))
+  .filter((a) => existsSync(join(root, 'apps', a, 'project.json')))
+  .sort();
 const apps = new Map();
 section('app config classes');
 for (const app of appNames) {
   const file = join(root, 'apps', app, 'src', 'app.config.ts');
   if (!check(existsSync(file), `apps/${app}/src/app.config.ts exists`)) continue;
   const cfg = parseConfigClass(file);
-  if (!check(!!cfg && cfg.props.size > 0, `apps/${app}: config class parsed`, 'no class with UPPER_CASE properties found')) continue;
+  if (
+    !check(
+      !!cfg && cfg.props.size > 0,
+      `apps/${app}: config class parsed`,
+      'no class with UPPER_CASE properties found',
+    )
+  )
+    continue;
   const portProp = [...cfg.props.values()].find((p) => /(^|_)PORT$/.test(p.name));
   const hostProp = [...cfg.props.values()].find((p) => /(^|_)HOST$/.test(p.name));
   const port = portProp ? defaultValue(portProp, cfg.consts) : undefined;
-  const required = [...cfg.props.values()].filter((p) => p.defaultExpr === undefined && !p.optional && !p.requiredWhen);
+  const required = [...cfg.props.values()].filter(
+    (p) => p.defaultExpr === undefined && !p.optional && !p.requiredWhen,
+  );
   note(
     `${app}: ${cfg.className}, ${cfg.props.size} variables, port ${portProp?.name}=${port}, required: ${required.map((p) => p.name).join(', ') || 'none'}`,
   );
@@ -310,7 +356,9 @@ const startCommandFor = (app) => start?.app.map((a) => a.replace('${name}', app)
 
 // ---------------------------------------------------------------- Dockerfiles
 function parseDockerfile(file) {
-  const lines = readFileSync(file, 'utf8').replace(/\\\r?\n/g, ' ').split(/\r?\n/);
+  const lines = readFileSync(file, 'utf8')
+    .replace(/\\\r?\n/g, ' ')
+    .split(/\r?\n/);
   const args = new Map();
   const stages = [];
   for (const line of lines) {
@@ -351,7 +399,9 @@ for (const app of appNames) {
   );
   const build = stages.find((s) => s.name === 'build');
   check(
-    !!build && all('RUN', build).some((r) => r.rest.includes('npm ci')) && all('RUN', build).some((r) => r.rest.includes(`nx run ${app}:build`)),
+    !!build &&
+      all('RUN', build).some((r) => r.rest.includes('npm ci')) &&
+      all('RUN', build).some((r) => r.rest.includes(`nx run ${app}:build`)),
     `${rel}: stage "build" runs npm ci and nx run ${app}:build`,
   );
   check(
@@ -363,7 +413,11 @@ for (const app of appNames) {
     `${rel}: runtime stage copies dist/apps/${app} from the build stage`,
   );
   const user = all('USER').at(-1)?.rest.trim();
-  check(!!user && !/^(root|0)(:|$)/.test(user), `${rel}: runs as a non-root USER`, `USER ${user ?? '(none)'}`);
+  check(
+    !!user && !/^(root|0)(:|$)/.test(user),
+    `${rel}: runs as a non-root USER`,
+    `USER ${user ?? '(none)'}`,
+  );
   const cmdLine = all('CMD').at(-1)?.rest;
   let cmd = null;
   try {
@@ -372,16 +426,34 @@ for (const app of appNames) {
     /* shell form */
   }
   check(Array.isArray(cmd), `${rel}: CMD in exec (JSON) form`, cmdLine);
-  if (start) check(same(cmd, startCommandFor(app)), `${rel}: CMD is start.mjs's command`, `${show(cmd)} vs ${show(startCommandFor(app))}`);
+  if (start)
+    check(
+      same(cmd, startCommandFor(app)),
+      `${rel}: CMD is start.mjs's command`,
+      `${show(cmd)} vs ${show(startCommandFor(app))}`,
+    );
   const cfg = apps.get(app);
-  const exposed = all('EXPOSE').flatMap((e) => e.rest.split(/\s+/)).map((p) => p.replace(/\/tcp$/, ''));
-  if (cfg?.port) check(exposed.includes(cfg.port), `${rel}: EXPOSE ${cfg.port} (${cfg.portProp.name} default)`, `EXPOSE ${exposed.join(' ')}`);
+  const exposed = all('EXPOSE')
+    .flatMap((e) => e.rest.split(/\s+/))
+    .map((p) => p.replace(/\/tcp$/, ''));
+  if (cfg?.port)
+    check(
+      exposed.includes(cfg.port),
+      `${rel}: EXPOSE ${cfg.port} (${cfg.portProp.name} default)`,
+      `EXPOSE ${exposed.join(' ')}`,
+    );
   const hc = all('HEALTHCHECK').at(-1)?.rest ?? '';
   check(hc.includes('/health/ready'), `${rel}: HEALTHCHECK on /health/ready`, hc || '(none)');
-  const envNames = all('ENV').flatMap((e) => [...e.rest.matchAll(/(?:^|\s)([A-Za-z_]\w*)=/g)].map((m) => m[1]));
+  const envNames = all('ENV').flatMap((e) =>
+    [...e.rest.matchAll(/(?:^|\s)([A-Za-z_]\w*)=/g)].map((m) => m[1]),
+  );
   if (cfg) {
     const unknown = envNames.filter((n) => n !== 'NODE_ENV' && !cfg.props.has(n));
-    check(unknown.length === 0, `${rel}: runtime ENV names are ${cfg.className} variables`, unknown.join(', '));
+    check(
+      unknown.length === 0,
+      `${rel}: runtime ENV names are ${cfg.className} variables`,
+      unknown.join(', '),
+    );
   }
   dockerfiles.set(app, { cmd, exposed });
 }
@@ -411,7 +483,10 @@ for (const [name, svc] of Object.entries(services)) {
   }
 }
 check(
-  !!services.api && !!services.worker && !!services['mock-llamaparse'] && !!services['mock-openai'] &&
+  !!services.api &&
+    !!services.worker &&
+    !!services['mock-llamaparse'] &&
+    !!services['mock-openai'] &&
     ['api', 'worker', 'mock-llamaparse', 'mock-openai'].every((s) => appServices.get(s)?.app === s),
   'services api, worker, mock-llamaparse, mock-openai run their own app',
 );
@@ -430,17 +505,35 @@ for (const [name, s] of appServices) {
   // command
   if (s.role === 'migrate') {
     check(s.app === 'api', `${name}: the migration runs the api bundle`);
-    if (start) check(same(s.cmd, start.migrate), `${name}: command is start.mjs's migrate command`, `${show(s.cmd)} vs ${show(start.migrate)}`);
+    if (start)
+      check(
+        same(s.cmd, start.migrate),
+        `${name}: command is start.mjs's migrate command`,
+        `${show(s.cmd)} vs ${show(start.migrate)}`,
+      );
     check(String(svc.restart ?? 'no') === 'no', `${name}: restart "no" (a one-shot job)`, show(svc.restart));
-    check(asDependsOn(svc.depends_on).postgres === 'service_healthy', `${name}: depends on postgres being healthy`);
+    check(
+      asDependsOn(svc.depends_on).postgres === 'service_healthy',
+      `${name}: depends on postgres being healthy`,
+    );
   } else {
     const df = dockerfiles.get(s.app);
-    check(same(s.cmd, df?.cmd), `${name}: command equals apps/${s.app}/Dockerfile CMD`, `${show(s.cmd)} vs ${show(df?.cmd)}`);
-    if (start) check(same(s.cmd, startCommandFor(s.app)), `${name}: command equals start.mjs's`, show(startCommandFor(s.app)));
+    check(
+      same(s.cmd, df?.cmd),
+      `${name}: command equals apps/${s.app}/Dockerfile CMD`,
+      `${show(s.cmd)} vs ${show(df?.cmd)}`,
+    );
+    if (start)
+      check(
+        same(s.cmd, startCommandFor(s.app)),
+        `${name}: command equals start.mjs's`,
+        show(startCommandFor(s.app)),
+      );
     check(svc.restart === 'unless-stopped', `${name}: restart unless-stopped`, show(svc.restart));
   }
   // image build
-  const dockerfile = typeof svc.build === 'object' ? svc.build?.dockerfile : svc.build ? 'Dockerfile' : undefined;
+  const dockerfile =
+    typeof svc.build === 'object' ? svc.build?.dockerfile : svc.build ? 'Dockerfile' : undefined;
   const context = typeof svc.build === 'object' ? svc.build?.context : svc.build;
   check(
     dockerfile === `apps/${s.app}/Dockerfile` && ['.', './', root].includes(String(context)),
@@ -452,30 +545,66 @@ for (const [name, s] of appServices) {
   check(unknown.length === 0, `${name}: every variable is declared by ${cfg.className}`, unknown.join(', '));
   const missing = cfg.required.filter((p) => !s.env[p.name]).map((p) => p.name);
   const condMissing = [...cfg.props.values()]
-    .filter((p) => p.requiredWhen && effective(s, p.requiredWhen.name) === p.requiredWhen.value && !s.env[p.name])
+    .filter(
+      (p) => p.requiredWhen && effective(s, p.requiredWhen.name) === p.requiredWhen.value && !s.env[p.name],
+    )
     .map((p) => `${p.name} (required with ${p.requiredWhen.name}=${p.requiredWhen.value})`);
-  check(missing.length + condMissing.length === 0, `${name}: required variables set (${cfg.required.map((p) => p.name).join(', ') || 'none'})`, [...missing, ...condMissing].join(', '));
+  check(
+    missing.length + condMissing.length === 0,
+    `${name}: required variables set (${cfg.required.map((p) => p.name).join(', ') || 'none'})`,
+    [...missing, ...condMissing].join(', '),
+  );
   const bad = Object.entries(s.env)
     .filter(([k]) => cfg.props.has(k))
     .map(([k, v]) => [k, valueProblem(cfg.props.get(k), v)])
     .filter(([, p]) => p);
-  check(bad.length === 0, `${name}: values fit the declared types`, bad.map(([k, p]) => `${k} ${p}`).join('; '));
+  check(
+    bad.length === 0,
+    `${name}: values fit the declared types`,
+    bad.map(([k, p]) => `${k} ${p}`).join('; '),
+  );
   // listening
   if (s.role === 'app') {
-    if (cfg.hostProp) check(effective(s, cfg.hostProp.name) === '0.0.0.0', `${name}: ${cfg.hostProp.name}=0.0.0.0 (reachable from other containers)`, show(effective(s, cfg.hostProp.name)));
+    if (cfg.hostProp)
+      check(
+        effective(s, cfg.hostProp.name) === '0.0.0.0',
+        `${name}: ${cfg.hostProp.name}=0.0.0.0 (reachable from other containers)`,
+        show(effective(s, cfg.hostProp.name)),
+      );
     const port = effective(s, cfg.portProp.name);
     s.port = port;
     const hc = asTest(svc.healthcheck?.test);
-    check(hc.includes('/health/ready') && hc.includes(`:${port}/`), `${name}: healthcheck on /health/ready at port ${port}`, hc || '(none)');
+    check(
+      hc.includes('/health/ready') && hc.includes(`:${port}/`),
+      `${name}: healthcheck on /health/ready at port ${port}`,
+      hc || '(none)',
+    );
     const ports = asPorts(svc.ports);
-    check(ports.every((p) => p.container === port), `${name}: published ports target ${cfg.portProp.name}=${port}`, show(ports));
-    check(dockerfiles.get(s.app)?.exposed.includes(port), `${name}: port ${port} is the one its Dockerfile EXPOSEs`);
+    check(
+      ports.every((p) => p.container === port),
+      `${name}: published ports target ${cfg.portProp.name}=${port}`,
+      show(ports),
+    );
+    check(
+      dockerfiles.get(s.app)?.exposed.includes(port),
+      `${name}: port ${port} is the one its Dockerfile EXPOSEs`,
+    );
   } else {
-    check(svc.healthcheck?.disable === true || !svc.healthcheck, `${name}: no healthcheck for the one-shot job`);
+    check(
+      svc.healthcheck?.disable === true || !svc.healthcheck,
+      `${name}: no healthcheck for the one-shot job`,
+    );
   }
   if (effective(s, 'DATABASE_URL') !== undefined && s.role === 'app') {
-    check(asDependsOn(svc.depends_on).migrate === 'service_completed_successfully', `${name}: starts after migrate completed successfully`);
-    check(effective(s, 'DB_MIGRATE_ON_START') !== undefined, `${name}: DB_MIGRATE_ON_START decided`, 'unset: the app migrates on start too');
+    check(
+      asDependsOn(svc.depends_on).migrate === 'service_completed_successfully',
+      `${name}: starts after migrate completed successfully`,
+    );
+    check(
+      effective(s, 'DB_MIGRATE_ON_START') !== undefined,
+      `${name}: DB_MIGRATE_ON_START decided`,
+      'unset: the app migrates on start too',
+    );
   }
 }
 
@@ -485,13 +614,20 @@ const pg = services.postgres;
 if (pg) {
   check(/^pgvector\/pgvector:pg\d+/.test(String(pg.image)), 'postgres: pgvector image', pg.image);
   check(asTest(pg.healthcheck?.test).includes('pg_isready'), 'postgres: healthcheck with pg_isready');
-  check(asVolumes(pg.volumes).some((v) => v.target === '/var/lib/postgresql/data'), 'postgres: data on a volume');
+  check(
+    asVolumes(pg.volumes).some((v) => v.target === '/var/lib/postgresql/data'),
+    'postgres: data on a volume',
+  );
   check(pg.restart === 'unless-stopped', 'postgres: restart unless-stopped');
 }
 const worker = services.worker;
 if (worker) {
   const fixed = asPorts(worker.ports).filter((p) => p.host !== null);
-  check(fixed.length === 0, 'worker: no fixed host port (docker compose up --scale worker=N works)', show(fixed));
+  check(
+    fixed.length === 0,
+    'worker: no fixed host port (docker compose up --scale worker=N works)',
+    show(fixed),
+  );
   check(!worker.container_name, 'worker: no container_name (it would prevent scaling)');
 }
 const declaredVolumes = new Set(Object.keys(compose.volumes ?? {}));
@@ -507,10 +643,18 @@ const byApp = (app) => running.find(([, s]) => s.app === app);
 const dbUsers = [...appServices.entries()].filter(([, s]) => s.cfg?.props.has('DATABASE_URL'));
 if (dbUsers.length) {
   const urls = new Set(dbUsers.map(([, s]) => effective(s, 'DATABASE_URL')));
-  check(urls.size === 1, `DATABASE_URL identical in ${dbUsers.map(([n]) => n).join(', ')}`, [...urls].join(' / '));
+  check(
+    urls.size === 1,
+    `DATABASE_URL identical in ${dbUsers.map(([n]) => n).join(', ')}`,
+    [...urls].join(' / '),
+  );
   try {
     const u = new URL([...urls][0]);
-    check(!!services[u.hostname] && (u.port || '5432') === '5432', 'DATABASE_URL points at the postgres service', u.host);
+    check(
+      !!services[u.hostname] && (u.port || '5432') === '5432',
+      'DATABASE_URL points at the postgres service',
+      u.host,
+    );
     const pe = asEnv(pg?.environment);
     check(
       decodeURIComponent(u.username) === (pe.POSTGRES_USER ?? 'postgres') &&
@@ -533,9 +677,12 @@ if (storers.length) {
     check(vals.size === 1, `${k} identical in ${storers.map(([n]) => n).join(', ')}`, [...vals].join(' / '));
   }
   if (storers.every(([, s]) => effective(s, 'STORAGE_DRIVER') === 'local')) {
-    const mounts = storers.map(([n, s]) => asVolumes(services[n].volumes).find((v) => v.target === effective(s, 'STORAGE_LOCAL_ROOT')));
+    const mounts = storers.map(([n, s]) =>
+      asVolumes(services[n].volumes).find((v) => v.target === effective(s, 'STORAGE_LOCAL_ROOT')),
+    );
     check(
-      mounts.every((m) => m && declaredVolumes.has(m.source)) && new Set(mounts.map((m) => m?.source)).size === 1,
+      mounts.every((m) => m && declaredVolumes.has(m.source)) &&
+        new Set(mounts.map((m) => m?.source)).size === 1,
       `one named volume mounted at STORAGE_LOCAL_ROOT in ${storers.map(([n]) => n).join(', ')}`,
       show(mounts),
     );
@@ -545,13 +692,21 @@ if (storers.length) {
     const pub = new URL(effective(api[1], 'PUBLIC_BASE_URL'));
     const published = asPorts(services[api[0]].ports).map((p) => p.host);
     if (['localhost', '127.0.0.1'].includes(pub.hostname)) {
-      check(published.includes(pub.port || '80'), `PUBLIC_BASE_URL ${pub.origin} is the api's published port`, show(published));
+      check(
+        published.includes(pub.port || '80'),
+        `PUBLIC_BASE_URL ${pub.origin} is the api's published port`,
+        show(published),
+      );
     }
   }
 }
 
 // URLs from one container to another name a service and its port, never loopback.
-const serviceUrlVars = { WEBHOOK_BASE_URL: 'api', LLAMAPARSE_BASE_URL: 'mock-llamaparse', OPENAI_BASE_URL: 'mock-openai' };
+const serviceUrlVars = {
+  WEBHOOK_BASE_URL: 'api',
+  LLAMAPARSE_BASE_URL: 'mock-llamaparse',
+  OPENAI_BASE_URL: 'mock-openai',
+};
 for (const [name, s] of running) {
   for (const [k, target] of Object.entries(serviceUrlVars)) {
     if (!s.cfg.props.has(k)) continue;
@@ -565,17 +720,31 @@ for (const [name, s] of running) {
     }
     const dest = byApp(target);
     const ok = !!dest && u.hostname === dest[0] && (u.port || '80') === dest[1].port;
-    check(ok, `${name}: ${k}=${value} reaches service ${dest?.[0] ?? target} at its port ${dest?.[1].port ?? '?'}`);
+    check(
+      ok,
+      `${name}: ${k}=${value} reaches service ${dest?.[0] ?? target} at its port ${dest?.[1].port ?? '?'}`,
+    );
   }
-  if (s.cfg.props.has('OPENAI_BASE_URL')) check(new URL(effective(s, 'OPENAI_BASE_URL')).pathname.replace(/\/$/, '') === '/v1', `${name}: OPENAI_BASE_URL ends in /v1`);
+  if (s.cfg.props.has('OPENAI_BASE_URL'))
+    check(
+      new URL(effective(s, 'OPENAI_BASE_URL')).pathname.replace(/\/$/, '') === '/v1',
+      `${name}: OPENAI_BASE_URL ends in /v1`,
+    );
 }
 
 // The api exits 78 on development secrets with NODE_ENV=production (assertProductionSafe).
 for (const [name, s] of appServices) {
   if (effective(s, 'NODE_ENV') !== 'production') continue;
   const devSecrets = [...s.cfg.consts.entries()].filter(([c]) => /^DEV_/.test(c));
-  const used = [...s.cfg.props.values()].filter((p) => devSecrets.some(([c]) => p.defaultExpr === c) && effective(s, p.name) === defaultValue(p, s.cfg.consts));
-  check(used.length === 0, `${name}: no development secret with NODE_ENV=production`, used.map((p) => p.name).join(', '));
+  const used = [...s.cfg.props.values()].filter(
+    (p) =>
+      devSecrets.some(([c]) => p.defaultExpr === c) && effective(s, p.name) === defaultValue(p, s.cfg.consts),
+  );
+  check(
+    used.length === 0,
+    `${name}: no development secret with NODE_ENV=production`,
+    used.map((p) => p.name).join(', '),
+  );
 }
 
 // ---------------------------------------------------------------- runtime dependencies of the bundles
@@ -589,12 +758,18 @@ for (const app of appNames) {
     note(`dist/apps/${app}/main.js not built: skipped (npx nx run ${app}:build)`);
     continue;
   }
-  const ids = new Set([...readFileSync(bundle, 'utf8').matchAll(/\brequire\("([^"./][^"]*)"\)/g)].map((m) => m[1]));
+  const ids = new Set(
+    [...readFileSync(bundle, 'utf8').matchAll(/\brequire\("([^"./][^"]*)"\)/g)].map((m) => m[1]),
+  );
   const pkgs = [...ids]
     .filter((id) => !id.startsWith('node:') && !builtins.has(id.split('/')[0]))
     .map((id) => (id.startsWith('@') ? id.split('/').slice(0, 2).join('/') : id.split('/')[0]));
   const notProd = [...new Set(pkgs)].filter((p) => !deps.has(p));
-  check(notProd.length === 0, `${app}: every package the bundle requires (${new Set(pkgs).size}) is in "dependencies"`, notProd.join(', '));
+  check(
+    notProd.length === 0,
+    `${app}: every package the bundle requires (${new Set(pkgs).size}) is in "dependencies"`,
+    notProd.join(', '),
+  );
 }
 
 finish();

@@ -96,6 +96,10 @@ export class ApiConfig {
 
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL: string = 'info';
+
+  /** `auto`: pretty on a terminal outside production, JSON lines otherwise. */
+  @IsIn(['auto', 'json', 'pretty'])
+  LOG_FORMAT: string = 'auto';
 }
 
 /** Refuses development secrets in production. */

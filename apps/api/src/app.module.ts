@@ -1,8 +1,11 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { AuthModule } from '@app/auth';
-import { DatabaseModule } from '@app/database';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { DataSource } from 'typeorm';
+import { AuthModule, Public } from '@app/auth';
+import { DatabaseModule, pendingMigrations } from '@app/database';
 import { JobsModule } from '@app/jobs';
+import { DatabaseHealthIndicator, LoggingModule, MetricsModule } from '@app/observability';
 import { StorageModule, storageOptionsFrom } from '@app/storage';
 import type { ApiConfig } from './app.config';
 import { API_CONFIG } from './app.tokens';
@@ -15,7 +18,7 @@ import { WebhooksController } from './webhooks/webhooks.controller';
 
 @Module({})
 export class AppModule {
-  static forRoot(config: ApiConfig): DynamicModule {
+  static forRoot(config: ApiConfig, opts: { prettyLogs?: boolean } = {}): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -30,9 +33,15 @@ export class AppModule {
         AuthModule.forRoot({ jwtSecret: config.JWT_SECRET, audience: config.JWT_AUDIENCE, globalGuard: true }),
         StorageModule.forRoot(storageOptionsFrom(config)),
         TerminusModule,
+        LoggingModule.forRoot({ app: 'api', level: config.LOG_LEVEL, pretty: opts.prettyLogs }),
+        MetricsModule.forRoot({ app: 'api', controllerDecorators: [Public(), ApiExcludeController()] }),
       ],
       controllers: [UploadsController, UploadReceiverController, JobsController, WebhooksController, HealthController],
-      providers: [{ provide: API_CONFIG, useValue: config }, UploadFlowService],
+      providers: [
+        { provide: API_CONFIG, useValue: config },
+        UploadFlowService,
+        DatabaseHealthIndicator.provider({ inject: DataSource, pendingMigrations, timeoutMs: 1500 }),
+      ],
     };
   }
 }

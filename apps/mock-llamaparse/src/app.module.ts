@@ -1,5 +1,6 @@
 import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { MetricsModule } from '@app/observability';
 import { APP_CONFIG, MockLlamaParseConfig } from './app.config';
 import { DetailExceptionFilter } from './common/detail-exception.filter';
 import { FaultsModule } from './faults/faults.module';
@@ -13,7 +14,7 @@ export class AppModule {
     return {
       module: AppModule,
       global: true,
-      imports: [FaultsModule, ParsingModule, HealthModule],
+      imports: [FaultsModule, ParsingModule, HealthModule, MetricsModule.forRoot({ app: 'mock-llamaparse' })],
       controllers: [MockAdminController],
       providers: [
         { provide: APP_CONFIG, useValue: config },

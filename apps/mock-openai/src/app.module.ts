@@ -1,12 +1,12 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
+import { MetricsModule } from '@app/observability';
 import { AppConfig } from './app.config';
 import { OpenAIExceptionFilter } from './common/openai-exception.filter';
 import { StatsService } from './common/stats.service';
 import { EmbeddingsModule } from './embeddings/embeddings.module';
 import { FaultsModule } from './faults/faults.module';
 import { HealthModule } from './health/health.module';
-import { MetricsController } from './metrics/metrics.controller';
 import { MetricsService } from './metrics/metrics.service';
 import { ModelsModule } from './models/models.module';
 
@@ -17,8 +17,7 @@ export class AppModule {
     return {
       module: AppModule,
       global: true,
-      imports: [FaultsModule, EmbeddingsModule, ModelsModule, HealthModule],
-      controllers: [MetricsController],
+      imports: [FaultsModule, EmbeddingsModule, ModelsModule, HealthModule, MetricsModule.forRoot({ app: 'mock-openai' })],
       providers: [
         { provide: AppConfig, useValue: config },
         MetricsService,

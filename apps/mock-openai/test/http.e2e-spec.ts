@@ -133,9 +133,11 @@ describe('GET /metrics', () => {
       await t.http().post('/v1/embeddings').set(AUTH).send({ model: SMALL, input: '' }).expect(400);
       const res = await t.http().get('/metrics').expect(200);
       expect(res.headers['content-type']).toMatch(/^text\/plain/);
-      expect(res.text).toContain('mock_openai_responses_total{outcome="ok",status="200"} 1');
-      expect(res.text).toContain('mock_openai_responses_total{outcome="invalid_request",status="400"} 1');
-      expect(res.text).toContain('mock_openai_tokens_embedded_total 2');
+      // every series also carries the default label app="mock-openai"
+      expect(res.text).toMatch(/mock_openai_responses_total\{outcome="ok",status="200"[^}]*\} 1\n/);
+      expect(res.text).toMatch(/mock_openai_responses_total\{outcome="invalid_request",status="400"[^}]*\} 1\n/);
+      expect(res.text).toMatch(/mock_openai_tokens_embedded_total\{app="mock-openai"\} 2\n/);
+      expect(res.text).toMatch(/http_request_duration_seconds_count\{[^}]*route="\/v1\/embeddings"/);
       expect(res.text).toContain('mock_openai_process_cpu_seconds_total');
     } finally {
       await t.close();

@@ -190,6 +190,10 @@ export class WorkerConfig {
 
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL: string = 'info';
+
+  /** `auto`: pretty on a terminal outside production, JSON lines otherwise. */
+  @IsIn(['auto', 'json', 'pretty'])
+  LOG_FORMAT: string = 'auto';
 }
 
 /** The lease must outlive several renewals, or a slow database would make jobs change hands. */

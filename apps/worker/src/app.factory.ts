@@ -1,25 +1,19 @@
-import { INestApplication, LogLevel } from '@nestjs/common';
+import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { applyHttpDefaults } from '@app/http';
+import { PinoNestLogger, wantsPrettyLogs } from '@app/observability';
 import type { WorkerConfig } from './app.config';
 import { WorkerModule } from './app.module';
 
-const LEVELS: Record<string, LogLevel[]> = {
-  silent: [],
-  fatal: ['fatal'],
-  error: ['fatal', 'error'],
-  warn: ['fatal', 'error', 'warn'],
-  info: ['fatal', 'error', 'warn', 'log'],
-  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
-  trace: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
-};
-
 /** Builds the worker (its loop starts on init; HTTP serves health and metrics). */
 export async function createWorkerApp(config: WorkerConfig): Promise<INestApplication> {
-  const app = await NestFactory.create(WorkerModule.forRoot(config), {
+  const app = await NestFactory.create(
+    WorkerModule.forRoot(config, { prettyLogs: wantsPrettyLogs(config.LOG_FORMAT, { isTTY: Boolean(process.stdout.isTTY), nodeEnv: config.NODE_ENV }) }),
+    {
     bodyParser: false,
-    logger: LEVELS[config.LOG_LEVEL] ?? LEVELS['info'],
+    bufferLogs: true,
   });
+  app.useLogger(app.get(PinoNestLogger));
   applyHttpDefaults(app, { bodyLimit: '16kb', raw: false });
   return app;
 }

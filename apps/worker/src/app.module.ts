@@ -1,8 +1,10 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { CircuitBreakerModule, ServicePolicyOptions } from '@app/circuit-breaker';
-import { DatabaseModule } from '@app/database';
+import { DataSource } from 'typeorm';
+import { BreakerRegistry, CircuitBreakerModule, ServicePolicyOptions } from '@app/circuit-breaker';
+import { DatabaseModule, pendingMigrations } from '@app/database';
 import { EmbedderModule } from '@app/embedder-client';
+import { BreakersHealthIndicator, DatabaseHealthIndicator, LoggingModule, MetricsModule } from '@app/observability';
 import { ParserClientModule } from '@app/parser-client';
 import { PipelineModule } from '@app/pipeline';
 import { StorageModule, storageOptionsFrom } from '@app/storage';
@@ -10,10 +12,11 @@ import type { WorkerConfig } from './app.config';
 import { WORKER_CONFIG } from './app.tokens';
 import { HealthController } from './health/health.controller';
 import { WorkerHealthIndicators } from './health/worker.health';
+import { WorkerMetricsBinding } from './worker-metrics.binding';
 
 @Module({})
 export class WorkerModule {
-  static forRoot(c: WorkerConfig): DynamicModule {
+  static forRoot(c: WorkerConfig, opts: { prettyLogs?: boolean } = {}): DynamicModule {
     const policy = (timeoutMs: number): ServicePolicyOptions => ({
       timeoutMs,
       maxAttempts: c.CALL_MAX_ATTEMPTS,
@@ -68,9 +71,17 @@ export class WorkerModule {
           shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
         }),
         TerminusModule,
+        LoggingModule.forRoot({ app: 'worker', level: c.LOG_LEVEL, pretty: opts.prettyLogs }),
+        MetricsModule.forRoot({ app: 'worker' }),
       ],
       controllers: [HealthController],
-      providers: [{ provide: WORKER_CONFIG, useValue: c }, WorkerHealthIndicators],
+      providers: [
+        { provide: WORKER_CONFIG, useValue: c },
+        WorkerHealthIndicators,
+        WorkerMetricsBinding,
+        DatabaseHealthIndicator.provider({ inject: DataSource, pendingMigrations, timeoutMs: 1500 }),
+        BreakersHealthIndicator.provider({ inject: BreakerRegistry }),
+      ],
     };
   }
 }

@@ -8,6 +8,7 @@ import { Client } from 'pg';
 import { signDevToken } from '@app/auth';
 import { migratedTemplate } from '@app/database';
 import { createTestDatabase, TestDatabase } from '@app/testing';
+import { TcpProxy, viaProxy } from './tcp-proxy';
 
 const ROOT = resolve(__dirname, '../../..');
 const JWT_SECRET = 'integration-test-secret-0123456789abcdef';
@@ -59,6 +60,7 @@ export interface Stack {
   embedder: AppProcess;
   workers: AppProcess[];
   logDir: string;
+  dbProxy: TcpProxy | null;
   token(sub?: string): string;
   startWorker(env?: Record<string, string>): Promise<AppProcess>;
   sql<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
@@ -70,6 +72,9 @@ export interface StackOptions {
   workerEnv?: Record<string, string>;
   parserEnv?: Record<string, string>;
   embedderEnv?: Record<string, string>;
+  apiEnv?: Record<string, string>;
+  /** Route the apps' database connections through a TCP proxy the test can stop and start. */
+  dbProxy?: boolean;
 }
 
 /**
@@ -121,14 +126,20 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     'MOCK_LLAMAPARSE_PORT',
   );
   const apiPort = await freePort();
+  let dbProxy: TcpProxy | null = null;
+  if (o.dbProxy) {
+    const u = new URL(db.url);
+    dbProxy = new TcpProxy(u.hostname, Number(u.port || 5432), await freePort());
+    await dbProxy.start();
+  }
   const common = {
-    DATABASE_URL: db.url,
+    DATABASE_URL: dbProxy ? viaProxy(db.url, dbProxy.port) : db.url,
     DB_MIGRATE_ON_START: 'false',
     STORAGE_LOCAL_ROOT: storageRoot,
     STORAGE_SIGNING_SECRET: STORAGE_SECRET,
     PUBLIC_BASE_URL: `http://127.0.0.1:${apiPort}`,
   };
-  const api = await launch('api', 'api', { JWT_SECRET, API_HOST: '127.0.0.1', ...common }, 'API_PORT', apiPort);
+  const api = await launch('api', 'api', { JWT_SECRET, API_HOST: '127.0.0.1', ...common, ...o.apiEnv }, 'API_PORT', apiPort);
 
   const workers: AppProcess[] = [];
   let n = 0;
@@ -168,11 +179,13 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     embedder,
     workers,
     logDir,
+    dbProxy,
     token: (sub = randomUUID()) => signDevToken({ secret: JWT_SECRET, sub }),
     startWorker,
     sql: async <T>(text: string, params: unknown[] = []) => (await pg.query(text, params)).rows as T[],
     async close() {
       await Promise.all(procs.map((p) => p.stop('SIGTERM')));
+      await dbProxy?.stop();
       await pg.end();
       await db.drop();
       rmSync(storageRoot, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 // Logging
 export * from './lib/logging/correlation';
-export { correlationMiddleware } from './lib/logging/correlation.middleware';
+export { correlationMiddleware, ensureRequestId } from './lib/logging/correlation.middleware';
 export * from './lib/logging/redact';
 export * from './lib/logging/logging.config';
 export * from './lib/logging/logging.module';

@@ -1,7 +1,8 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
 import { Public } from '@app/auth';
+import { DatabaseHealthIndicator } from '@app/observability';
 import { StorageHealthIndicator } from '@app/storage';
 
 @ApiTags('health')
@@ -9,7 +10,7 @@ import { StorageHealthIndicator } from '@app/storage';
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
-    private readonly db: TypeOrmHealthIndicator,
+    private readonly db: DatabaseHealthIndicator,
     private readonly storage: StorageHealthIndicator,
   ) {}
 
@@ -20,11 +21,11 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Ready to serve: the database answers and storage is reachable. 503 naming the failing part otherwise. */
+  /** Ready to serve: the database answers with every migration applied, storage is reachable. 503 naming the failing part otherwise. */
   @Public()
   @Get('ready')
   @HealthCheck()
   ready() {
-    return this.health.check([() => this.db.pingCheck('database', { timeout: 1500 }), () => this.storage.check('storage')]);
+    return this.health.check([() => this.db.check('database'), () => this.storage.check('storage')]);
   }
 }

@@ -1,30 +1,25 @@
 import { Injectable } from '@nestjs/common';
-import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter } from 'prom-client';
+import { MetricsService as SharedMetrics } from '@app/observability';
 import type { Outcome } from '../common/openai-error';
 
-/** Prometheus counters for the mock (own registry per app instance, monotonic, never reset). */
+/** The mock's own Prometheus counters, in the app's registry (served by MetricsModule at /metrics). */
 @Injectable()
 export class MetricsService {
-  readonly registry = new Registry();
-  private readonly responses = new Counter({
-    name: 'mock_openai_responses_total',
-    help: 'Responses to /v1 requests by outcome and HTTP status',
-    labelNames: ['outcome', 'status'] as const,
-    registers: [this.registry],
-  });
-  private readonly inputs = new Counter({
-    name: 'mock_openai_inputs_embedded_total',
-    help: 'Inputs embedded',
-    registers: [this.registry],
-  });
-  private readonly tokens = new Counter({
-    name: 'mock_openai_tokens_embedded_total',
-    help: 'Prompt tokens embedded',
-    registers: [this.registry],
-  });
+  private readonly responses: Counter<'outcome' | 'status'>;
+  private readonly inputs: Counter;
+  private readonly tokens: Counter;
 
-  constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'mock_openai_' });
+  constructor(shared: SharedMetrics) {
+    const registers = [shared.registry];
+    this.responses = new Counter({
+      name: 'mock_openai_responses_total',
+      help: 'Responses to /v1 requests by outcome and HTTP status',
+      labelNames: ['outcome', 'status'] as const,
+      registers,
+    });
+    this.inputs = new Counter({ name: 'mock_openai_inputs_embedded_total', help: 'Inputs embedded', registers });
+    this.tokens = new Counter({ name: 'mock_openai_tokens_embedded_total', help: 'Prompt tokens embedded', registers });
   }
 
   response(outcome: Outcome, status: string): void {

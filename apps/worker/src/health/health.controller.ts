@@ -1,5 +1,6 @@
 import { Controller, Get, Inject } from '@nestjs/common';
-import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
+import { BreakersHealthIndicator, DatabaseHealthIndicator } from '@app/observability';
 import { StorageHealthIndicator } from '@app/storage';
 import { WORKER_CONFIG } from '../app.tokens';
 import type { WorkerConfig } from '../app.config';
@@ -9,7 +10,8 @@ import { WorkerHealthIndicators } from './worker.health';
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
-    private readonly db: TypeOrmHealthIndicator,
+    private readonly db: DatabaseHealthIndicator,
+    private readonly breakers: BreakersHealthIndicator,
     private readonly storage: StorageHealthIndicator,
     private readonly worker: WorkerHealthIndicators,
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
@@ -26,10 +28,10 @@ export class HealthController {
   ready() {
     const silence = Math.max(5 * this.config.POLL_INTERVAL_MS, 5_000);
     return this.health.check([
-      () => this.db.pingCheck('database', { timeout: 1500 }),
+      () => this.db.check('database'),
       () => this.storage.check('storage'),
       () => this.worker.loopHeartbeat('worker_loop', silence),
-      () => this.worker.breakersClosed('breakers'),
+      () => this.breakers.check('breakers'),
     ]);
   }
 }

@@ -1,17 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
-import { BreakerRegistry } from '@app/circuit-breaker';
 import { WorkerLoopService } from '@app/pipeline';
 
-/** The loop is alive (polled recently, renewing leases) and the outside services' breakers are not open. */
+/** The loop is alive: it polled recently and its last lease renewal went through. */
 @Injectable()
 export class WorkerHealthIndicators {
   private readonly health = new HealthIndicatorService();
 
-  constructor(
-    private readonly loop: WorkerLoopService,
-    private readonly breakers: BreakerRegistry,
-  ) {}
+  constructor(private readonly loop: WorkerLoopService) {}
 
   loopHeartbeat(key: string, maxSilenceMs: number) {
     const s = this.loop.status();
@@ -32,10 +28,4 @@ export class WorkerHealthIndicators {
     return check.up(detail);
   }
 
-  breakersClosed(key: string) {
-    const check = this.health.check(key);
-    const states = this.breakers.states();
-    const detail = Object.fromEntries(states.map((b) => [b.name, { state: b.state, failures: b.failures }]));
-    return states.some((b) => b.state === 'open' || b.state === 'isolated') ? check.down(detail) : check.up(detail);
-  }
 }

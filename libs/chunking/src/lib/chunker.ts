@@ -78,6 +78,13 @@ const WHITESPACE = /\s/;
 /** Sentence ends: terminal punctuation (plus closing quotes/brackets) before whitespace, CJK stops, line breaks. */
 const SENTENCE_END = /[.!?…]+["'”’)\]]*(?=\s)|[。！？]+[」』”’）]*|\n/g;
 
+/** Characters segmented into grapheme clusters at a time (see graphemeBounds). */
+const GRAPHEME_WINDOW = 1024;
+/** A hard-split piece is accepted once it measures at least this share of the budget. */
+const HARD_SPLIT_FILL = 0.9;
+/** Hard-split guesses aim at this share of the budget. */
+const HARD_SPLIT_AIM = 0.96;
+
 let graphemeSegmenter: Intl.Segmenter | undefined;
 let defaultCounter: TokenCounter | undefined;
 
@@ -259,7 +266,7 @@ function splitRange(
     return;
   }
   if (level === 'graphemes') {
-    hardSplit(text, start, end, budget, count, push);
+    hardSplit(text, start, end, tokens, budget, count, push);
     return;
   }
   const parts =
@@ -307,71 +314,101 @@ function hardSplit(
   text: string,
   start: number,
   end: number,
+  tokens: number,
   budget: number,
   count: TokenCounter,
   push: (s: number, e: number, tokens: number) => void,
 ): void {
-  graphemeSegmenter ??= new Intl.Segmenter('und', { granularity: 'grapheme' });
-  const bounds: number[] = [];
-  for (const seg of graphemeSegmenter.segment(text.slice(start, end))) bounds.push(start + seg.index);
-  bounds.push(end);
-  splitAtBounds(text, bounds, budget, count, push, (s, e) => {
+  splitAtBounds(text, graphemeBounds(text, start, end), tokens, budget, count, push, (s, e) => {
     const codePoints: number[] = [];
     for (let p = s; p < e; p += (text.codePointAt(p) ?? 0) > 0xffff ? 2 : 1) codePoints.push(p);
     codePoints.push(e);
-    splitAtBounds(text, codePoints, budget, count, push, () => {
+    splitAtBounds(text, codePoints, codePoints.length - 1, budget, count, push, () => {
       throw new RangeError('chunkMarkdown: the token counter reports a single character above the token budget');
     });
   });
 }
 
 /**
- * Greedy longest-prefix cutting at the given boundaries: gallop (doubling) then binary search, measuring each
- * candidate exactly, so a piece costs O(log n) measurements of about one budget of text.
+ * Start offsets of the grapheme clusters of `[start, end)`, then `end`. Segmented in windows because V8's
+ * segment iterator is quadratic in the string length (80k CJK characters take 20 s in one piece). A window's
+ * last cluster may be cut by the window, so the next window starts at that cluster's start instead.
+ */
+function graphemeBounds(text: string, start: number, end: number): number[] {
+  graphemeSegmenter ??= new Intl.Segmenter('und', { granularity: 'grapheme' });
+  const bounds: number[] = [];
+  let pos = start;
+  while (pos < end) {
+    let windowEnd = Math.min(end, pos + GRAPHEME_WINDOW);
+    const local: number[] = [];
+    for (const seg of graphemeSegmenter.segment(text.slice(pos, windowEnd))) local.push(pos + seg.index);
+    if (windowEnd === end) {
+      for (const b of local) bounds.push(b);
+      break;
+    }
+    const lastStart = local.pop() as number;
+    if (local.length === 0) {
+      // One cluster longer than the window (e.g. thousands of combining marks): cut it between code points.
+      if (/[\uD800-\uDBFF]/.test(text[windowEnd - 1])) windowEnd--;
+      bounds.push(pos);
+      pos = windowEnd;
+      continue;
+    }
+    for (const b of local) bounds.push(b);
+    pos = lastStart;
+  }
+  bounds.push(end);
+  return bounds;
+}
+
+/**
+ * Greedy prefix cutting at the given boundaries: each piece is a prefix that measures <= budget and either
+ * fills at least {@link HARD_SPLIT_FILL} of it or is the longest that fits. The cut is guessed from the
+ * boundaries-per-token ratio seen so far and corrected by secant steps, falling back to bisection, so a piece
+ * usually costs one or two measurements of about one budget of text.
  */
 function splitAtBounds(
   text: string,
   bounds: number[],
+  tokens: number,
   budget: number,
   count: TokenCounter,
   push: (s: number, e: number, tokens: number) => void,
   tooBig: (s: number, e: number) => void,
 ): void {
   const last = bounds.length - 1;
+  let perToken = tokens > 0 ? last / tokens : 1; // boundaries per token
   let a = 0;
   while (a < last) {
     let lo = a;
     let loTokens = 0;
     let hi = last + 1; // first index known not to fit (last + 1: none known)
-    let step = Math.max(1, budget >> 1);
+    let guess = a + Math.floor(perToken * budget * HARD_SPLIT_AIM);
     for (;;) {
-      const k = Math.min(a + step, last);
+      const k = Math.min(Math.max(guess, lo + 1), hi - 1, last);
       const t = count(text.slice(bounds[a], bounds[k]));
       if (t <= budget) {
         lo = k;
         loTokens = t;
-        if (k === last) break;
-        step *= 2;
+        if (k === last || t >= budget * HARD_SPLIT_FILL) break;
       } else {
         hi = k;
-        break;
       }
-    }
-    while (hi - lo > 1) {
-      const mid = (lo + hi) >> 1;
-      const t = count(text.slice(bounds[a], bounds[mid]));
-      if (t <= budget) {
-        lo = mid;
-        loTokens = t;
-      } else {
-        hi = mid;
-      }
+      if (hi - lo <= 1) break;
+      // Secant step towards the aim, at most doubling the measured length (a run of '=' can be 1 token per
+      // 16 characters, then 1 per character: unbounded jumps would re-measure the whole rest of the word).
+      guess = t > 0 ? a + Math.floor(((k - a) * budget * HARD_SPLIT_AIM) / t) : 2 * k - a;
+      if (guess > 2 * k - a) guess = 2 * k - a;
+      // Outside the open bracket: bisect it, or creep up while no upper end is known yet.
+      if (guess <= lo) guess = hi > last ? lo + 1 : (lo + hi) >> 1;
+      else if (guess >= hi) guess = (lo + hi) >> 1;
     }
     if (lo === a) {
       tooBig(bounds[a], bounds[a + 1]);
       a++;
     } else {
       push(bounds[a], bounds[lo], loTokens);
+      if (loTokens > 0) perToken = (lo - a) / loTokens;
       a = lo;
     }
   }

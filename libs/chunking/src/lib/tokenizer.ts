@@ -6,6 +6,9 @@ export type TokenCounter = (text: string) => number;
 
 const CL100K_BASE: TiktokenBPE = cl100kBaseData;
 
+/** Pieces up to this many bytes are merged by rescanning (see mergeSmallPiece), longer ones with a heap. */
+const SMALL_PIECE = 48;
+
 /** 2^32: heap keys are `rank * 2^32 + partStart` (rank < 2^17, so keys stay exact doubles). */
 const KEY_SHIFT = 4294967296;
 
@@ -18,19 +21,25 @@ const KEY_SHIFT = 4294967296;
  */
 class Cl100kEncoder {
   private readonly ranks = new Map<string, number>();
+  /** Byte length of each rank's token. */
+  private readonly rankLength: Uint16Array;
   private readonly pattern: RegExp;
 
   constructor(data: TiktokenBPE) {
     this.pattern = new RegExp(data.pat_str, 'gu');
     // Lines are "<marker> <first rank> <base64 token> <base64 token> ...", ranks consecutive.
+    const lengths: number[] = [];
     for (const line of data.bpe_ranks.split('\n')) {
       if (line === '') continue;
       const fields = line.split(' ');
       const offset = Number.parseInt(fields[1], 10);
       for (let i = 2; i < fields.length; i++) {
-        this.ranks.set(Buffer.from(fields[i], 'base64').toString('latin1'), offset + i - 2);
+        const token = Buffer.from(fields[i], 'base64').toString('latin1');
+        this.ranks.set(token, offset + i - 2);
+        lengths[offset + i - 2] = token.length;
       }
     }
+    this.rankLength = Uint16Array.from(lengths, (v) => v ?? 0);
   }
 
   count(text: string): number {
@@ -69,11 +78,13 @@ class Cl100kEncoder {
   /**
    * Byte-pair merge of one piece (a latin1 string, one char per byte): repeatedly merge the adjacent pair
    * whose concatenation has the lowest rank, leftmost first on ties — the same order as tiktoken.
-   * Parts are a linked list keyed by start offset; stale heap entries are detected by re-reading the rank
-   * of the pair currently starting there (a rank names exactly one byte string, so equal rank = same pair).
+   * Parts are a linked list keyed by start offset. A heap entry (rank, start) is stale once the pair starting
+   * at `start` has changed; pairs there only ever grow, and a rank names exactly one byte string, so the entry
+   * is current exactly when that pair's byte length still equals the length of the rank's token.
    */
   private mergePiece(bytes: string, out: number[] | null): number {
     const len = bytes.length;
+    if (len <= SMALL_PIECE) return this.mergeSmallPiece(bytes, out);
     const next = new Int32Array(len);
     const prev = new Int32Array(len);
     const alive = new Uint8Array(len).fill(1);
@@ -98,9 +109,11 @@ class Cl100kEncoder {
       const key = heap.pop();
       const rank = Math.floor(key / KEY_SHIFT);
       const start = key - rank * KEY_SHIFT;
-      if (alive[start] === 0 || pairRank(start) !== rank) continue;
+      if (alive[start] === 0) continue;
       const mid = next[start];
-      const end = mid < len ? next[mid] : len;
+      if (mid >= len) continue;
+      const end = next[mid];
+      if (end - start !== this.rankLength[rank]) continue;
       alive[mid] = 0;
       next[start] = end;
       if (end < len) prev[end] = start;
@@ -117,6 +130,39 @@ class Cl100kEncoder {
       }
     }
     return parts;
+  }
+
+  /** The same merge by rescanning a rank array (tiktoken's own loop): faster than the heap for short pieces. */
+  private mergeSmallPiece(bytes: string, out: number[] | null): number {
+    const starts: number[] = [];
+    for (let i = 0; i <= bytes.length; i++) starts.push(i);
+    const rankAt = (i: number): number =>
+      i + 2 < starts.length ? (this.ranks.get(bytes.slice(starts[i], starts[i + 2])) ?? Infinity) : Infinity;
+    const pairRanks: number[] = [];
+    for (let i = 0; i + 1 < starts.length; i++) pairRanks.push(rankAt(i));
+    for (;;) {
+      let best = Infinity;
+      let at = -1;
+      for (let i = 0; i < pairRanks.length; i++) {
+        if (pairRanks[i] < best) {
+          best = pairRanks[i];
+          at = i;
+        }
+      }
+      if (at === -1) break;
+      starts.splice(at + 1, 1);
+      pairRanks.splice(at + 1, 1);
+      pairRanks[at] = rankAt(at);
+      if (at > 0) pairRanks[at - 1] = rankAt(at - 1);
+    }
+    if (out) {
+      for (let i = 0; i + 1 < starts.length; i++) {
+        const r = this.ranks.get(bytes.slice(starts[i], starts[i + 1]));
+        if (r === undefined) throw new Error('cl100k_base: unranked byte sequence');
+        out.push(r);
+      }
+    }
+    return starts.length - 1;
   }
 }
 

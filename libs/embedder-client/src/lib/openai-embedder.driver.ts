@@ -1,3 +1,4 @@
+import { currentCorrelationId } from '@app/observability';
 import {
   PermanentError,
   ServicePolicy,
@@ -51,6 +52,12 @@ function badResponse(detail: string): PermanentError {
 }
 
 /** OpenAI embeddings (`POST {baseUrl}/embeddings`) via the official SDK; its own retries off, ours on. */
+/** The job's correlation id travels to the provider as x-request-id (shows in its logs). */
+function correlationHeaders(): Record<string, string> {
+  const id = currentCorrelationId();
+  return id ? { 'x-request-id': id } : {};
+}
+
 export class OpenAiEmbedder implements Embedder {
   readonly model: string;
   readonly dimensions: number;
@@ -120,7 +127,7 @@ export class OpenAiEmbedder implements Embedder {
               encoding_format: encoding,
               ...(this.options.sendDimensions === false ? {} : { dimensions: this.dimensions }),
             },
-            { signal },
+            { signal, headers: correlationHeaders() },
           );
         } catch (e) {
           throw classifyOpenAiError(e);

@@ -1,3 +1,4 @@
+import { currentCorrelationId } from '@app/observability';
 import { PermanentError, ServicePolicy, TransientError, classifyError, classifyHttpStatus } from '@app/circuit-breaker';
 import { LlamaParseOptions } from './parser-client.config';
 import {
@@ -109,7 +110,12 @@ export class LlamaParseClient implements ParserClient {
   }
 
   private get authHeaders(): Record<string, string> {
-    return { authorization: `Bearer ${this.options.apiKey}`, accept: 'application/json' };
+    const correlationId = currentCorrelationId();
+    return {
+      authorization: `Bearer ${this.options.apiKey}`,
+      accept: 'application/json',
+      ...(correlationId ? { 'x-request-id': correlationId } : {}),
+    };
   }
 
   private run<T>(

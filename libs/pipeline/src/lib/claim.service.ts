@@ -11,6 +11,8 @@ export interface ClaimedJob {
   /** The state the job was claimed from (queued, retryable, waiting, or working with an expired lease). */
   fromState: JobState;
   correlationId: string;
+  /** Seconds from when the job became claimable to this claim. */
+  pickupSeconds: number;
 }
 
 const quote = (s: string) => `'${s.replace(/'/g, "''")}'`;
@@ -41,7 +43,9 @@ export class ClaimService {
   ) {
     this.sql = `
       WITH c AS (
-        SELECT job_id, state AS from_state
+        SELECT job_id, state AS from_state,
+               -- when the job became claimable: for the pickup-latency metric
+               CASE state WHEN 'queued' THEN updated_at WHEN 'working' THEN lease_expires_at ELSE next_attempt_at END AS ready_at
         FROM upload_pipeline.upload_jobs
         WHERE ${CLAIMABLE_SQL}
         ORDER BY created_at
@@ -52,12 +56,14 @@ export class ClaimService {
         SET state = 'working', claimed_by = $2, lease_expires_at = now() + $3::double precision * interval '1 millisecond',
             updated_at = now()
         FROM c WHERE j.job_id = c.job_id
-        RETURNING j.job_id, j.document_id, j.stage, c.from_state, j.correlation_id
+        RETURNING j.job_id, j.document_id, j.stage, c.from_state, j.correlation_id, c.ready_at
       ), ev AS (
         INSERT INTO upload_pipeline.events (job_id, document_id, event_type, stage, from_stage, from_state, to_state, correlation_id, actor)
         SELECT job_id, document_id, 'stage_started', stage, stage, from_state, 'working', correlation_id, $2 FROM upd
       )
-      SELECT job_id, document_id, stage, from_state, correlation_id FROM upd`;
+      SELECT job_id, document_id, stage, from_state, correlation_id,
+             greatest(0, extract(epoch FROM clock_timestamp() - ready_at))::float8 AS pickup_s
+      FROM upd`;
   }
 
   async claim(limit: number): Promise<ClaimedJob[]> {
@@ -68,8 +74,10 @@ export class ClaimService {
       stage: Stage;
       from_state: JobState;
       correlation_id: string;
+      pickup_s: number | null;
     }[];
     return rows.map((r) => ({
+      pickupSeconds: r.pickup_s ?? 0,
       jobId: r.job_id,
       documentId: r.document_id,
       stage: r.stage,

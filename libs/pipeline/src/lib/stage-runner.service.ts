@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { classifyError, ClassifiedError, PermanentError, TransientError } from '@app/circuit-breaker';
 import { DocumentEntity, JobError, UploadJobEntity } from '@app/database';
 import { JobTransitionsService } from '@app/jobs';
+import { MetricsService } from '@app/observability';
 import { decideFailure, Stage } from '@app/state-machine';
 import type { ClaimedJob } from './claim.service';
 import { JobContext, STAGE_HANDLERS, StageHandler, StageResult } from './job-context';
@@ -30,6 +31,7 @@ export class StageRunner {
     private readonly transitions: JobTransitionsService,
     @Inject(PIPELINE_OPTIONS) private readonly opts: PipelineOptions,
     @Inject(STAGE_HANDLERS) handlers: StageHandler[],
+    private readonly metrics: MetricsService,
   ) {
     for (const h of handlers) for (const s of h.stages) this.handlers.set(s, h);
   }
@@ -50,10 +52,13 @@ export class StageRunner {
       if (!handler) throw new Error(`no handler for stage ${job.stage}`);
 
       let result: StageResult;
+      const timer = this.metrics.startStageTimer(job.stage);
       try {
         result = await handler.run(ctx);
         signal.throwIfAborted();
+        timer(result.type === 'advance' ? 'ok' : 'pending');
       } catch (e) {
+        timer(leaseLost.aborted ? 'lost' : shutdown.aborted ? 'released' : 'error');
         if (leaseLost.aborted) return 'lost';
         if (shutdown.aborted) return this.release(job);
         return this.fail(job, e);
@@ -87,6 +92,7 @@ export class StageRunner {
         workerId: worker,
         nextAttemptAt: result.nextAttemptAt,
       });
+      if (t) this.metrics.transition(t.to.stage, t.event);
       return t ? 'waiting' : 'lost';
     }
     const t = await this.ds.transaction(async (m) => {
@@ -109,6 +115,7 @@ export class StageRunner {
       if (!applied) throw new LeaseLostError();
       return applied;
     });
+    this.metrics.transition(t.to.stage, t.event);
     this.logger.debug(`job ${job.jobId}: ${job.stage} -> ${t.to.stage}/${t.to.state}`);
     if (t.to.state === 'done') return 'done';
     if (t.to.state === 'waiting') {
@@ -170,6 +177,7 @@ export class StageRunner {
         nextAttemptAt: new Date(Date.now() + decision.delayMs),
         detail: { code: err.code, delay_ms: decision.delayMs },
       });
+      if (t) this.metrics.retry(job.stage, err.code);
       this.logger.warn(`job ${job.jobId} at ${job.stage}: transient ${err.code}: ${err.message} (retry in ${decision.delayMs} ms)`);
       return t ? 'retryable' : 'lost';
     }
@@ -178,6 +186,7 @@ export class StageRunner {
       lastError: { ...lastError, kind: 'permanent', code: decision.reason === 'attempts_exhausted' ? `attempts_exhausted:${err.code}` : err.code },
       detail: { code: err.code, reason: decision.reason },
     });
+    if (t) this.metrics.deadletter(job.stage, err.code);
     this.logger.warn(`job ${job.jobId} at ${job.stage}: dead-lettered (${decision.reason}): ${err.code}: ${err.message}`);
     return t ? 'deadletter' : 'lost';
   }

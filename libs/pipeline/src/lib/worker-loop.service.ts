@@ -1,4 +1,5 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { MetricsService, withCorrelation } from '@app/observability';
 import { ClaimService, ClaimedJob } from './claim.service';
 import { JobNotificationsService } from './job-notifications.service';
 import { PIPELINE_OPTIONS, PipelineOptions } from './pipeline.options';
@@ -50,6 +51,7 @@ export class WorkerLoopService implements OnApplicationBootstrap, BeforeApplicat
     private readonly notifications: JobNotificationsService,
     @Inject(PIPELINE_OPTIONS) private readonly opts: PipelineOptions,
     @Inject(PIPELINE_DATABASE_URL) private readonly databaseUrl: string,
+    private readonly metrics: MetricsService,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -107,8 +109,9 @@ export class WorkerLoopService implements OnApplicationBootstrap, BeforeApplicat
 
   private start(job: ClaimedJob): void {
     const leaseLost = new AbortController();
-    const done = this.runner
-      .run(job, this.shutdown.signal, leaseLost.signal)
+    this.metrics.observePickup(job.stage, job.pickupSeconds);
+    // every log line and outgoing call of this job's work carries its correlation id
+    const done = withCorrelation(job.correlationId, () => this.runner.run(job, this.shutdown.signal, leaseLost.signal))
       .catch((e: unknown): 'error' => {
         this.logger.error(`job ${job.jobId} failed in the runner: ${(e as Error).stack ?? e}`);
         return 'error';

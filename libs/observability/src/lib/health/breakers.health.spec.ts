@@ -1,8 +1,11 @@
+import { Logger } from '@nestjs/common';
 import { BreakerRegistry } from '@app/circuit-breaker';
 import { BreakersHealthIndicator } from './breakers.health';
 import { HeartbeatHealthIndicator } from './heartbeat.health';
 
 describe('BreakersHealthIndicator', () => {
+  beforeAll(() => Logger.overrideLogger(false)); // breaker and collector warnings are expected here
+
   it('up while every breaker is closed; lists each', () => {
     const reg = new BreakerRegistry({ services: { parser: {}, embedder: {} } });
     expect(new BreakersHealthIndicator(reg).check()).toEqual({

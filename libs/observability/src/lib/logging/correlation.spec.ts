@@ -1,4 +1,7 @@
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
 import { correlationStorage, currentCorrelationId, withCorrelation } from './correlation';
+import { correlationMiddleware } from './correlation.middleware';
 import { createAppLogger, isQuietPath, pinoLoggerOptions } from './logging.config';
 import { LogCapture } from '../../../test/log-capture';
 
@@ -24,6 +27,32 @@ describe('correlation context', () => {
       });
     await expect(Promise.all([run('x', 5), run('y', 1), run('z', 3)])).resolves.toEqual(['x', 'y', 'z']);
     expect(correlationStorage.getStore()).toBeUndefined();
+  });
+});
+
+describe('correlationMiddleware', () => {
+  function reqRes(headers: Record<string, string> = {}, id?: string): { req: IncomingMessage & { id?: string }; res: ServerResponse } {
+    const req = new IncomingMessage(new Socket()) as IncomingMessage & { id?: string };
+    Object.assign(req.headers, headers);
+    if (id) req.id = id;
+    return { req, res: new ServerResponse(req) };
+  }
+  const run = (req: IncomingMessage, res: ServerResponse): Promise<string | undefined> =>
+    new Promise((resolve) => correlationMiddleware(req, res, () => setImmediate(() => resolve(currentCorrelationId()))));
+
+  it('runs the request inside req.id', async () => {
+    const { req, res } = reqRes({}, 'from-middleware');
+    await expect(run(req, res)).resolves.toBe('from-middleware');
+  });
+
+  it('falls back to a sane x-request-id, else a fresh UUID it sets as req.id and echoes', async () => {
+    const a = reqRes({ 'x-request-id': 'client-id-1' });
+    await expect(run(a.req, a.res)).resolves.toBe('client-id-1');
+    const b = reqRes({ 'x-request-id': 'bad id with spaces' });
+    const id = await run(b.req, b.res);
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(b.req.id).toBe(id);
+    expect(b.res.getHeader('x-request-id')).toBe(id);
   });
 });
 

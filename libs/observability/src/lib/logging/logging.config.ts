@@ -1,10 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import pino, { type DestinationStream, type Level, type Logger, type LoggerOptions } from 'pino';
 import type { Options as PinoHttpOptions } from 'pino-http';
-import { REQUEST_ID_HEADER, requestIdOf } from '@app/http';
 import { currentCorrelationId } from './correlation';
+import { ensureRequestId } from './correlation.middleware';
 import { censorLogValue, REDACT_PATHS, sanitizeRequest, type SerializedRequest } from './redact';
 
 export interface LoggingModuleOptions {
@@ -80,21 +79,11 @@ export function createAppLogger(opts: LoggingModuleOptions): Logger {
   return opts.destination && !opts.pretty ? pino(options, opts.destination) : pino(options);
 }
 
-type Req = IncomingMessage & { id?: unknown; originalUrl?: string };
+type Req = IncomingMessage & { originalUrl?: string };
 
 /** Express strips a middleware's mount path from `req.url`; `originalUrl` keeps the full one. */
 export function originalUrl(req: IncomingMessage): string | undefined {
   return (req as Req).originalUrl ?? req.url;
-}
-
-function requestIdFor(req: Req, res: ServerResponse): string {
-  const existing = requestIdOf(req);
-  if (existing) return existing;
-  // neither @app/http's requestIdMiddleware nor correlationMiddleware ran: make one, tell the client
-  const id = randomUUID();
-  req.id = id;
-  if (!res.headersSent) res.setHeader(REQUEST_ID_HEADER, id);
-  return id;
 }
 
 function levelFor(_req: IncomingMessage, res: ServerResponse, err?: Error): Level {
@@ -111,13 +100,23 @@ export function pinoHttpOptions(logger: Logger, opts: Pick<LoggingModuleOptions,
   const quiet = opts.quietPath ?? isQuietPath;
   return {
     logger,
-    genReqId: (req, res) => requestIdFor(req, res),
+    genReqId: (req, res) => ensureRequestId(req, res),
     customProps: (req, res) => {
-      const id = requestIdFor(req, res);
+      const id = ensureRequestId(req, res);
       return { req_id: id, correlation_id: id };
     },
     autoLogging: { ignore: (req) => quiet(pathOf(originalUrl(req))) },
     customLogLevel: levelFor,
     serializers: { req: (req: SerializedRequest) => sanitizeRequest(req) },
   };
+}
+
+/**
+ * Pretty output only when a person watches: LOG_FORMAT=pretty, or `auto` on a terminal outside
+ * production. Everything else (pipes, containers, CI) gets JSON lines.
+ */
+export function wantsPrettyLogs(format: string, opts: { isTTY: boolean; nodeEnv: string }): boolean {
+  if (format === 'pretty') return true;
+  if (format === 'json') return false;
+  return opts.isTTY && opts.nodeEnv !== 'production';
 }

@@ -3,14 +3,24 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { MetricsService, UNMATCHED_ROUTE } from './metrics.service';
 
-/** Express sets `req.route` to the matched route (Nest registers each handler's full path template). */
-type RoutedRequest = IncomingMessage & { route?: { path?: unknown }; baseUrl?: string };
+/** Express sets `req.route` to the last route it dispatched (Nest registers each handler's full path template). */
+type RoutedRequest = IncomingMessage & { route?: { path?: unknown; methods?: Record<string, boolean> }; baseUrl?: string };
 
-/** The route template that served `req` (`/api/v2/jobs/:id`), or `unmatched` when none did. */
+/** `app.all()` routes: Express 4 marks `_all`, Express 5 sets every method. */
+function isAllMethods(methods: Record<string, boolean> | undefined): boolean {
+  return !!methods && (methods['_all'] === true || ['get', 'post', 'put', 'delete', 'patch'].every((m) => methods[m] === true));
+}
+
+/**
+ * The route template that served `req` (`/api/v2/jobs/:id`), or `unmatched` when none did.
+ * Nest mounts module middleware (`forRoutes('*')`) as all-methods wildcard routes (`/{*path}`), so when
+ * no handler matched, `req.route` is such a middleware route: that counts as unmatched too.
+ */
 export function routeTemplateOf(req: IncomingMessage): string {
   const r = req as RoutedRequest;
   const path = r.route?.path;
   if (typeof path !== 'string' || path === '') return UNMATCHED_ROUTE;
+  if (path.includes('*') && isAllMethods(r.route?.methods)) return UNMATCHED_ROUTE;
   // a route matched inside a mounted router: its mount path is part of the template
   return `${r.baseUrl && !path.startsWith(r.baseUrl) ? r.baseUrl : ''}${path}`;
 }

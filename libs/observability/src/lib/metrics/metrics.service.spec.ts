@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { BreakerRegistry, TransientError } from '@app/circuit-breaker';
 import { metricsPrefixFor, PROMETHEUS_CONTENT_TYPE } from './metrics.config';
 import { JobCount, MetricsService } from './metrics.service';
@@ -8,6 +9,8 @@ function service(app = 'worker', defaultMetrics = false): MetricsService {
 }
 
 describe('MetricsService', () => {
+  beforeAll(() => Logger.overrideLogger(false)); // breaker and collector warnings are expected here
+
   it('uses a registry of its own: two services in one process do not clash', async () => {
     const a = new MetricsService({ app: 'api' });
     const b = new MetricsService({ app: 'worker' });

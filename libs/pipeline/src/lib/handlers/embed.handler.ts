@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { PermanentError } from '@app/circuit-breaker';
 import { EMBEDDER, Embedder, planBatches } from '@app/embedder-client';
+import { MetricsService } from '@app/observability';
 import type { JobContext, StageHandler, StageResult } from '../job-context';
 
 interface PendingChunk {
@@ -24,6 +25,7 @@ export class EmbedHandler implements StageHandler {
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
     @Inject(EMBEDDER) private readonly embedder: Embedder,
+    private readonly metrics: MetricsService,
   ) {}
 
   async run({ job, document, signal, workerId }: JobContext): Promise<StageResult> {
@@ -56,10 +58,18 @@ export class EmbedHandler implements StageHandler {
     for (const batch of batches) {
       signal.throwIfAborted();
       const tokens = batch.reduce((n, c) => n + c.tokens, 0);
-      const res = await this.embedder.embed(
-        batch.map((c) => c.text),
-        { signal, tokens },
-      );
+      let res;
+      try {
+        res = await this.embedder.embed(
+          batch.map((c) => c.text),
+          { signal, tokens },
+        );
+        this.metrics.embeddingRequest(job.embedModel, 'ok');
+        this.metrics.embeddingTokensUsed(job.embedModel, res.promptTokens);
+      } catch (e) {
+        this.metrics.embeddingRequest(job.embedModel, 'error');
+        throw e;
+      }
       await this.ds.query(
         `WITH ins AS (
            INSERT INTO upload_pipeline.document_vector_buffer (chunk_id, embed_model, embed_version, document_id, embedding)
