@@ -34,7 +34,18 @@ const code = await new Promise((res) => {
 });
 await pg?.stop().catch(() => undefined);
 
-let passed = 0, failed = 0, skipped = 0, suitesFailed = 0, projects = 0;
+// docker-compose.yml and the Dockerfiles must agree with what the apps read and run (no engine needed).
+const compose = await new Promise((res) => {
+  const child = spawn('node', ['tools/compose/check-compose.mjs'], { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.on('exit', (c) => res({ code: c ?? 1, out }));
+});
+const composeLines = compose.out.trim().split('\n');
+console.log(`[test] compose check: ${composeLines[composeLines.length - 1]}`);
+if (compose.code !== 0) console.log(compose.out);
+
+let passed = compose.code === 0 ? 1 : 0, failed = compose.code === 0 ? 0 : 1, skipped = 0, suitesFailed = 0, projects = 0;
 try {
   for (const f of readdirSync(resultsDir)) {
     const r = JSON.parse(readFileSync(join(resultsDir, f), 'utf8'));
