@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { classifyError, ClassifiedError, PermanentError, TransientError } from '@app/circuit-breaker';
 import { DocumentEntity, JobError, UploadJobEntity } from '@app/database';
-import { JobTransitionsService } from '@app/jobs';
+import { AppliedTransition, JobTransitionsService } from '@app/jobs';
 import { MetricsService } from '@app/observability';
 import { decideFailure, Stage } from '@app/state-machine';
 import type { ClaimedJob } from './claim.service';
@@ -43,8 +43,12 @@ export class StageRunner {
   async run(claimed: ClaimedJob, shutdown: AbortSignal, leaseLost: AbortSignal): Promise<RunOutcome> {
     const signal = AbortSignal.any([shutdown, leaseLost]);
     const worker = this.opts.workerId;
+    // Read the job once per claim: do nothing if it moved on or is not ours. While we hold the lease
+    // every transition is a compare-and-set on (stage, state, claimed_by), so a job that changed
+    // under us fails the next transition instead of being worked twice; the in-memory copy is kept
+    // in step with each transition, and the document is re-read after a stage that wrote to it.
+    let ctx = await this.load(claimed.jobId, signal);
     for (let step = 0; step < 20; step++) {
-      const ctx = await this.load(claimed.jobId, signal);
       if (!ctx) return 'stale';
       const { job } = ctx;
       if (job.state !== 'working' || job.claimedBy !== worker) return 'stale';
@@ -64,14 +68,24 @@ export class StageRunner {
         return this.fail(job, e);
       }
 
+      let next: UploadJobEntity;
       try {
         const outcome = await this.commit(job, result);
-        if (outcome !== 'continue') return outcome;
-        if (shutdown.aborted) return this.release({ ...job, stage: (await this.load(job.jobId, signal))?.job.stage ?? job.stage });
+        if (typeof outcome === 'string') return outcome;
+        next = Object.assign(new UploadJobEntity(), job, {
+          stage: outcome.to.stage,
+          state: outcome.to.state,
+          retryCount: 0,
+          lastError: null,
+          parserJobId: result.type === 'advance' && result.parserJobId ? result.parserJobId : job.parserJobId,
+          progress: { ...job.progress, ...(result.type === 'advance' ? result.progress : {}) },
+        });
       } catch (e) {
         if (e instanceof LeaseLostError) return 'lost';
         return this.fail(job, e);
       }
+      if (shutdown.aborted) return this.release(next);
+      ctx = result.type === 'advance' && result.commit ? await this.load(job.jobId, signal) : { ...ctx, job: next };
     }
     return 'stale';
   }
@@ -84,7 +98,8 @@ export class StageRunner {
     return { job, document, workerId: this.opts.workerId, signal };
   }
 
-  private async commit(job: UploadJobEntity, result: StageResult): Promise<RunOutcome | 'continue'> {
+  /** Applies the stage's transition; returns the outcome when the job leaves our hands, else the transition. */
+  private async commit(job: UploadJobEntity, result: StageResult): Promise<RunOutcome | AppliedTransition> {
     const from = { stage: job.stage, state: 'working' as const };
     const worker = this.opts.workerId;
     if (result.type === 'parser_pending') {
@@ -95,9 +110,8 @@ export class StageRunner {
       if (t) this.metrics.transition(t.to.stage, t.event);
       return t ? 'waiting' : 'lost';
     }
-    const t = await this.ds.transaction(async (m) => {
-      await result.commit?.(m);
-      const applied = await this.transitions.apply(
+    const advance = (m?: EntityManager) =>
+      this.transitions.apply(
         job.jobId,
         from,
         { type: 'advance', chain: true },
@@ -107,14 +121,22 @@ export class StageRunner {
           progress: result.progress,
           parserJobId: result.parserJobId,
           nextAttemptAt: result.nextAttemptAt,
-          lastError: null,
+          lastError: job.lastError ? null : undefined,
           detail: result.detail,
         },
         m,
       );
-      if (!applied) throw new LeaseLostError();
-      return applied;
-    });
+    // A stage with writes of its own commits them with the transition; otherwise the transition is
+    // one statement, atomic by itself, and needs no explicit transaction (two round trips fewer).
+    const t = result.commit
+      ? await this.ds.transaction(async (m) => {
+          await result.commit?.(m);
+          const applied = await advance(m);
+          if (!applied) throw new LeaseLostError();
+          return applied;
+        })
+      : await advance();
+    if (!t) return 'lost';
     this.metrics.transition(t.to.stage, t.event);
     this.logger.debug(`job ${job.jobId}: ${job.stage} -> ${t.to.stage}/${t.to.state}`);
     if (t.to.state === 'done') return 'done';
@@ -122,7 +144,7 @@ export class StageRunner {
       await this.catchEarlyWebhook(job.jobId, result.parserJobId);
       return 'waiting';
     }
-    return 'continue';
+    return t;
   }
 
   /**
