@@ -7,24 +7,35 @@ import { countTokens } from './tokenizer';
 // CJK runs without spaces, emoji (ZWJ sequences, modifiers, flags), arbitrary code points and huge "words".
 const asciiWord = fc.stringMatching(/^[A-Za-z0-9]{1,12}$/);
 const cjkRun = fc
-  .array(fc.constantFrom('漢', '字', '日', '本', '語', '中', '文', '。', '、', 'の', 'は', '！'), { minLength: 1, maxLength: 300 })
+  .array(fc.constantFrom('漢', '字', '日', '本', '語', '中', '文', '。', '、', 'の', 'は', '！'), {
+    minLength: 1,
+    maxLength: 300,
+  })
   .map((a) => a.join(''));
 const emoji = fc.constantFrom('😀', '👍🏽', '👩‍👩‍👧‍👦', '🇫🇷🇯🇵', 'é', 'ñ', 'Ω', '🏳️‍🌈', 'e\u0301');
 const hugeWord = fc
-  .tuple(fc.constantFrom('a', 'x7', 'Zq9/', '_', '漢字', '😀', '=', '👩‍👩‍👧‍👦'), fc.integer({ min: 100, max: 4000 }))
+  .tuple(
+    fc.constantFrom('a', 'x7', 'Zq9/', '_', '漢字', '😀', '=', '👩‍👩‍👧‍👦'),
+    fc.integer({ min: 100, max: 4000 }),
+  )
   .map(([unit, n]) => unit.repeat(Math.ceil(n / unit.length)));
 const anyText = fc.string({ unit: 'binary', maxLength: 24 });
 const word = fc.oneof(
   { weight: 60, arbitrary: asciiWord },
   { weight: 8, arbitrary: cjkRun },
   { weight: 8, arbitrary: emoji },
-  { weight: 6, arbitrary: fc.constantFrom('.', '!', '?', ',', '—', '|', '#', '-', '*', '>', '```', '<|endoftext|>') },
+  {
+    weight: 6,
+    arbitrary: fc.constantFrom('.', '!', '?', ',', '—', '|', '#', '-', '*', '>', '```', '<|endoftext|>'),
+  },
   { weight: 1, arbitrary: hugeWord },
   { weight: 6, arbitrary: anyText },
 );
 const separator = fc.constantFrom(' ', ' ', ' ', ' ', '. ', '\n', '  ', '\t');
 const words = (maxLength: number): fc.Arbitrary<string> =>
-  fc.array(fc.tuple(word, separator), { minLength: 1, maxLength }).map((parts) => parts.map(([w, s]) => w + s).join(''));
+  fc
+    .array(fc.tuple(word, separator), { minLength: 1, maxLength })
+    .map((parts) => parts.map(([w, s]) => w + s).join(''));
 const prose = words(60);
 const line = words(10).map((l) => l.replace(/\n/g, ' '));
 const heading = fc
@@ -63,11 +74,20 @@ const options = fc
   .map(({ maxTokens, hardMaxTokens, overlapRatio }): ChunkOptions => {
     const budget = Math.min(maxTokens, hardMaxTokens);
     const maxOverlap = Math.min(64, Math.ceil(budget / 2) - 1);
-    return { documentId: 'doc', maxTokens, hardMaxTokens, overlapTokens: Math.floor(overlapRatio * maxOverlap) };
+    return {
+      documentId: 'doc',
+      maxTokens,
+      hardMaxTokens,
+      overlapTokens: Math.floor(overlapRatio * maxOverlap),
+    };
   });
 
 const RUNS = { numRuns: 200 };
 const core = (c: Chunk): string => c.text.slice(c.overlapChars);
+/** Plain assertion: jest's expect() per chunk and per word costs more than the chunking itself. */
+const check = (ok: boolean, message: () => string): void => {
+  if (!ok) throw new Error(message());
+};
 
 describe('chunkMarkdown properties', () => {
   it('never emits a chunk above maxTokens or hardMaxTokens, and reports exact token counts', () => {
@@ -75,8 +95,12 @@ describe('chunkMarkdown properties', () => {
       fc.property(markdown, options, (md, opts) => {
         const limit = Math.min(opts.maxTokens ?? 512, opts.hardMaxTokens ?? 8191);
         for (const c of chunkMarkdown(md, opts)) {
-          expect(c.tokenCount).toBeLessThanOrEqual(limit);
-          expect(c.tokenCount).toBe(countTokens(c.text));
+          check(c.tokenCount <= limit, () => `chunk ${c.ord} has ${c.tokenCount} tokens > ${limit}`);
+          const exact = countTokens(c.text);
+          check(
+            c.tokenCount === exact,
+            () => `chunk ${c.ord} reports ${c.tokenCount} tokens, measures ${exact}`,
+          );
         }
       }),
       RUNS,
@@ -88,19 +112,22 @@ describe('chunkMarkdown properties', () => {
       fc.property(markdown, options, (md, opts) => {
         const normalized = normalizeMarkdown(md);
         const chunks = chunkMarkdown(md, opts);
+        const cores = chunks.map(core);
         let at = 0;
-        for (const c of chunks) {
-          expect(c.text.trim()).toBe(c.text);
-          expect(c.text.length).toBeGreaterThan(0);
-          expect(core(c).trim()).toBe(core(c));
-          const pos = normalized.indexOf(core(c), at); // each core is a slice, after the previous one
-          expect(pos).toBeGreaterThanOrEqual(at);
-          at = pos + core(c).length;
+        for (const [i, c] of chunks.entries()) {
+          check(c.text.length > 0 && c.text.trim() === c.text, () => `chunk ${i} is blank or not trimmed`);
+          check(
+            cores[i].length > 0 && cores[i].trim() === cores[i],
+            () => `core ${i} is blank or not trimmed`,
+          );
+          const pos = normalized.indexOf(cores[i], at); // each core is a slice, after the previous one
+          check(pos >= at, () => `core ${i} is not a slice after core ${i - 1}`);
+          at = pos + cores[i].length;
         }
         // Every word of the input appears whole in some chunk (overlap excluded), in order — except words that
         // alone exceed the budget (hard-split, last resort) or contain a CJK sentence stop (split there).
-        const cores = chunks.map(core);
-        const budget = Math.min(opts.maxTokens ?? 512, opts.hardMaxTokens ?? 8191) - (opts.overlapTokens ?? 0);
+        const budget =
+          Math.min(opts.maxTokens ?? 512, opts.hardMaxTokens ?? 8191) - (opts.overlapTokens ?? 0);
         let k = 0;
         let pos = 0;
         for (const w of normalized.split(/\s+/)) {
@@ -114,11 +141,10 @@ describe('chunkMarkdown properties', () => {
             k++;
             pos = 0;
           }
-          expect(k).toBeLessThan(cores.length);
+          check(k < cores.length, () => `word ${JSON.stringify(w)} missing or out of order`);
         }
         // And nothing is lost or added: the chunks hold exactly the input's non-whitespace characters.
-        const joined = cores.join('');
-        expect(joined.replace(/\s+/g, '')).toBe(normalized.replace(/\s+/g, ''));
+        expect(cores.join('').replace(/\s+/g, '')).toBe(normalized.replace(/\s+/g, ''));
       }),
       RUNS,
     );
@@ -128,7 +154,7 @@ describe('chunkMarkdown properties', () => {
     fc.assert(
       fc.property(markdown, options, (md, opts) => {
         const a = chunkMarkdown(md, opts);
-        expect(chunkMarkdown(md, opts)).toEqual(a);
+        expect(JSON.stringify(chunkMarkdown(md, opts))).toBe(JSON.stringify(a));
         expect(a.map((c) => c.ord)).toEqual(a.map((_, i) => i));
         expect(new Set(a.map((c) => c.chunkId)).size).toBe(a.length);
       }),
@@ -140,7 +166,8 @@ describe('chunkMarkdown properties', () => {
     fc.assert(
       fc.property(markdown, fc.integer({ min: 8, max: 200 }), (md, maxTokens) => {
         const chunks = chunkMarkdown(md, { documentId: 'doc', maxTokens, countTokens: (s) => s.length });
-        for (const c of chunks) expect(c.text.length).toBeLessThanOrEqual(maxTokens);
+        for (const c of chunks)
+          check(c.text.length <= maxTokens, () => `chunk ${c.ord} has ${c.text.length} chars`);
         expect(chunks.map(core).join('').replace(/\s+/g, '')).toBe(normalizeMarkdown(md).replace(/\s+/g, ''));
       }),
       RUNS,

@@ -38,7 +38,9 @@ describe('chunkMarkdown: markdown structure', () => {
   });
 
   it('keeps a heading without content of its own together with the next section', () => {
-    const chunks = chunkMarkdown('# Title\n\n## Part A\n\nText A.\n\n## Part B\n\nText B.', { documentId: 'd' });
+    const chunks = chunkMarkdown('# Title\n\n## Part A\n\nText A.\n\n## Part B\n\nText B.', {
+      documentId: 'd',
+    });
     expect(chunks.map((c) => [c.text, c.headingPath])).toEqual([
       ['# Title\n\n## Part A\n\nText A.', ['Title', 'Part A']],
       ['## Part B\n\nText B.', ['Title', 'Part B']],
@@ -68,7 +70,8 @@ describe('chunkMarkdown: markdown structure', () => {
   });
 
   it('keeps a fenced code block whole when it fits, starting a new chunk if needed', () => {
-    const code = '```ts\n' + Array.from({ length: 8 }, (_, i) => `const v${i} = compute(${i});`).join('\n') + '\n```';
+    const code =
+      '```ts\n' + Array.from({ length: 8 }, (_, i) => `const v${i} = compute(${i});`).join('\n') + '\n```';
     const md = `${sentences(3)}\n\n${code}\n\n${sentences(2)}`;
     const budget = countTokens(code) + 5;
     const chunks = chunkMarkdown(md, { documentId: 'd', maxTokens: budget });
@@ -136,7 +139,19 @@ describe('chunkMarkdown: markdown structure', () => {
     expect(chunks.length).toBeGreaterThan(10);
     for (const c of chunks) {
       expect(c.tokenCount).toBeLessThanOrEqual(30);
-      for (const w of c.text.split(' ')) expect(['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'theta', 'kappa', 'lambda', 'sigma']).toContain(w);
+      for (const w of c.text.split(' '))
+        expect([
+          'alpha',
+          'beta',
+          'gamma',
+          'delta',
+          'epsilon',
+          'zeta',
+          'theta',
+          'kappa',
+          'lambda',
+          'sigma',
+        ]).toContain(w);
     }
     expect(chunks.map((c) => c.text).join(' ')).toBe(sentence);
   });
@@ -200,7 +215,9 @@ describe('chunkMarkdown: overlap', () => {
     expect(() => chunkMarkdown('x', { documentId: 'd', maxTokens: 7 })).toThrow(RangeError);
     expect(() => chunkMarkdown('x', { documentId: 'd', maxTokens: 100.5 })).toThrow(RangeError);
     expect(() => chunkMarkdown('x', { documentId: 'd', overlapTokens: 65 })).toThrow(RangeError);
-    expect(() => chunkMarkdown('x', { documentId: 'd', maxTokens: 20, overlapTokens: 10 })).toThrow(RangeError);
+    expect(() => chunkMarkdown('x', { documentId: 'd', maxTokens: 20, overlapTokens: 10 })).toThrow(
+      RangeError,
+    );
     expect(() => chunkMarkdown('x', { documentId: 'd', overlapTokens: -1 })).toThrow(RangeError);
   });
 });
@@ -210,7 +227,12 @@ describe('chunkMarkdown: ids, hashes, determinism', () => {
 
   it('derives chunkId as UUIDv5 of "{documentId}:{chunker}:{version}:{ord}" in the fixed namespace', () => {
     expect(CHUNK_ID_NAMESPACE).toBe('6e76fc9e-be58-4af2-8b4b-cf6c7cc4f974');
-    const chunks = chunkMarkdown(md, { documentId: 'doc-42', chunker: 'md-token', version: 3, maxTokens: 100 });
+    const chunks = chunkMarkdown(md, {
+      documentId: 'doc-42',
+      chunker: 'md-token',
+      version: 3,
+      maxTokens: 100,
+    });
     for (const c of chunks) {
       expect(c.chunkId).toBe(uuidv5(`doc-42:md-token:3:${c.ord}`, CHUNK_ID_NAMESPACE));
       expect(uuidValidate(c.chunkId) && uuidVersion(c.chunkId)).toBe(5);
@@ -255,11 +277,17 @@ describe('chunkMarkdown: ids, hashes, determinism', () => {
 
   it('uses a custom token counter when given', () => {
     const chars = (s: string): number => s.length;
-    const chunks = chunkMarkdown(`${sentences(20)}\n\n${'y'.repeat(300)}`, { documentId: 'd', maxTokens: 50, countTokens: chars });
+    const chunks = chunkMarkdown(`${sentences(20)}\n\n${'y'.repeat(300)}`, {
+      documentId: 'd',
+      maxTokens: 50,
+      countTokens: chars,
+    });
     for (const c of chunks) {
       expect(c.text.length).toBeLessThanOrEqual(50);
       expect(c.tokenCount).toBe(c.text.length);
     }
-    expect(() => chunkMarkdown('abc', { documentId: 'd', maxTokens: 8, countTokens: () => 9 })).toThrow(RangeError);
+    expect(() => chunkMarkdown('abc', { documentId: 'd', maxTokens: 8, countTokens: () => 9 })).toThrow(
+      RangeError,
+    );
   });
 });

@@ -112,55 +112,35 @@ export function chunkMarkdown(markdown: string, opts: ChunkOptions): Chunk[] {
   const atoms = buildAtoms(text, coreBudget, count);
 
   const chunks: Chunk[] = [];
-  let prev: { start: number; end: number; section: number; endsWithHeading: boolean } | null = null;
-  let i = 0;
-  while (i < atoms.length) {
-    // Greedy extension on estimates: atom tokens plus one per line-break gap (a space usually merges into
-    // the next word's token; the exact measurement below catches the rest).
-    let j = i;
-    let estimate = atoms[i].tokens;
-    let hasContent = !atoms[i].heading;
-    while (j + 1 < atoms.length) {
-      const a = atoms[j + 1];
-      if (a.sectionStart && hasContent) break;
-      const gap = text.slice(atoms[j].end, a.start).includes('\n') ? 1 : 0;
-      if (estimate + gap + a.tokens > coreBudget) break;
-      estimate += gap + a.tokens;
-      j++;
-      if (!a.heading) hasContent = true;
-    }
-    let tokens = j === i ? atoms[i].tokens : count(text.slice(atoms[i].start, atoms[j].end));
-    if (tokens > coreBudget) {
-      // Estimate was low: binary search the longest prefix that measures within budget (one atom always does).
-      let lo = i;
-      let loTokens = atoms[i].tokens;
-      let hi = j;
-      while (hi - lo > 1) {
-        const mid = (lo + hi) >> 1;
-        const t = count(text.slice(atoms[i].start, atoms[mid].end));
-        if (t <= coreBudget) {
-          lo = mid;
-          loTokens = t;
-        } else {
-          hi = mid;
-        }
-      }
-      j = lo;
-      tokens = loTokens;
-    }
-
-    const core = { start: atoms[i].start, end: atoms[j].end, section: atoms[j].section, endsWithHeading: atoms[j].heading };
-    let start = core.start;
+  let prev: Span | null = null;
+  for (const span of packAtoms(text, atoms, coreBudget, count)) {
+    const first = atoms[span.first];
+    const last = atoms[span.last];
+    let start = first.start;
+    let tokens = span.tokens;
     // Overlap only continues running text: within one section, and not out of a heading.
-    if (o.overlapTokens > 0 && prev && !prev.endsWithHeading && prev.section === atoms[i].section && !atoms[i].sectionStart) {
-      const withOverlap = overlapStart(text, prev, core, o.overlapTokens, o.budget, count);
+    if (
+      o.overlapTokens > 0 &&
+      prev &&
+      !atoms[prev.last].heading &&
+      atoms[prev.last].section === first.section &&
+      !first.sectionStart
+    ) {
+      const withOverlap = overlapStart(
+        text,
+        atoms[prev.first].start,
+        atoms[prev.last].end,
+        last.end,
+        o.overlapTokens,
+        o.budget,
+        count,
+      );
       if (withOverlap) {
         start = withOverlap.start;
         tokens = withOverlap.tokens;
       }
     }
-
-    const chunkText = text.slice(start, core.end);
+    const chunkText = text.slice(start, last.end);
     const ord = chunks.length;
     chunks.push({
       chunkId: makeChunkId(o.documentId, o.chunker, o.version, ord),
@@ -168,15 +148,66 @@ export function chunkMarkdown(markdown: string, opts: ChunkOptions): Chunk[] {
       text: chunkText,
       tokenCount: tokens,
       chunkSha: sha256Hex(chunkText),
-      headingPath: [...atoms[j].path],
+      headingPath: [...last.path],
       chunker: o.chunker,
       version: o.version,
-      overlapChars: core.start - start,
+      overlapChars: first.start - start,
     });
-    prev = core;
-    i = j + 1;
+    prev = span;
   }
   return chunks;
+}
+
+/** Atoms `first..last` (inclusive) form one chunk of `tokens` tokens (overlap not included). */
+interface Span {
+  first: number;
+  last: number;
+  tokens: number;
+}
+
+/**
+ * Greedy packing: extend a chunk atom by atom on estimates (atom tokens plus one per line-break gap; a space
+ * usually merges into the next word's token), stopping at a section start once the chunk has content; then
+ * measure the exact text, and if the estimate was low, binary search the longest prefix that measures within
+ * the budget (a single atom always does).
+ */
+function packAtoms(text: string, atoms: Atom[], budget: number, count: TokenCounter): Span[] {
+  const spans: Span[] = [];
+  let i = 0;
+  while (i < atoms.length) {
+    let j = i;
+    let estimate = atoms[i].tokens;
+    let hasContent = !atoms[i].heading;
+    while (j + 1 < atoms.length) {
+      const a = atoms[j + 1];
+      if (a.sectionStart && hasContent) break;
+      const gap = text.slice(atoms[j].end, a.start).includes('\n') ? 1 : 0;
+      if (estimate + gap + a.tokens > budget) break;
+      estimate += gap + a.tokens;
+      j++;
+      if (!a.heading) hasContent = true;
+    }
+    let tokens = j === i ? atoms[i].tokens : count(text.slice(atoms[i].start, atoms[j].end));
+    if (tokens > budget) {
+      let lo = i;
+      let hi = j;
+      tokens = atoms[i].tokens;
+      while (hi - lo > 1) {
+        const mid = (lo + hi) >> 1;
+        const t = count(text.slice(atoms[i].start, atoms[mid].end));
+        if (t <= budget) {
+          lo = mid;
+          tokens = t;
+        } else {
+          hi = mid;
+        }
+      }
+      j = lo;
+    }
+    spans.push({ first: i, last: j, tokens });
+    i = j + 1;
+  }
+  return spans;
 }
 
 interface ResolvedOptions {
@@ -198,7 +229,8 @@ function resolveOptions(opts: ChunkOptions): ResolvedOptions {
     throw new TypeError('chunkMarkdown: documentId must be a non-empty string');
   }
   if (chunker.length === 0) throw new TypeError('chunkMarkdown: chunker must be a non-empty string');
-  if (!Number.isInteger(version) || version < 1) throw new RangeError('chunkMarkdown: version must be an integer >= 1');
+  if (!Number.isInteger(version) || version < 1)
+    throw new RangeError('chunkMarkdown: version must be an integer >= 1');
   for (const [name, v] of [
     ['maxTokens', maxTokens],
     ['hardMaxTokens', hardMaxTokens],
@@ -208,7 +240,12 @@ function resolveOptions(opts: ChunkOptions): ResolvedOptions {
     }
   }
   const budget = Math.min(maxTokens, hardMaxTokens);
-  if (!Number.isInteger(overlapTokens) || overlapTokens < 0 || overlapTokens > MAX_OVERLAP_TOKENS || overlapTokens * 2 >= budget) {
+  if (
+    !Number.isInteger(overlapTokens) ||
+    overlapTokens < 0 ||
+    overlapTokens > MAX_OVERLAP_TOKENS ||
+    overlapTokens * 2 >= budget
+  ) {
     throw new RangeError(
       `chunkMarkdown: overlapTokens must be an integer in 0..${MAX_OVERLAP_TOKENS} and below half of the token budget`,
     );
@@ -243,7 +280,15 @@ function buildAtoms(text: string, budget: number, count: TokenCounter): Atom[] {
     }
     const first = atoms.length;
     const push = (s: number, e: number, tokens: number): void => {
-      atoms.push({ start: s, end: e, tokens, heading, sectionStart: heading && atoms.length === first, section, path });
+      atoms.push({
+        start: s,
+        end: e,
+        tokens,
+        heading,
+        sectionStart: heading && atoms.length === first,
+        section,
+        path,
+      });
     };
     const level: SplitLevel = block.kind === 'code' || block.kind === 'table' ? 'lines' : 'sentences';
     splitRange(text, start, end, count(text.slice(start, end)), level, budget, count, push);
@@ -287,7 +332,13 @@ function splitRange(
  * Cuts `[start, end)` at the matches of `separator` (the match goes to the piece before when 'after', and is
  * dropped from both when 'before', i.e. it is whitespace); pieces are trimmed, blank ones dropped.
  */
-function splitAt(text: string, start: number, end: number, separator: RegExp, keep: 'after' | 'before'): [number, number][] {
+function splitAt(
+  text: string,
+  start: number,
+  end: number,
+  separator: RegExp,
+  keep: 'after' | 'before',
+): [number, number][] {
   const slice = text.slice(start, end);
   const parts: [number, number][] = [];
   let from = 0;
@@ -324,7 +375,9 @@ function hardSplit(
     for (let p = s; p < e; p += (text.codePointAt(p) ?? 0) > 0xffff ? 2 : 1) codePoints.push(p);
     codePoints.push(e);
     splitAtBounds(text, codePoints, codePoints.length - 1, budget, count, push, () => {
-      throw new RangeError('chunkMarkdown: the token counter reports a single character above the token budget');
+      throw new RangeError(
+        'chunkMarkdown: the token counter reports a single character above the token budget',
+      );
     });
   });
 }
@@ -420,28 +473,29 @@ function splitAtBounds(
  */
 function overlapStart(
   text: string,
-  prev: { start: number; end: number },
-  core: { start: number; end: number },
+  prevStart: number,
+  prevEnd: number,
+  coreEnd: number,
   overlapTokens: number,
   budget: number,
   count: TokenCounter,
 ): { start: number; tokens: number } | null {
   // Word starts in the previous chunk's tail, nearest first; each word costs at least one token.
   const starts: number[] = [];
-  const floor = Math.max(prev.start, prev.end - overlapTokens * 32);
-  for (let p = prev.end - 1; p >= floor && starts.length <= overlapTokens; p--) {
-    if (!WHITESPACE.test(text[p]) && (p === prev.start || WHITESPACE.test(text[p - 1]))) starts.push(p);
+  const floor = Math.max(prevStart, prevEnd - overlapTokens * 32);
+  for (let p = prevEnd - 1; p >= floor && starts.length <= overlapTokens; p--) {
+    if (!WHITESPACE.test(text[p]) && (p === prevStart || WHITESPACE.test(text[p - 1]))) starts.push(p);
   }
   // Farthest start whose tail fits overlapTokens (tails grow with the index).
   let lo = -1;
   let hi = starts.length;
   while (hi - lo > 1) {
     const mid = (lo + hi) >> 1;
-    if (count(text.slice(starts[mid], prev.end)) <= overlapTokens) lo = mid;
+    if (count(text.slice(starts[mid], prevEnd)) <= overlapTokens) lo = mid;
     else hi = mid;
   }
   for (let k = lo; k >= 0; k--) {
-    const tokens = count(text.slice(starts[k], core.end));
+    const tokens = count(text.slice(starts[k], coreEnd));
     if (tokens <= budget) return { start: starts[k], tokens };
   }
   return null;

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { type BlockKind, scanBlocks } from './markdown-blocks';
 
-const kinds = (md: string): [BlockKind, string][] => scanBlocks(md).map((b) => [b.kind, md.slice(b.start, b.end)]);
+const kinds = (md: string): [BlockKind, string][] =>
+  scanBlocks(md).map((b) => [b.kind, md.slice(b.start, b.end)]);
 
 describe('scanBlocks', () => {
   it('reads ATX headings with level and title, closing hashes removed', () => {
@@ -26,7 +27,8 @@ describe('scanBlocks', () => {
   });
 
   it('keeps fenced code whole, blank lines and heading-like lines included', () => {
-    const md = 'intro\n```python\n# not a heading\n\n\n| a | b |\n|---|---|\n```\nafter\n\n~~~~\n```\nstill code\n~~~~';
+    const md =
+      'intro\n```python\n# not a heading\n\n\n| a | b |\n|---|---|\n```\nafter\n\n~~~~\n```\nstill code\n~~~~';
     expect(kinds(md)).toEqual([
       ['paragraph', 'intro'],
       ['code', '```python\n# not a heading\n\n\n| a | b |\n|---|---|\n```'],
@@ -75,8 +77,26 @@ describe('scanBlocks', () => {
 
   it('covers every non-blank line exactly once, in order (property)', () => {
     const line = fc.oneof(
-      fc.constantFrom('# h', '## h2 #', 'text', '```', '~~~', '| a | b |', '|---|---|', '- item', '1. item', '> q', '---',
-        '===', '   ', '', '  indented', '***', 'a | b', '--- | ---'),
+      fc.constantFrom(
+        '# h',
+        '## h2 #',
+        'text',
+        '```',
+        '~~~',
+        '| a | b |',
+        '|---|---|',
+        '- item',
+        '1. item',
+        '> q',
+        '---',
+        '===',
+        '   ',
+        '',
+        '  indented',
+        '***',
+        'a | b',
+        '--- | ---',
+      ),
       fc.string({ maxLength: 12 }).map((s) => s.replace(/\n/g, ' ')),
     );
     fc.assert(

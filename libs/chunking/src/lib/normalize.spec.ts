@@ -12,7 +12,9 @@ describe('normalizeMarkdown', () => {
   });
 
   it('removes NUL, other C0 controls, DEL and C1 controls but keeps tab and LF', () => {
-    expect(normalizeMarkdown('a\u0000b\u0001c\u0008d\u001be\u001ff\u007fg\u0080h\u009fi\tj\nk')).toBe('abcdefghi\tj\nk');
+    expect(normalizeMarkdown('a\u0000b\u0001c\u0008d\u001be\u001ff\u007fg\u0080h\u009fi\tj\nk')).toBe(
+      'abcdefghi\tj\nk',
+    );
   });
 
   it('strips the byte-order mark at the start and anywhere else', () => {
@@ -39,16 +41,44 @@ describe('normalizeMarkdown', () => {
 
   it('is idempotent (property)', () => {
     const tricky = fc.constantFrom(
-      'a', 'é', 'e', '\u0301', '\u0308', ' ', '\t', '\n', '\r', '\r\n', '\u0000', '\u0007', '\u000b', '\u000c',
-      '\u0085', '\u2028', '\uFEFF', '\u00a0', '\u3000', '#', '`', '漢', '😀', '\u200d', '\u212b', 'ﬁ',
+      'a',
+      'é',
+      'e',
+      '\u0301',
+      '\u0308',
+      ' ',
+      '\t',
+      '\n',
+      '\r',
+      '\r\n',
+      '\u0000',
+      '\u0007',
+      '\u000b',
+      '\u000c',
+      '\u0085',
+      '\u2028',
+      '\uFEFF',
+      '\u00a0',
+      '\u3000',
+      '#',
+      '`',
+      '漢',
+      '😀',
+      '\u200d',
+      '\u212b',
+      'ﬁ',
     );
     fc.assert(
-      fc.property(fc.array(fc.oneof(tricky, fc.string({ unit: 'binary', maxLength: 4 })), { maxLength: 80 }), (parts) => {
-        const once = normalizeMarkdown(parts.join(''));
-        expect(normalizeMarkdown(once)).toBe(once);
-        expect(once).toBe(once.normalize('NFC'));
-        expect(once).not.toMatch(/[\r\u0000-\u0008\u000b-\u001f\uFEFF]|[^\S\n]\n|\n\n\n|^\n|\s$/);
-      }),
+      fc.property(
+        fc.array(fc.oneof(tricky, fc.string({ unit: 'binary', maxLength: 4 })), { maxLength: 80 }),
+        (parts) => {
+          const once = normalizeMarkdown(parts.join(''));
+          expect(normalizeMarkdown(once)).toBe(once);
+          expect(once).toBe(once.normalize('NFC'));
+          // eslint-disable-next-line no-control-regex -- asserting that no control characters are left
+          expect(once).not.toMatch(/[\r\u0000-\u0008\u000b-\u001f\uFEFF]|[^\S\n]\n|\n\n\n|^\n|\s$/);
+        },
+      ),
       { numRuns: 300 },
     );
   });

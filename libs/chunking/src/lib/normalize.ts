@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 /** Line and page separators that become a line feed: VT, FF, NEL, LINE SEPARATOR, PARAGRAPH SEPARATOR. */
 const LINE_SEPARATORS = /[\v\f\u0085\u2028\u2029]/g;
 /** Other C0 controls (all but \t and \n), DEL, the other C1 controls, and the byte-order mark U+FEFF. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point of this rule
 const INVISIBLE_CONTROLS = /[\u0000-\u0008\u000E-\u001F\u007F-\u0084\u0086-\u009F\uFEFF]/g;
 /** Whitespace other than \n at the end of a line. */
 const TRAILING_WHITESPACE = /[^\S\n]+$/gm;

@@ -9,6 +9,11 @@ const CL100K_BASE: TiktokenBPE = cl100kBaseData;
 /** Pieces up to this many bytes are merged by rescanning (see mergeSmallPiece), longer ones with a heap. */
 const SMALL_PIECE = 48;
 
+/** Multi-token pieces up to this many bytes have their counts cached... */
+const CACHED_PIECE_BYTES = 64;
+/** ...in a map of at most this many entries (a few MB). */
+const PIECE_CACHE_ENTRIES = 50_000;
+
 /** 2^32: heap keys are `rank * 2^32 + partStart` (rank < 2^17, so keys stay exact doubles). */
 const KEY_SHIFT = 4294967296;
 
@@ -21,6 +26,8 @@ const KEY_SHIFT = 4294967296;
  */
 class Cl100kEncoder {
   private readonly ranks = new Map<string, number>();
+  /** Token counts of recently seen multi-token pieces (bounded: cleared when full). */
+  private readonly pieceCounts = new Map<string, number>();
   /** Byte length of each rank's token. */
   private readonly rankLength: Uint16Array;
   private readonly pattern: RegExp;
@@ -68,6 +75,15 @@ class Cl100kEncoder {
       if (rank !== undefined) {
         n++;
         out?.push(rank);
+      } else if (out === null && bytes.length <= CACHED_PIECE_BYTES) {
+        // Words repeat (Zipf): remember the counts of short pieces that are not a single token.
+        let c = this.pieceCounts.get(bytes);
+        if (c === undefined) {
+          c = this.mergePiece(bytes, null);
+          if (this.pieceCounts.size >= PIECE_CACHE_ENTRIES) this.pieceCounts.clear();
+          this.pieceCounts.set(bytes, c);
+        }
+        n += c;
       } else {
         n += this.mergePiece(bytes, out);
       }
