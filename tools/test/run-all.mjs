@@ -53,5 +53,6 @@ try {
   }
 } catch { /* no results: nothing ran */ }
 console.log(`\n[test] ${projects} projects, ${suitesFailed} failing suites, nx exit ${code}`);
-console.log(`Tests: ${passed} passed, ${failed + (code !== 0 && failed === 0 ? 1 : 0)} failed, ${skipped} skipped`);
+if (code !== 0) console.log(`[test] nx reported failed tasks (lint, typecheck, build or test): see above`);
+console.log(`Tests: ${passed} passed, ${failed + suitesFailed} failed, ${skipped} skipped`);
 process.exit(code !== 0 ? code : failed > 0 ? 1 : 0);

@@ -1,32 +1,10 @@
 import 'reflect-metadata';
-import { INestApplication, Logger } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { loadConfigOrExit } from '@app/config';
+import { closeOnSignals } from '@app/http';
 import { migrateDatabase } from '@app/database';
 import { ApiConfig, assertProductionSafe } from './app.config';
 import { createApiApp } from './app.factory';
-
-/**
- * SIGTERM/SIGINT: close the app (stop taking work, drain, run every shutdown hook), then exit 0.
- * Nest's enableShutdownHooks would re-raise the signal after closing, which ends the process with
- * a signal instead of a clean exit code.
- */
-function exitOnSignals(app: INestApplication): void {
-  let closing = false;
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.on(signal, () => {
-      if (closing) return;
-      closing = true;
-      Logger.log(`${signal}: shutting down`, 'Bootstrap');
-      app.close().then(
-        () => process.exit(0),
-        (e: unknown) => {
-          process.stderr.write(`shutdown failed: ${String(e)}\n`);
-          process.exit(1);
-        },
-      );
-    });
-  }
-}
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit(ApiConfig, process.env, 'api');
@@ -45,7 +23,7 @@ async function main(): Promise<void> {
   }
 
   const app = await createApiApp(config);
-  exitOnSignals(app);
+  closeOnSignals(app);
   await app.listen(config.API_PORT, config.API_HOST);
   Logger.log(`api listening on ${config.API_HOST}:${config.API_PORT}`, 'Bootstrap');
 }

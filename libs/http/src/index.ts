@@ -5,3 +5,4 @@ export { AppValidationPipe, createValidationPipe, flattenValidationErrors } from
 export * from './lib/all-exceptions.filter';
 export * from './lib/body-parser-errors';
 export * from './lib/http-defaults';
+export * from './lib/close-on-signals';
