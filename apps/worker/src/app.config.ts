@@ -27,7 +27,7 @@ export class WorkerConfig {
   @IsInt()
   @Min(2)
   @Max(200)
-  DB_POOL_SIZE: number = 10;
+  DB_POOL_SIZE: number = 20;
 
   @EnvBoolean()
   DB_MIGRATE_ON_START: boolean = true;
@@ -138,12 +138,12 @@ export class WorkerConfig {
   @IsInt()
   @Min(1)
   @Max(256)
-  WORKER_CONCURRENCY: number = 8;
+  WORKER_CONCURRENCY: number = 16;
 
   @IsInt()
   @Min(1)
   @Max(256)
-  WORKER_CLAIM_BATCH: number = 8;
+  WORKER_CLAIM_BATCH: number = 16;
 
   @IsInt()
   @Min(1000)
