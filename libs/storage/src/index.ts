@@ -8,7 +8,6 @@ export { LocalStorageDriver } from './lib/local/local-storage.driver';
 export type { LocalStorageDriverOptions, AtomicWriteOptions, AtomicWriteResult } from './lib/local/local-storage.driver';
 export * from './lib/local/upload-signature';
 export * from './lib/local/receive-upload';
-export { S3StorageDriver, S3_UPLOAD_SIGNED_HEADERS } from './lib/s3/s3-storage.driver';
-export type { S3StorageDriverOptions } from './lib/s3/s3-storage.driver';
-export { mapS3Error } from './lib/s3/s3-errors';
+// The S3 driver is loaded on demand by createStorageDriver (it pulls in the AWS SDK): types only here.
+export type { S3StorageDriver, S3StorageDriverOptions } from './lib/s3/s3-storage.driver';
 export * from './lib/storage.settings';
