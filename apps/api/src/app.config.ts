@@ -82,6 +82,17 @@ export class ApiConfig {
   @Max(7 * 24 * 3600)
   UPLOAD_URL_TTL_SEC: number = 900;
 
+  /** `POST /api/v2/upload` requests a user (JWT sub; the client IP without one) may make per window; more -> 429. */
+  @IsInt()
+  @Min(1)
+  UPLOAD_RATE_LIMIT: number = 120;
+
+  /** Length of the upload rate-limit window, in seconds. */
+  @IsInt()
+  @Min(1)
+  @Max(24 * 3600)
+  UPLOAD_RATE_WINDOW_SEC: number = 60;
+
   @IsString()
   EMBEDDING_MODEL: string = 'text-embedding-3-small';
 
@@ -93,6 +104,17 @@ export class ApiConfig {
   @Min(1)
   @Max(16000)
   EMBEDDING_DIMENSIONS: number = 1536;
+
+  // embedder (search embeds the query with the worker's model): the same settings as the worker
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'] })
+  OPENAI_BASE_URL: string = 'http://127.0.0.1:8002/v1';
+
+  @IsString()
+  OPENAI_API_KEY: string = 'dev-openai-key';
+
+  @IsInt()
+  @Min(100)
+  EMBEDDER_TIMEOUT_MS: number = 30_000;
 
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL: string = 'info';

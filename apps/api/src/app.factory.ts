@@ -1,15 +1,24 @@
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import helmet from 'helmet';
 import { applyHttpDefaults } from '@app/http';
-import { PinoNestLogger, wantsPrettyLogs } from '@app/observability';
+import { LoggingModuleOptions, PinoNestLogger, wantsPrettyLogs } from '@app/observability';
 import type { ApiConfig } from './app.config';
 import { AppModule } from './app.module';
 
+export interface CreateApiAppOptions {
+  /** Where the JSON log lines go instead of stdout (tests capture them). */
+  logDestination?: LoggingModuleOptions['destination'];
+}
+
 /** Builds the api (used by main.ts and by the e2e tests), not yet listening. */
-export async function createApiApp(config: ApiConfig): Promise<INestApplication> {
+export async function createApiApp(config: ApiConfig, options: CreateApiAppOptions = {}): Promise<INestApplication> {
   const app = await NestFactory.create(
-    AppModule.forRoot(config, { prettyLogs: wantsPrettyLogs(config.LOG_FORMAT, { isTTY: Boolean(process.stdout.isTTY), nodeEnv: config.NODE_ENV }) }),
+    AppModule.forRoot(config, {
+      prettyLogs: wantsPrettyLogs(config.LOG_FORMAT, { isTTY: Boolean(process.stdout.isTTY), nodeEnv: config.NODE_ENV }),
+      logDestination: options.logDestination,
+    }),
     {
     bodyParser: false,
     rawBody: true, // webhooks verify the HMAC of the exact bytes
@@ -17,6 +26,11 @@ export async function createApiApp(config: ApiConfig): Promise<INestApplication>
   });
   // Uploads stream the request themselves: no raw parser that would buffer them.
   app.useLogger(app.get(PinoNestLogger));
+  // Security headers on every response (errors included). helmet's default CSP (script-src 'self',
+  // style-src 'self' https: 'unsafe-inline', img-src 'self' data:) already fits Swagger UI at /docs,
+  // whose scripts are files served from /docs. Only `upgrade-insecure-requests` goes: on a plain-http
+  // deployment (compose, a LAN host) it would send the browser to https for /docs's own scripts.
+  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
   applyHttpDefaults(app, { bodyLimit: '1mb', raw: false });
 
   const doc = new DocumentBuilder()

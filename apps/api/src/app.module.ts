@@ -5,20 +5,27 @@ import { DataSource } from 'typeorm';
 import { AuthModule, Public } from '@app/auth';
 import { DatabaseModule, pendingMigrations } from '@app/database';
 import { JobsModule } from '@app/jobs';
-import { DatabaseHealthIndicator, LoggingModule, MetricsModule } from '@app/observability';
+import { DatabaseHealthIndicator, LoggingModule, LoggingModuleOptions, MetricsModule } from '@app/observability';
 import { StorageModule, storageOptionsFrom } from '@app/storage';
 import type { ApiConfig } from './app.config';
 import { API_CONFIG } from './app.tokens';
+import { DocumentsApiModule } from './documents/documents-api.module';
 import { HealthController } from './health/health.controller';
 import { JobsController } from './jobs/jobs.controller';
+import { SearchApiModule } from './search/search-api.module';
+import { UploadThrottleModule } from './security/upload-throttle.module';
 import { UploadFlowService } from './uploads/upload-flow.service';
 import { UploadReceiverController } from './uploads/upload-receiver.controller';
 import { UploadsController } from './uploads/uploads.controller';
 import { WebhooksController } from './webhooks/webhooks.controller';
+import { WebController } from './web/web.controller';
 
 @Module({})
 export class AppModule {
-  static forRoot(config: ApiConfig, opts: { prettyLogs?: boolean } = {}): DynamicModule {
+  static forRoot(
+    config: ApiConfig,
+    opts: { prettyLogs?: boolean; logDestination?: LoggingModuleOptions['destination'] } = {},
+  ): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -31,12 +38,16 @@ export class AppModule {
         }),
         JobsModule,
         AuthModule.forRoot({ jwtSecret: config.JWT_SECRET, audience: config.JWT_AUDIENCE, globalGuard: true }),
+        // after AuthModule: its guard must see the verified user
+        UploadThrottleModule.forRoot({ limit: config.UPLOAD_RATE_LIMIT, windowSec: config.UPLOAD_RATE_WINDOW_SEC }),
         StorageModule.forRoot(storageOptionsFrom(config)),
+        DocumentsApiModule,
+        SearchApiModule.forRoot(config),
         TerminusModule,
-        LoggingModule.forRoot({ app: 'api', level: config.LOG_LEVEL, pretty: opts.prettyLogs }),
+        LoggingModule.forRoot({ app: 'api', level: config.LOG_LEVEL, pretty: opts.prettyLogs, destination: opts.logDestination }),
         MetricsModule.forRoot({ app: 'api', controllerDecorators: [Public(), ApiExcludeController()] }),
       ],
-      controllers: [UploadsController, UploadReceiverController, JobsController, WebhooksController, HealthController],
+      controllers: [UploadsController, UploadReceiverController, JobsController, WebhooksController, HealthController, WebController],
       providers: [
         { provide: API_CONFIG, useValue: config },
         UploadFlowService,

@@ -1,5 +1,6 @@
-import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { AppValidationPipe } from '@app/http';
 import { MetricsModule } from '@app/observability';
 import { APP_CONFIG, MockLlamaParseConfig } from './app.config';
 import { DetailExceptionFilter } from './common/detail-exception.filter';
@@ -21,7 +22,9 @@ export class AppModule {
         { provide: APP_FILTER, useClass: DetailExceptionFilter },
         {
           provide: APP_PIPE,
-          useValue: new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
+          // @app/http's ValidationPipe: also refuses a missing, non-object or deeply nested body with a 400 (a
+          // body nested a few thousand levels overflowed class-transformer's recursion: a 500)
+          useValue: new AppValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
         },
       ],
       exports: [APP_CONFIG],

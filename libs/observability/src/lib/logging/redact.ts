@@ -71,12 +71,26 @@ export interface SerializedRequest {
 }
 
 /**
+ * Header names that look like they carry a credential (`x-hub-signature-256`, `x-auth-token`,
+ * `x-amz-security-token`, `x-api-key`, ...), beyond the known ones in `REDACT_PATHS`.
+ */
+const SECRET_LOOKING_HEADER = /auth|cookie|token|secret|signature|passw|api-?key|credential|session/i;
+
+/**
  * Request serializer (runs on pino-std-serializers' output): the signed upload route and any URL with a
- * signature lose their query string, and the parsed `query` object goes with it. `params` is dropped:
- * logged from the catch-all logging middleware it holds the wildcard's split path, not the route's params.
+ * signature lose their query string, and the parsed `query` object goes with it. Any header whose name
+ * looks like it carries a credential is redacted (on a copy: `headers` is the live request's object).
+ * `params` is dropped: logged from the catch-all logging middleware it holds the wildcard's split path,
+ * not the route's params.
  */
 export function sanitizeRequest<T extends SerializedRequest>(req: T): T {
   delete req.params;
+  const headers = req.headers;
+  if (headers && Object.keys(headers).some((h) => SECRET_LOOKING_HEADER.test(h))) {
+    req.headers = Object.fromEntries(
+      Object.entries(headers).map(([name, value]) => [name, SECRET_LOOKING_HEADER.test(name) ? REDACTED : value]),
+    );
+  }
   const url = req.url;
   if (typeof url === 'string' && (url.startsWith(SIGNED_UPLOAD_PATH) || isSignedUrl(url))) {
     req.url = redactUrl(url);

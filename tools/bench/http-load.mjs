@@ -1,0 +1,341 @@
+#!/usr/bin/env node
+// HTTP load on the api with autocannon: POST /api/v2/upload (a unique body and sha256 on every request)
+// and GET /api/v2/jobs/:id (jobs of the caller), as JSON and a table. DESIGN.md target: upload
+// >= 1,000 req/s with p99 <= 50 ms.
+//
+//   node tools/bench/http-load.mjs [--connections 32] [--duration 15] [--rate 1000] [--json out.json]
+//                                  [--url http://api --jwt-secret S [--database-url postgres://...]]
+//
+// Without --url it starts its own stack (as bench.mjs: embedded PostgreSQL with durable defaults, the
+// built apps, no worker: uploads without their PUT never reach one). Phases, each after a short warm-up:
+//   upload-max    closed loop, --connections in flight: the most req/s the api gives
+//   upload-rate   --rate req/s offered (autocannon overallRate, corrected for coordinated omission):
+//                 the latency at the target load
+//   job-get-max   GET /api/v2/jobs/:id over jobs created beforehand, closed loop
+// autocannon runs in this process, on the same machine: its CPU is reported with the api's and PostgreSQL's.
+import { createHash, randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { signToken } from './lib/client.mjs';
+import { machineInfo, startSampler, waitQuiet } from './lib/machine.mjs';
+import { buildInfo, ensureBuilt, newLogDir, startStack } from './lib/stack.mjs';
+import { fmt, mapLimit, sleep, table } from './lib/stats.mjs';
+
+const USAGE = `usage: node tools/bench/http-load.mjs [options]
+  --connections N   connections of the closed-loop phases (default 32)
+  --duration S      seconds per phase (default 15)
+  --warmup S        seconds of warm-up before each phase, not counted (default 3)
+  --rate N          offered req/s of the upload-rate phase (default 1000; 0 = skip the phase)
+  --rate-connections N  connections for the upload-rate phase (default 64)
+  --jobs N          jobs created for the GET phase (default 500)
+  --log-level L     LOG_LEVEL of the apps when this script starts them (default info)
+  --cpu-prof        write a V8 CPU profile of the api into the run's log dir
+  --wait-quiet S    first wait up to S seconds for the machine to be < 25% busy (default 0)
+  --url URL         a running api instead of starting a stack (its upload rate limit must allow the load)
+  --jwt-secret S    the running api's JWT_SECRET (or $JWT_SECRET)
+  --database-url U  optional with --url: database counters per request
+  --json FILE       write the results as JSON`;
+
+let args;
+try {
+  ({ values: args } = parseArgs({
+    options: {
+      connections: { type: 'string', default: '32' },
+      duration: { type: 'string', default: '15' },
+      warmup: { type: 'string', default: '3' },
+      rate: { type: 'string', default: '1000' },
+      'rate-connections': { type: 'string', default: '64' },
+      jobs: { type: 'string', default: '500' },
+      'log-level': { type: 'string', default: 'info' },
+      'cpu-prof': { type: 'boolean', default: false },
+      'wait-quiet': { type: 'string', default: '0' },
+      url: { type: 'string' },
+      'jwt-secret': { type: 'string' },
+      'database-url': { type: 'string' },
+      json: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  }));
+} catch (e) {
+  process.stderr.write(`http-load: ${e.message}\n${USAGE}\n`);
+  process.exit(2);
+}
+if (args.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+for (const k of ['connections', 'duration', 'warmup', 'rate', 'rate-connections', 'jobs', 'wait-quiet']) {
+  if (!/^\d+$/.test(args[k])) {
+    process.stderr.write(`http-load: --${k} must be a whole number\n`);
+    process.exit(2);
+  }
+}
+const o = {
+  connections: Number(args.connections),
+  duration: Number(args.duration),
+  warmup: Number(args.warmup),
+  rate: Number(args.rate),
+  rateConnections: Number(args['rate-connections']),
+  jobs: Number(args.jobs),
+  logLevel: args['log-level'],
+  cpuProf: args['cpu-prof'],
+  waitQuietS: Number(args['wait-quiet']),
+};
+const log = (m) => process.stderr.write(`[http-load ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
+
+let stack = null;
+let apiUrl;
+let jwtSecret;
+let databaseUrl = args['database-url'] ?? null;
+if (args.url) {
+  apiUrl = args.url.replace(/\/$/, '');
+  jwtSecret = args['jwt-secret'] ?? process.env.JWT_SECRET ?? 'dev-secret-change-me-0123456789abcdef';
+} else {
+  ensureBuilt(log);
+  if (o.waitQuietS) o.machineBusyBeforePct = await waitQuiet(o.waitQuietS, 25, log);
+  const logDir = newLogDir();
+  log(`starting the stack (logs in ${logDir})`);
+  stack = await startStack({
+    workers: 0,
+    latencyMs: 0,
+    parserConcurrency: 4,
+    logLevel: o.logLevel,
+    cpuProf: o.cpuProf,
+    logDir,
+    log,
+  });
+  apiUrl = stack.api.url;
+  jwtSecret = stack.jwtSecret;
+  databaseUrl = stack.databaseUrl;
+}
+const db = databaseUrl ? new pg.Client({ connectionString: databaseUrl }) : null;
+await db?.connect();
+
+async function xids() {
+  if (!db) return null;
+  await sleep(1100); // backends flush statistics at most once a second
+  await db.query('SELECT pg_stat_clear_snapshot()');
+  const { rows } = await db.query(
+    `SELECT xact_commit::bigint AS commits, pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS next_xid
+     FROM pg_stat_database WHERE datname = current_database()`,
+  );
+  return { commits: Number(rows[0].commits), next_xid: Number(rows[0].next_xid) };
+}
+
+const prefix = randomUUID();
+let counter = 0;
+/** Each connection is one user (so per-user limits and indexes see many users); each request new bytes. */
+const users = Array.from({ length: Math.max(o.connections, o.rateConnections) }, () => signToken(jwtSecret));
+let nextUser = 0;
+const uploadRequest = {
+  method: 'POST',
+  path: '/api/v2/upload',
+  setupRequest(req, context) {
+    context.token ??= users[nextUser++ % users.length];
+    const n = counter++;
+    const sha = createHash('sha256').update(`${prefix}-${n}`).digest('hex');
+    return {
+      ...req,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${context.token}` },
+      body: JSON.stringify({ filename: `load-${n}.md`, bytes_len: 1500, mime: 'text/markdown', sha256: sha }),
+    };
+  },
+};
+
+function run(opts) {
+  return new Promise((resolve, reject) => {
+    const inst = autocannon({ url: apiUrl, ...opts }, (err, res) => (err ? reject(err) : resolve(res)));
+    autocannon.track(inst, {
+      renderProgressBar: false,
+      renderResultsTable: false,
+      renderLatencyTable: false,
+      outputStream: process.stderr,
+    });
+  });
+}
+
+function summary(name, res, usage, db0, db1) {
+  const statuses = {};
+  for (const [code, v] of Object.entries(res.statusCodeStats ?? {})) statuses[code] = v.count;
+  const total = res.requests.total;
+  return {
+    phase: name,
+    connections: res.connections,
+    duration_s: res.duration,
+    requests: total,
+    req_per_s: Number(res.requests.average.toFixed(0)),
+    latency_ms: {
+      p50: res.latency.p50,
+      p90: res.latency.p90,
+      p99: res.latency.p99,
+      max: res.latency.max,
+      mean: Number(res.latency.mean.toFixed(2)),
+    },
+    statuses,
+    non2xx: res.non2xx,
+    errors: res.errors,
+    timeouts: res.timeouts,
+    cpu_percent_of_one_core: usage.cpu_percent_of_one_core,
+    machine_busy_percent_of_all_cores: usage.machine_busy_percent_of_all_cores,
+    other_processes_percent_of_one_core: usage.other_processes_percent_of_one_core,
+    api_rss_max_mib: usage.rss_samples_mib.api?.length
+      ? Number(Math.max(...usage.rss_samples_mib.api).toFixed(1))
+      : null,
+    db:
+      db0 && db1
+        ? {
+            commits_per_request: Number(((db1.commits - db0.commits) / Math.max(1, total)).toFixed(2)),
+            write_xacts_per_request: Number(((db1.next_xid - db0.next_xid) / Math.max(1, total)).toFixed(2)),
+          }
+        : null,
+  };
+}
+
+async function phase(name, opts) {
+  if (o.warmup > 0) {
+    log(`${name}: warm-up ${o.warmup} s`);
+    await run({ ...opts, duration: o.warmup });
+  }
+  const db0 = await xids();
+  const procs = stack ? [{ name: 'api', pid: stack.api.pid }] : [];
+  const sampler = startSampler(procs, { postmaster: stack?.postmaster ?? null });
+  log(`${name}: ${o.duration} s`);
+  const res = await run({ ...opts, duration: o.duration });
+  const usage = sampler.stop();
+  const db1 = await xids();
+  return summary(name, res, usage, db0, db1);
+}
+
+const results = {
+  benchmark: 'api HTTP load (autocannon)',
+  started_at: new Date().toISOString(),
+  machine: machineInfo(),
+  settings: {
+    ...o,
+    builds: stack ? buildInfo() : null,
+    mode: stack ? 'own stack (embedded PostgreSQL, durable defaults, no worker)' : `running api at ${apiUrl}`,
+  },
+  phases: [],
+};
+let exitCode = 0;
+try {
+  results.phases.push(await phase('upload-max', { connections: o.connections, requests: [uploadRequest] }));
+  if (o.rate > 0) {
+    results.phases.push(
+      await phase(`upload-rate-${o.rate}`, {
+        connections: o.rateConnections,
+        overallRate: o.rate,
+        requests: [uploadRequest],
+      }),
+    );
+  }
+  // jobs to read: one user's, created through the api
+  const owner = signToken(jwtSecret);
+  log(`creating ${o.jobs} jobs for the GET phase`);
+  const ids = await mapLimit(
+    Array.from({ length: o.jobs }, (_, i) => i),
+    16,
+    async (i) => {
+      const r = await fetch(`${apiUrl}/api/v2/upload`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${owner}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          filename: `get-${i}.md`,
+          bytes_len: 1500,
+          mime: 'text/markdown',
+          sha256: createHash('sha256').update(`${prefix}-get-${i}`).digest('hex'),
+        }),
+      });
+      const b = await r.json();
+      if (r.status !== 201) throw new Error(`creating job ${i}: ${r.status} ${JSON.stringify(b)}`);
+      return b.job_id;
+    },
+  );
+  let k = 0;
+  results.phases.push(
+    await phase('job-get-max', {
+      connections: o.connections,
+      requests: [
+        {
+          method: 'GET',
+          setupRequest: (req) => ({
+            ...req,
+            path: `/api/v2/jobs/${ids[k++ % ids.length]}`,
+            headers: { authorization: `Bearer ${owner}` },
+          }),
+        },
+      ],
+    }),
+  );
+  for (const p of results.phases) if (p.non2xx || p.errors || p.timeouts) exitCode = 1;
+} catch (e) {
+  log(`FAILED: ${e.stack ?? e}`);
+  results.error = String(e.message ?? e);
+  exitCode = 1;
+} finally {
+  await db?.end().catch(() => undefined);
+  if (stack) {
+    log('stopping the stack');
+    await stack.close();
+  }
+}
+results.finished_at = new Date().toISOString();
+if (args.json) writeFileSync(args.json, `${JSON.stringify(results, null, 2)}\n`);
+
+const m = results.machine;
+const out = [
+  `machine: ${m.cpu_model}, ${m.cores} cores, ${m.memory_mb} MiB, node ${m.node}, load ${m.loadavg_at_start.join(' ')}`,
+];
+if (results.error) out.push(`ERROR: ${results.error}`);
+const rows = [
+  [
+    'phase',
+    'conns',
+    'req/s',
+    'p50 ms',
+    'p90 ms',
+    'p99 ms',
+    'max ms',
+    'non-2xx',
+    'errors',
+    'api CPU%',
+    'pg CPU%',
+    'load CPU%',
+    'other CPU%',
+    'commits/req',
+  ],
+];
+for (const p of results.phases) {
+  const c = p.cpu_percent_of_one_core;
+  rows.push([
+    p.phase,
+    p.connections,
+    p.req_per_s,
+    p.latency_ms.p50,
+    p.latency_ms.p90,
+    p.latency_ms.p99,
+    p.latency_ms.max,
+    p.non2xx,
+    p.errors + p.timeouts,
+    fmt(c.api, 0),
+    fmt(c.postgres, 0),
+    fmt(c['bench (this process)'], 0),
+    fmt(p.other_processes_percent_of_one_core, 0),
+    p.db ? `${p.db.commits_per_request} (${p.db.write_xacts_per_request} w)` : '-',
+  ]);
+}
+out.push(table(rows));
+const up = results.phases.find((p) => p.phase === 'upload-max');
+const at = results.phases.find((p) => p.phase.startsWith('upload-rate'));
+if (up) {
+  out.push(
+    `target upload >= 1000 req/s: ${up.req_per_s} req/s (${up.req_per_s >= 1000 ? 'met' : 'MISSED'}); ` +
+      `p99 <= 50 ms: ${at ? `${at.latency_ms.p99} ms at ${o.rate} req/s offered, ${at.req_per_s} achieved` : `${up.latency_ms.p99} ms`} ` +
+      `(${(at ?? up).latency_ms.p99 <= 50 && (at ?? up).req_per_s >= 1000 * 0.98 ? 'met' : 'MISSED'})`,
+  );
+}
+process.stdout.write(`${out.join('\n')}\n`);
+process.exit(exitCode);

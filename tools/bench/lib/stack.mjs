@@ -1,0 +1,258 @@
+// Starts the whole stack for a benchmark: a throwaway embedded PostgreSQL with DURABLE settings
+// (fsync, synchronous_commit and full_page_writes at their defaults, unlike the test clusters), the
+// database migrated once, then the four built apps (dist/apps/<app>/main.js) as processes on free
+// ports, and N workers. Nothing is built here unless dist is missing.
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import pg from 'pg';
+import { freePort, startEmbeddedPostgres } from '../../dev/embedded-pg.mjs';
+import { postmasterPid } from './machine.mjs';
+import { sleep } from './stats.mjs';
+
+export const ROOT = resolve(import.meta.dirname, '../../..');
+const APPS = ['mock-openai', 'mock-llamaparse', 'api', 'worker'];
+
+/** Builds the four apps only when one of them has no dist/apps/<app>/main.js. */
+export function ensureBuilt(log) {
+  const missing = APPS.filter((a) => !existsSync(join(ROOT, 'dist/apps', a, 'main.js')));
+  if (!missing.length) return;
+  log(`dist missing for ${missing.join(', ')}: building (npx nx run-many -t build)`);
+  const b = spawnSync(
+    'npx',
+    ['nx', 'run-many', '-t', 'build', '-p', APPS.join(','), '--outputStyle=static'],
+    {
+      cwd: ROOT,
+      stdio: 'inherit',
+    },
+  );
+  if (b.status !== 0) throw new Error('build failed');
+}
+
+async function waitReady(url, child, timeoutMs = 60_000) {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (child.exitCode !== null)
+      throw new Error(`${url}: process exited with ${child.exitCode} (see its log)`);
+    try {
+      const r = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      if (r.ok) return;
+    } catch {
+      /* not yet */
+    }
+    await sleep(100);
+  }
+  throw new Error(`${url} not ready after ${timeoutMs} ms`);
+}
+
+/**
+ * @param {{workers: number, latencyMs: number, concurrency?: number, claimBatch?: number, pollIntervalMs?: number,
+ *   workerPool?: number, apiPool?: number, parserConcurrency: number, logLevel: string, logDir: string, sourceMaps?: boolean, cpuProf?: boolean, deferWorkers?: boolean,
+ *   log: (m: string) => void}} o
+ */
+export async function startStack(o) {
+  const log = o.log;
+  const dataDir = mkdtempSync(join(tmpdir(), 'ingest-bench-pg-'));
+  const storageRoot = mkdtempSync(join(tmpdir(), 'ingest-bench-storage-'));
+  mkdirSync(o.logDir, { recursive: true });
+  log(
+    `embedded PostgreSQL (durable defaults: fsync=on, synchronous_commit=on, full_page_writes=on) in ${dataDir}`,
+  );
+  const db = await startEmbeddedPostgres({ dataDir, persistent: false, fast: false });
+  const admin = new pg.Client({ connectionString: db.url });
+  await admin.connect();
+  await admin.query('CREATE DATABASE ingest');
+  const serverVersion = (await admin.query('SHOW server_version')).rows[0].server_version;
+  const settings = (
+    await admin.query(
+      `SELECT name, setting FROM pg_settings WHERE name IN
+        ('fsync','synchronous_commit','full_page_writes','wal_sync_method','shared_buffers','max_connections','commit_delay')`,
+    )
+  ).rows;
+  await admin.end();
+  const databaseUrl = db.url.replace(/\/postgres$/, '/ingest');
+
+  const secrets = {
+    JWT_SECRET: randomBytes(24).toString('hex'),
+    STORAGE_SIGNING_SECRET: randomBytes(24).toString('hex'),
+  };
+  const apiPort = await freePort();
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  const common = {
+    PATH: process.env.PATH ?? '',
+    NODE_ENV: 'production',
+    LOG_LEVEL: o.logLevel,
+    LOG_FORMAT: 'json',
+    DATABASE_URL: databaseUrl,
+    DB_MIGRATE_ON_START: 'false',
+    STORAGE_LOCAL_ROOT: storageRoot,
+    STORAGE_SIGNING_SECRET: secrets.STORAGE_SIGNING_SECRET,
+    PUBLIC_BASE_URL: apiUrl,
+    EMBEDDING_DIMENSIONS: '1536',
+  };
+
+  log('migrating (node dist/apps/api/main.js migrate)');
+  const m = spawnSync(process.execPath, [join(ROOT, 'dist/apps/api/main.js'), 'migrate'], {
+    cwd: ROOT,
+    env: { ...common, JWT_SECRET: secrets.JWT_SECRET },
+    encoding: 'utf8',
+  });
+  if (m.status !== 0) throw new Error(`migration failed: ${m.stderr || m.stdout}`);
+
+  const procs = [];
+  const launch = async (name, app, env, portVar, fixedPort) => {
+    const port = fixedPort ?? (await freePort());
+    const out = createWriteStream(join(o.logDir, `${name}.log`));
+    // as the Dockerfiles run them
+    const nodeArgs = o.sourceMaps === false ? [] : ['--enable-source-maps'];
+    // --cpu-prof: a V8 CPU profile of the api and the workers, written on exit (summarize with profile-summary.mjs)
+    if (o.cpuProf && (app === 'api' || app === 'worker'))
+      nodeArgs.push(
+        '--cpu-prof',
+        `--cpu-prof-dir=${join(o.logDir, 'profiles')}`,
+        `--cpu-prof-name=${name}.cpuprofile`,
+      );
+    const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist/apps', app, 'main.js')], {
+      cwd: ROOT,
+      env: { ...common, ...env, [portVar]: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.pipe(out);
+    child.stderr.pipe(out);
+    const url = `http://127.0.0.1:${port}`;
+    const p = { name, app, child, pid: child.pid, port, url };
+    procs.push(p);
+    await waitReady(`${url}/health/ready`, child);
+    return p;
+  };
+
+  const lat = String(o.latencyMs);
+  const embedder = await launch(
+    'mock-openai',
+    'mock-openai',
+    { MOCK_OPENAI_HOST: '127.0.0.1', MOCK_OPENAI_LATENCY_MS: lat },
+    'MOCK_OPENAI_PORT',
+  );
+  const parser = await launch(
+    'mock-llamaparse',
+    'mock-llamaparse',
+    {
+      MOCK_LLAMAPARSE_HOST: '127.0.0.1',
+      MOCK_LLAMAPARSE_LATENCY_MS: lat,
+      MOCK_LLAMAPARSE_CONCURRENCY: String(o.parserConcurrency),
+      MOCK_LLAMAPARSE_QUEUE_MAX: '100000',
+      MOCK_LLAMAPARSE_MAX_JOBS: '200000',
+      MOCK_LLAMAPARSE_LOG_LEVEL: o.logLevel === 'info' ? 'log' : o.logLevel,
+    },
+    'MOCK_LLAMAPARSE_PORT',
+  );
+  const api = await launch(
+    'api',
+    'api',
+    {
+      ...secrets,
+      API_HOST: '127.0.0.1',
+      UPLOAD_RATE_LIMIT: '1000000000',
+      OPENAI_BASE_URL: `${embedder.url}/v1`,
+      ...(o.apiPool ? { DB_POOL_SIZE: String(o.apiPool) } : {}),
+    },
+    'API_PORT',
+    apiPort,
+  );
+  const workers = [];
+  const startWorkers = async () => {
+    for (let i = 1; i <= o.workers; i++) {
+      workers.push(
+        await launch(
+          `worker-${i}`,
+          'worker',
+          {
+            WORKER_ID: `bench-worker-${i}`,
+            WORKER_HOST: '127.0.0.1',
+            LLAMAPARSE_BASE_URL: parser.url,
+            OPENAI_BASE_URL: `${embedder.url}/v1`,
+            WEBHOOK_BASE_URL: apiUrl,
+            ...(o.concurrency ? { WORKER_CONCURRENCY: String(o.concurrency) } : {}),
+            ...(o.claimBatch ? { WORKER_CLAIM_BATCH: String(o.claimBatch) } : {}),
+            ...(o.pollIntervalMs ? { POLL_INTERVAL_MS: String(o.pollIntervalMs) } : {}),
+            ...(o.workerPool ? { DB_POOL_SIZE: String(o.workerPool) } : {}),
+          },
+          'WORKER_PORT',
+        ),
+      );
+    }
+  };
+  if (!o.deferWorkers) await startWorkers();
+
+  return {
+    databaseUrl,
+    serverVersion,
+    pgSettings: Object.fromEntries(settings.map((s) => [s.name, s.setting])),
+    pgPort: db.port,
+    postmaster: postmasterPid(dataDir),
+    jwtSecret: secrets.JWT_SECRET,
+    api,
+    parser,
+    embedder,
+    workers,
+    /** Starts the workers when `deferWorkers` held them back. */
+    startWorkers,
+    procs,
+    async close() {
+      await Promise.all(
+        procs.map(
+          (p) =>
+            new Promise((res) => {
+              if (p.child.exitCode !== null || p.child.signalCode !== null) return res();
+              const t = setTimeout(() => p.child.kill('SIGKILL'), 20_000);
+              p.child.once('exit', () => {
+                clearTimeout(t);
+                res();
+              });
+              p.child.kill('SIGTERM');
+            }),
+        ),
+      );
+      await db.stop().catch(() => undefined);
+      rmSync(dataDir, { recursive: true, force: true });
+      rmSync(storageRoot, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Which build ran: mtime and a short sha256 of each dist/apps/<app>/main.js (others may rebuild dist meanwhile). */
+export function buildInfo() {
+  return Object.fromEntries(
+    APPS.map((a) => {
+      const f = join(ROOT, 'dist/apps', a, 'main.js');
+      if (!existsSync(f)) return [a, null];
+      return [
+        a,
+        {
+          mtime: statSync(f).mtime.toISOString(),
+          sha256: createHash('sha256').update(readFileSync(f)).digest('hex').slice(0, 12),
+        },
+      ];
+    }),
+  );
+}
+
+/** A directory for this run's app logs: tmp/bench/<time>-<id> (git-ignored). */
+export function newLogDir() {
+  return join(
+    ROOT,
+    'tmp',
+    'bench',
+    `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 6)}`,
+  );
+}
