@@ -6,7 +6,7 @@ import { INestApplication } from '@nestjs/common';
 import { signDevToken } from '@app/auth';
 import { loadConfig } from '@app/config';
 import { migratedTemplate } from '@app/database';
-import { createTestDatabase, TestDatabase } from '@app/testing';
+import { buildPdf, createTestDatabase, TestDatabase } from '@app/testing';
 import { ApiConfig } from '../src/app.config';
 import { createApiApp } from '../src/app.factory';
 
@@ -50,28 +50,9 @@ export async function startApi(env: Record<string, string> = {}): Promise<ApiHar
 
 export const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
-/** A small but well-formed one-page PDF (the api does not parse it; the worker's tests use real parsing). */
+/** A small well-formed one-page PDF with `text` on it (the api does not parse it; the worker's tests do). */
 export function tinyPdf(text = 'Hello PDF'): Buffer {
-  const objects = [
-    '<< /Type /Catalog /Pages 2 0 R >>',
-    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
-    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>',
-    null,
-    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
-  ];
-  const stream = `BT /F1 18 Tf 72 720 Td (${text.replace(/[()\\]/g, '\\$&')}) Tj ET`;
-  objects[3] = `<< /Length ${Buffer.byteLength(stream)} >>\nstream\n${stream}\nendstream`;
-  let out = '%PDF-1.4\n';
-  const offsets: number[] = [];
-  objects.forEach((o, i) => {
-    offsets.push(Buffer.byteLength(out));
-    out += `${i + 1} 0 obj\n${o}\nendobj\n`;
-  });
-  const xref = Buffer.byteLength(out);
-  out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
-  for (const off of offsets) out += `${String(off).padStart(10, '0')} 00000 n \n`;
-  out += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
-  return Buffer.from(out, 'latin1');
+  return buildPdf([[text]]);
 }
 
 /** The path+query of a signed URL, for supertest. */

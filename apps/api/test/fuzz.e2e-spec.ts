@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { DataSource } from 'typeorm';
 import { signWebhook } from '@app/jobs';
 import { ApiHarness, pathOf, sha256, startApi, tinyPdf } from './api-harness';
-import { describeRequest, FuzzClient, RawRequest, RawResponse } from './fuzz-client';
+import { describeRequest, FuzzClient, RawRequest, RawResponse } from '@app/testing';
 
 /**
  * Property-based fuzzing of every api route: whatever arrives (JSON of any shape and type, raw bytes

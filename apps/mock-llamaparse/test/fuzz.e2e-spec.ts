@@ -1,7 +1,7 @@
-import { Agent, IncomingHttpHeaders, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { loadConfig } from '@app/config';
+import { FuzzClient, RawRequest as Sent, RawResponse as Answer } from '@app/testing';
 import { INestApplication } from '@nestjs/common';
 import { MockLlamaParseConfig } from '../src/app.config';
 import { createApp } from '../src/app.factory';
@@ -16,37 +16,8 @@ const TEST_TIMEOUT_MS = 45_000;
 const MAX_FILE = 64 * 1024; // MOCK_LLAMAPARSE_MAX_FILE_BYTES for this app: oversized cases stay cheap
 const JSON_LIMIT = 100 * 1024; // Nest's default JSON body limit
 
-interface Sent {
-  method: string;
-  path: string;
-  headers: Record<string, string>;
-  body?: Buffer;
-}
-interface Answer {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-}
-
-const agent = new Agent({ keepAlive: true, maxSockets: 4 });
-let port = 0;
-
-/** Sends exactly these bytes (Content-Length set, so any body is framed) and resolves the answer, or rejects after 5 s. */
-function send(r: Sent): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    let answered = false;
-    const headers = r.body ? { ...r.headers, 'content-length': String(r.body.length) } : r.headers;
-    const req = request({ host: '127.0.0.1', port, method: r.method, path: r.path, headers, agent }, (res) => {
-      answered = true;
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-    });
-    req.setTimeout(5000, () => req.destroy(new Error(`no answer within 5 s: ${r.method} ${r.path.slice(0, 200)}`)));
-    req.on('error', (e) => !answered && reject(e));
-    req.end(r.body);
-  });
-}
+let client: FuzzClient;
+const send = (r: Sent): Promise<Answer> => client.send(r);
 
 /** Never a 5xx; an error is exactly `{"detail": <non-empty string or FastAPI's list>}` (health keeps terminus's JSON). */
 function check(r: Sent, a: Answer): void {
@@ -230,10 +201,10 @@ describe('mock-llamaparse fuzzing (fast-check): never a 5xx, always {detail}, al
     );
     app = await createApp(config, { logLevel: 'silent' });
     await app.listen(0, '127.0.0.1');
-    port = (app.getHttpServer().address() as AddressInfo).port;
+    client = new FuzzClient((app.getHttpServer().address() as AddressInfo).port);
   });
   afterAll(async () => {
-    agent.destroy();
+    client.close();
     await app?.close();
   });
   afterEach(async () => {

@@ -1,7 +1,7 @@
-import { Agent, IncomingHttpHeaders, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { loadConfig } from '@app/config';
+import { FuzzClient, RawRequest as Sent, RawResponse as Answer } from '@app/testing';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppConfig } from '../src/app.config';
 import { createApp } from '../src/app.factory';
@@ -16,37 +16,8 @@ const RUNS = 1000;
 const TEST_TIMEOUT_MS = 30_000;
 const BODY_LIMIT = 64 * 1024; // MOCK_OPENAI_BODY_LIMIT for this app, so oversized cases stay cheap
 
-interface Sent {
-  method: string;
-  path: string;
-  headers: Record<string, string>;
-  body?: Buffer;
-}
-interface Answer {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-}
-
-const agent = new Agent({ keepAlive: true, maxSockets: 4 });
-let port = 0;
-
-/** Sends exactly these bytes (Content-Length set, so a GET body is framed) and resolves the answer, or rejects after 5 s. */
-function send(r: Sent): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    let answered = false;
-    const headers = r.body ? { ...r.headers, 'content-length': String(r.body.length) } : r.headers;
-    const req = request({ host: '127.0.0.1', port, method: r.method, path: r.path, headers, agent }, (res) => {
-      answered = true;
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-    });
-    req.setTimeout(5000, () => req.destroy(new Error(`no answer within 5 s: ${r.method} ${r.path.slice(0, 200)}`)));
-    req.on('error', (e) => !answered && reject(e));
-    req.end(r.body);
-  });
-}
+let client: FuzzClient;
+const send = (r: Sent): Promise<Answer> => client.send(r);
 
 /** Never a 5xx; an error is exactly OpenAI's shape (health answers keep terminus's JSON). */
 function check(r: Sent, a: Answer): void {
@@ -156,10 +127,10 @@ describe('mock-openai fuzzing (fast-check): never a 5xx, always OpenAI error sha
     const config = loadConfig(AppConfig, { MOCK_OPENAI_API_KEY: API_KEY, MOCK_OPENAI_BODY_LIMIT: `${BODY_LIMIT}b` });
     app = await createApp(config, { logger: false });
     await app.listen(0, '127.0.0.1');
-    port = (app.getHttpServer().address() as AddressInfo).port;
+    client = new FuzzClient((app.getHttpServer().address() as AddressInfo).port);
   });
   afterAll(async () => {
-    agent.destroy();
+    client.close();
     await app?.close();
   });
   afterEach(async () => {

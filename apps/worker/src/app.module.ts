@@ -3,7 +3,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { DataSource } from 'typeorm';
 import { BreakerRegistry, CircuitBreakerModule, ServicePolicyOptions } from '@app/circuit-breaker';
 import { DatabaseModule, pendingMigrations } from '@app/database';
-import { EmbedderModule } from '@app/embedder-client';
+import { EmbedderModule, embedderOptionsFrom } from '@app/embedder-client';
 import { BreakersHealthIndicator, DatabaseHealthIndicator, LoggingModule, MetricsModule } from '@app/observability';
 import { ParserClientModule } from '@app/parser-client';
 import { PipelineModule } from '@app/pipeline';
@@ -43,15 +43,7 @@ export class WorkerModule {
           apiKey: c.LLAMAPARSE_API_KEY,
           timeoutMs: c.PARSER_TIMEOUT_MS,
         }),
-        EmbedderModule.forRoot({
-          driver: 'openai',
-          baseUrl: c.OPENAI_BASE_URL,
-          apiKey: c.OPENAI_API_KEY,
-          model: c.EMBEDDING_MODEL,
-          dimensions: c.EMBEDDING_DIMENSIONS,
-          timeoutMs: c.EMBEDDER_TIMEOUT_MS,
-          tokensPerMinute: c.EMBEDDER_TPM || undefined,
-        }),
+        EmbedderModule.forRoot(embedderOptionsFrom(c)),
         PipelineModule.forRoot({
           databaseUrl: c.DATABASE_URL,
           workerId: c.WORKER_ID,

@@ -2,7 +2,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chunkMarkdown } from '@app/chunking';
-import { AppProcess, Stack, startStack, uploadDocument, waitForJobs } from './stack';
+import { AppProcess, metricValue, setFaults, Stack, startStack, uploadDocument, waitForJobs } from './stack';
 
 /**
  * Crash and fault tests on the real stack (api, worker(s), mocks as processes, PostgreSQL behind a TCP
@@ -23,18 +23,6 @@ function markdown(i: number): Buffer {
     md += `\n## Section ${s}\n\n${Array.from({ length: words }, (_, k) => WORDS[(k * 7 + i + s) % WORDS.length]).join(' ')}.\n`;
   }
   return Buffer.from(md);
-}
-
-async function setFaults(p: AppProcess, faults: Record<string, unknown>): Promise<void> {
-  const r = await fetch(`${p.url}/_mock/config`, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(faults) });
-  if (!r.ok) throw new Error(`faults ${p.name}: ${r.status} ${await r.text()}`);
-}
-
-function metricSum(text: string, name: string, labels: Record<string, string>): number {
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)))
-    .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 }
 
 async function uploadAll(stack: Stack, n: number, prefix: string): Promise<{ jobId: string; documentId: string; bytes: Buffer }[]> {
@@ -234,8 +222,8 @@ describe('chaos on the real stack', () => {
     let closed = 0;
     for (const w of workers) {
       const text = await (await fetch(`${w.url}/metrics`)).text();
-      opened += metricSum(text, 'ingest_breaker_transitions_total', { state: 'open' });
-      closed += metricSum(text, 'ingest_breaker_transitions_total', { state: 'closed' });
+      opened += (metricValue(text, 'ingest_breaker_transitions_total', { state: 'open' }) || 0);
+      closed += (metricValue(text, 'ingest_breaker_transitions_total', { state: 'closed' }) || 0);
     }
     expect(opened).toBeGreaterThanOrEqual(1);
     expect(closed).toBeGreaterThanOrEqual(1);

@@ -1,29 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { Stack, startStack, uploadDocument, waitForJobs } from './stack';
-
-async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
-  let total = 0;
-  let seen = false;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
-    total += Number(line.slice(line.lastIndexOf(' ') + 1));
-    seen = true;
-  }
-  return seen ? total : Number.NaN;
-}
+import { metricValue, Stack, startStack, until, uploadDocument, waitForJobs } from './stack';
 
 describe('operability on the real stack: health, metrics, logs', () => {
   let stack: Stack;

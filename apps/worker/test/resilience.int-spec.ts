@@ -1,23 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { AppProcess, Stack, startStack, uploadDocument, waitForJobs } from './stack';
+import { setFaults, Stack, startStack, until, uploadDocument, waitForJobs } from './stack';
 
 const doc = (i: number | string) =>
   Buffer.from(`# Document ${i}\n\nThis is document number ${i} about ${randomUUID()}.\n\n## Part two\n\nMore words for the chunker.\n`);
-
-async function setFaults(p: AppProcess, faults: Record<string, unknown>): Promise<void> {
-  const r = await fetch(`${p.url}/_mock/config`, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(faults) });
-  if (!r.ok) throw new Error(`faults ${p.name}: ${r.status} ${await r.text()}`);
-}
-
-async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('pipeline resilience on the real stack', () => {
   describe('two workers, 200 jobs', () => {

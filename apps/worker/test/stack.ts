@@ -235,3 +235,38 @@ export async function waitForJobs(stack: Stack, jobIds: string[], timeoutMs = 60
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** Polls `fn` until it returns something truthy (and returns that), or fails naming `what`. */
+export async function until<T>(
+  what: string,
+  fn: () => Promise<T | null | undefined | false>,
+  timeoutMs = 30_000,
+  everyMs = 50,
+): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Changes a mock's fault injection at run time (PUT /_mock/config). */
+export async function setFaults(p: AppProcess, faults: Record<string, unknown>): Promise<void> {
+  const r = await fetch(`${p.url}/_mock/config`, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(faults) });
+  if (!r.ok) throw new Error(`faults ${p.name}: ${r.status} ${await r.text()}`);
+}
+
+/** Sum of a metric's samples matching the labels in Prometheus text; NaN when there is none. */
+export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
+  let total = 0;
+  let seen = false;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
+    total += Number(line.slice(line.lastIndexOf(' ') + 1));
+    seen = true;
+  }
+  return seen ? total : Number.NaN;
+}

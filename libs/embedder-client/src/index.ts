@@ -5,3 +5,4 @@ export * from './lib/batch-planner';
 export * from './lib/token-rate-budget';
 export * from './lib/openai-embedder.driver';
 export * from './lib/embedder.module';
+export * from './lib/embedder.settings';

@@ -1,2 +1,3 @@
 export * from './lib/test-database';
 export * from './lib/fixtures/documents';
+export * from './lib/fuzz-client';

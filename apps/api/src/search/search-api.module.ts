@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { CircuitBreakerModule } from '@app/circuit-breaker';
-import { EmbedderModule } from '@app/embedder-client';
+import { EmbedderModule, embedderOptionsFrom } from '@app/embedder-client';
 import { SearchModule } from '@app/jobs';
 import type { ApiConfig } from '../app.config';
 import { SearchController } from './search.controller';
@@ -26,14 +26,7 @@ export class SearchApiModule {
             },
           },
         }),
-        EmbedderModule.forRoot({
-          driver: 'openai',
-          baseUrl: c.OPENAI_BASE_URL,
-          apiKey: c.OPENAI_API_KEY,
-          model: c.EMBEDDING_MODEL,
-          dimensions: c.EMBEDDING_DIMENSIONS,
-          timeoutMs: c.EMBEDDER_TIMEOUT_MS,
-        }),
+        EmbedderModule.forRoot(embedderOptionsFrom(c)),
         SearchModule.forRoot({ embedModel: c.EMBEDDING_MODEL, embedVersion: c.EMBEDDING_VERSION }),
       ],
       controllers: [SearchController],

@@ -25,6 +25,17 @@ function withDatabase(url: string, db: string): string {
   return u.toString();
 }
 
+/** Drops a test database, terminating its connections. */
+async function dropDatabase(name: string): Promise<void> {
+  const c = new Client({ connectionString: adminUrl() });
+  await c.connect();
+  try {
+    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  } finally {
+    await c.end();
+  }
+}
+
 const LOCK_KEY = 0x696e67657374; // "ingest"
 
 /**
@@ -68,15 +79,7 @@ export async function createTestDatabase(tmpl: DatabaseTemplate): Promise<TestDa
   return {
     url,
     name,
-    async drop() {
-      const c = new Client({ connectionString: adminUrl() });
-      await c.connect();
-      try {
-        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await c.end();
-      }
-    },
+    drop: () => dropDatabase(name),
   };
 }
 
@@ -93,14 +96,6 @@ export async function createEmptyDatabase(): Promise<TestDatabase> {
   return {
     url: withDatabase(adminUrl(), name),
     name,
-    async drop() {
-      const c = new Client({ connectionString: adminUrl() });
-      await c.connect();
-      try {
-        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await c.end();
-      }
-    },
+    drop: () => dropDatabase(name),
   };
 }
