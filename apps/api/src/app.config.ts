@@ -1,4 +1,4 @@
-import { IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength, ValidateIf } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, IsUrl, Length, Matches, Max, Min, MinLength, ValidateIf } from 'class-validator';
 import { EnvBoolean } from '@app/config';
 
 export const DEV_JWT_SECRET = 'dev-secret-change-me-0123456789abcdef';
@@ -92,6 +92,11 @@ export class ApiConfig {
   @Min(1)
   @Max(24 * 3600)
   UPLOAD_RATE_WINDOW_SEC: number = 60;
+
+  /** Tokens whose `role` claim is this may manage embedding models (re-embedding). */
+  @IsString()
+  @Length(1, 100)
+  ADMIN_ROLE: string = 'service_role';
 
   @IsString()
   EMBEDDING_MODEL: string = 'text-embedding-3-small';

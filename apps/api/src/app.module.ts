@@ -13,6 +13,7 @@ import { DocumentsApiModule } from './documents/documents-api.module';
 import { HealthController } from './health/health.controller';
 import { JobsController } from './jobs/jobs.controller';
 import { SearchApiModule } from './search/search-api.module';
+import { EmbeddingsApiModule } from './embeddings/embeddings-api.module';
 import { UploadThrottleModule } from './security/upload-throttle.module';
 import { UploadFlowService } from './uploads/upload-flow.service';
 import { UploadReceiverController } from './uploads/upload-receiver.controller';
@@ -42,7 +43,8 @@ export class AppModule {
         UploadThrottleModule.forRoot({ limit: config.UPLOAD_RATE_LIMIT, windowSec: config.UPLOAD_RATE_WINDOW_SEC }),
         StorageModule.forRoot(storageOptionsFrom(config)),
         DocumentsApiModule,
-        SearchApiModule.forRoot(config),
+        EmbeddingsApiModule.forRoot(config),
+        SearchApiModule,
         TerminusModule,
         LoggingModule.forRoot({ app: 'api', level: config.LOG_LEVEL, pretty: opts.prettyLogs, destination: opts.logDestination }),
         MetricsModule.forRoot({ app: 'api', controllerDecorators: [Public(), ApiExcludeController()] }),

@@ -5,6 +5,7 @@ import request from 'supertest';
 import type { App } from 'supertest/types';
 import { DataSource } from 'typeorm';
 import { STORAGE, StorageDriver, storageKey } from '@app/storage';
+import { registerEmbeddingModel } from '@app/testing';
 import { ApiHarness, pathOf, startApi } from './api-harness';
 
 const MD = 'text/markdown';
@@ -73,6 +74,7 @@ describe('api: documents (e2e, real PostgreSQL and local storage)', () => {
        VALUES ($1, 'text-embedding-3-small', 1, $2, '{1,0}')`,
       [chunkId, d.documentId],
     );
+    await registerEmbeddingModel(ds, 'text-embedding-3-small', 1, 2);
     await ds.query(
       `INSERT INTO upload_pipeline.document_chunks
          (chunk_id, document_id, user_id, chunker, chunker_version, ord, text, chunk_sha, token_count, embed_model, embed_version, embedding)

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import request from 'supertest';
 import type { App } from 'supertest/types';
 import { DataSource } from 'typeorm';
+import { registerEmbeddingModel } from '@app/testing';
 import { ApiHarness, startApi } from './api-harness';
 import { FakeOpenAi, openAiError, startFakeOpenAi } from './fake-openai';
 
@@ -46,6 +47,7 @@ describe('api: search (e2e)', () => {
     );
   const insertChunk = async (name: string, doc: string, user: string, ord: number, text: string, v: number[], model = MODEL, version = 1) => {
     const id = randomUUID();
+    await registerEmbeddingModel(ds, model, version, v.length);
     await ds.query(
       `INSERT INTO upload_pipeline.document_chunks
          (chunk_id, document_id, user_id, chunker, chunker_version, ord, text, chunk_sha, token_count, embed_model, embed_version, embedding)
@@ -61,6 +63,7 @@ describe('api: search (e2e)', () => {
     h = await startApi({ OPENAI_BASE_URL: fake.baseUrl, OPENAI_API_KEY: 'test-key', EMBEDDING_MODEL: MODEL, EMBEDDING_DIMENSIONS: '4', LOG_LEVEL: 'fatal' });
     http = h.app.getHttpServer() as App;
     ds = h.app.get(DataSource);
+    await registerEmbeddingModel(ds, MODEL, 1, 4); // the configured model is the active one
     await insertDoc(birds, alice, 'birds.md');
     await insertDoc(engines, alice, 'engines.md');
     await insertDoc(bobs, bob, 'bob.md');

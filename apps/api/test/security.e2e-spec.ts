@@ -11,7 +11,7 @@ import { loadConfig } from '@app/config';
 import { migratedTemplate } from '@app/database';
 import { signWebhook } from '@app/jobs';
 import { InvalidStorageKeyError, LocalStorageDriver, signUpload } from '@app/storage';
-import { createTestDatabase, TestDatabase } from '@app/testing';
+import { createTestDatabase, registerEmbeddingModel, TestDatabase } from '@app/testing';
 import { INestApplication } from '@nestjs/common';
 import { ApiConfig } from '../src/app.config';
 import { createApiApp } from '../src/app.factory';
@@ -256,6 +256,7 @@ describe('api security (e2e)', () => {
       const [{ udt_name: type }] = (await ds.query(
         `SELECT udt_name FROM information_schema.columns WHERE table_schema = 'upload_pipeline' AND table_name = 'document_chunks' AND column_name = 'embedding'`,
       )) as { udt_name: string }[];
+      await registerEmbeddingModel(ds, config.EMBEDDING_MODEL, config.EMBEDDING_VERSION, config.EMBEDDING_DIMENSIONS);
       await ds.query(
         `INSERT INTO upload_pipeline.document_chunks (chunk_id, document_id, user_id, chunker, chunker_version, ord, text, chunk_sha,
            token_count, embed_model, embed_version, embedding)

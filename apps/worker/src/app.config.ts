@@ -111,6 +111,21 @@ export class WorkerConfig {
   @Min(1)
   EMBEDDING_VERSION: number = 1;
 
+  /** Run the re-embedding loop here (fills in a model being built, switches search over, deletes retired rows). */
+  @EnvBoolean()
+  REEMBED_ENABLED: boolean = true;
+
+  /** Chunks per re-embedding batch (one transaction; split into provider requests within its limits). */
+  @IsInt()
+  @Min(1)
+  @Max(2048)
+  REEMBED_BATCH_SIZE: number = 256;
+
+  /** Pause of the re-embedding loop when there is nothing to do. */
+  @IsInt()
+  @Min(50)
+  REEMBED_IDLE_MS: number = 2_000;
+
   /** Token-rate budget of this worker (tokens per minute); 0 = none. */
   @IsInt()
   @Min(0)

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { BreakerRegistry, CircuitBreakerModule, ServicePolicyOptions } from '@app/circuit-breaker';
 import { DatabaseModule, pendingMigrations } from '@app/database';
 import { EmbedderModule, embedderOptionsFrom } from '@app/embedder-client';
+import { EmbeddingsModule } from '@app/embeddings';
 import { BreakersHealthIndicator, DatabaseHealthIndicator, LoggingModule, MetricsModule } from '@app/observability';
 import { ParserClientModule } from '@app/parser-client';
 import { PipelineModule } from '@app/pipeline';
@@ -44,6 +45,10 @@ export class WorkerModule {
           timeoutMs: c.PARSER_TIMEOUT_MS,
         }),
         EmbedderModule.forRoot(embedderOptionsFrom(c)),
+        EmbeddingsModule.forRoot({
+          configured: { model: c.EMBEDDING_MODEL, version: c.EMBEDDING_VERSION, dimensions: c.EMBEDDING_DIMENSIONS },
+          loop: { enabled: c.REEMBED_ENABLED, batchSize: c.REEMBED_BATCH_SIZE, idleMs: c.REEMBED_IDLE_MS },
+        }),
         PipelineModule.forRoot({
           databaseUrl: c.DATABASE_URL,
           workerId: c.WORKER_ID,

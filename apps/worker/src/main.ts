@@ -4,6 +4,7 @@ import { loadConfigOrExit } from '@app/config';
 import { closeOnSignals } from '@app/http';
 import { assertConsistent, WorkerConfig } from './app.config';
 import { createWorkerApp } from './app.factory';
+import { runReembedCommand } from './reembed/reembed.command';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit(WorkerConfig, process.env, 'worker');
@@ -13,6 +14,12 @@ async function main(): Promise<void> {
     process.stderr.write(`${(e as Error).message}\n`);
     process.exit(78);
   }
+  // `node main.js reembed ...`: re-embed the stored chunks with another model (see --help) and exit.
+  if (process.argv[2] === 'reembed') {
+    process.exitCode = await runReembedCommand(config, process.argv.slice(3));
+    return;
+  }
+
   const app = await createWorkerApp(config);
   closeOnSignals(app);
   await app.listen(config.WORKER_PORT, config.WORKER_HOST);

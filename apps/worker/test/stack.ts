@@ -61,7 +61,8 @@ export interface Stack {
   workers: AppProcess[];
   logDir: string;
   dbProxy: TcpProxy | null;
-  token(sub?: string): string;
+  /** A user's JWT; `role` defaults to `authenticated` (the api's ADMIN_ROLE is `service_role`). */
+  token(sub?: string, role?: string): string;
   startWorker(env?: Record<string, string>): Promise<AppProcess>;
   sql<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
   close(): Promise<void>;
@@ -182,7 +183,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     workers,
     logDir,
     dbProxy,
-    token: (sub = randomUUID()) => signDevToken({ secret: JWT_SECRET, sub }),
+    token: (sub = randomUUID(), role?: string) => signDevToken({ secret: JWT_SECRET, sub, role }),
     startWorker,
     sql: async <T>(text: string, params: unknown[] = []) => (await pg.query(text, params)).rows as T[],
     async close() {

@@ -1,3 +1,4 @@
 export * from './lib/test-database';
 export * from './lib/fixtures/documents';
 export * from './lib/fuzz-client';
+export * from './lib/embedding-models';

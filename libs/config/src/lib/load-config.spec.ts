@@ -17,7 +17,23 @@ class SampleConfig {
   FLAG: boolean = false;
 }
 
+/** Booleans declared with @EnvBoolean() alone, defaulting to true and false. */
+class BareBooleans {
+  @EnvBoolean()
+  ON_BY_DEFAULT: boolean = true;
+
+  @EnvBoolean()
+  OFF_BY_DEFAULT: boolean = false;
+}
+
 describe('loadConfig', () => {
+  it('regression: a bare @EnvBoolean() keeps its default when unset and reads the value when set', () => {
+    // validateSync's whitelist stripped fields without a class-validator decorator: they were always undefined
+    expect(loadConfig(BareBooleans, {})).toMatchObject({ ON_BY_DEFAULT: true, OFF_BY_DEFAULT: false });
+    expect(loadConfig(BareBooleans, { ON_BY_DEFAULT: 'off', OFF_BY_DEFAULT: 'yes' })).toMatchObject({ ON_BY_DEFAULT: false, OFF_BY_DEFAULT: true });
+    expect(() => loadConfig(BareBooleans, { ON_BY_DEFAULT: 'maybe' }, 'app')).toThrow(/ON_BY_DEFAULT must be true or false/);
+  });
+
   it('applies defaults when variables are missing or empty', () => {
     const c = loadConfig(SampleConfig, { API_PORT: '' });
     expect(c.API_PORT).toBe(8000);

@@ -35,6 +35,11 @@ export interface Embedder {
   embed(inputs: string[], opts?: EmbedOptions): Promise<EmbedResult>;
   /** Tokens of `text` as the provider counts them (cl100k_base). */
   countTokens(text: string): number;
+  /**
+   * The same provider, credentials, breaker and token budget, asking for another model and vector size (e.g.
+   * the model being re-embedded to). Calling it with this embedder's own model and dimensions returns this.
+   */
+  forModel(model: string, dimensions: number): Embedder;
   /** Reachability and credentials check for readiness; bypasses retries and the breaker. Rejects when not usable. */
   ping(opts?: { signal?: AbortSignal }): Promise<void>;
 }

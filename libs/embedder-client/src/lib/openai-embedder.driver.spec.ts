@@ -94,6 +94,21 @@ describe('OpenAiEmbedder (wire)', () => {
     expect(e.countTokens('hello world')).toBe(2);
   });
 
+  it('forModel asks for another model and size on the same breaker and budget; its own model returns itself', async () => {
+    up = await fakeOpenAi((call, res) => embeddingsOk(call, res, Number(call.json?.['dimensions'] ?? 4)));
+    const budget = new TokenRateBudget(1_000_000);
+    const p = policy();
+    const e = embedder(p, {}, budget);
+    expect(e.forModel('text-embedding-3-small', 4)).toBe(e);
+    const large = e.forModel('text-embedding-3-large', 6);
+    expect(e.forModel('text-embedding-3-large', 6)).toBe(large);
+    expect(large.forModel('text-embedding-3-small', 4)).not.toBe(large);
+    expect(large).toMatchObject({ model: 'text-embedding-3-large', dimensions: 6, budget });
+    const out = await large.embed(['alpha']);
+    expect(out.vectors).toEqual([vec(0, 6)]);
+    expect(up.calls[0].json).toMatchObject({ model: 'text-embedding-3-large', dimensions: 6 });
+  });
+
   it('understands float vectors and can omit dimensions', async () => {
     up = await fakeOpenAi((call, res) => embeddingsOk(call, res));
     const out = await embedder(policy(), { encodingFormat: 'float', sendDimensions: false }).embed(['x']);

@@ -73,6 +73,8 @@ export class OpenAiEmbedder implements Embedder {
     private readonly policy: ServicePolicy,
     /** Shared token-rate budget; when absent no rate limiting happens here. */
     readonly budget?: TokenRateBudget,
+    /** Embedders for other models made by forModel, shared by all of them. */
+    private readonly siblings = new Map<string, OpenAiEmbedder>(),
   ) {
     if (!options.apiKey) throw new Error('OpenAiEmbedder: apiKey is required');
     this.model = options.model ?? 'text-embedding-3-small';
@@ -90,6 +92,17 @@ export class OpenAiEmbedder implements Embedder {
       maxRetries: 0,
       timeout: this.timeoutMs,
     });
+  }
+
+  forModel(model: string, dimensions: number): Embedder {
+    if (model === this.model && dimensions === this.dimensions) return this;
+    const key = `${model}\u0000${dimensions}`;
+    let other = this.siblings.get(key);
+    if (!other) {
+      other = new OpenAiEmbedder({ ...this.options, model, dimensions }, this.policy, this.budget, this.siblings);
+      this.siblings.set(key, other);
+    }
+    return other;
   }
 
   countTokens(text: string): number {

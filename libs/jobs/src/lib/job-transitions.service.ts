@@ -4,6 +4,19 @@ import { DataSource, EntityManager } from 'typeorm';
 import type { JobError, JobProgress, ProcessingStatus } from '@app/database';
 import { JobEvent, JobStatus, TransitionResult, tryTransition } from '@app/state-machine';
 
+/** Document columns a transition may write in its own statement (atomically with the job and its event). */
+export interface DocumentWrites {
+  parsedPath?: string;
+  pageCount?: number;
+  parsedSha256?: string;
+}
+
+const DOCUMENT_COLUMNS: Record<keyof DocumentWrites, string> = {
+  parsedPath: 'parsed_path',
+  pageCount: 'page_count',
+  parsedSha256: 'parsed_sha256',
+};
+
 export interface TransitionOptions {
   /** The worker that holds (or takes) the lease. Required when the job is `working`: it fences the update. */
   workerId?: string;
@@ -19,7 +32,10 @@ export interface TransitionOptions {
   /** Correlation id for the event row; defaults to the job's own. */
   correlationId?: string;
   actor?: string;
+  /** Written to the event row (of the first step, when several are applied at once). */
   detail?: Record<string, unknown>;
+  /** Document columns written in the same statement. */
+  document?: DocumentWrites;
 }
 
 export interface AppliedTransition extends TransitionResult {
@@ -41,8 +57,8 @@ function documentStatus(to: JobStatus): ProcessingStatus | null {
  * its own, or part of the caller's transaction when a manager is passed) that
  *  - updates the job only if it is still at `from` (and, when it is `working`, still leased by `workerId`):
  *    a compare-and-set, so a stale worker or a replayed request changes nothing,
- *  - writes the event row with the correlation id,
- *  - keeps documents.processing_status in step.
+ *  - writes the event row with the correlation id (one row per transition),
+ *  - keeps documents.processing_status in step (and writes the caller's document columns, if any).
  * Returns null when the job was not at `from` any more (the caller does nothing: idempotency).
  */
 @Injectable()
@@ -56,10 +72,35 @@ export class JobTransitionsService {
     opts: TransitionOptions = {},
     manager?: EntityManager,
   ): Promise<AppliedTransition | null> {
-    const t = tryTransition(from, event);
-    if (!t) return null;
+    const steps = await this.applySteps(jobId, from, [event], opts, manager);
+    return steps ? steps[0] : null;
+  }
+
+  /**
+   * Applies consecutive transitions (each decided by the state machine from where the one before left
+   * the job) in ONE statement: the job row ends at the last one, and every transition still writes its
+   * own event row, in order. Used for hand-over stages that do no work of their own. All or nothing:
+   * null when any step is not allowed or the job was not at `from`.
+   */
+  async applySteps(
+    jobId: string,
+    from: JobStatus,
+    events: readonly JobEvent[],
+    opts: TransitionOptions = {},
+    manager?: EntityManager,
+  ): Promise<AppliedTransition[] | null> {
+    if (!events.length) return null;
+    const steps: TransitionResult[] = [];
+    let at = from;
+    for (const event of events) {
+      const t = tryTransition(at, event);
+      if (!t) return null;
+      steps.push(t);
+      at = t.to;
+    }
+    const last = steps[steps.length - 1];
     if (from.state === 'working' && !opts.workerId) throw new Error('workerId is required to move a working job');
-    if (t.holdsLease && (!opts.workerId || !opts.leaseMs)) throw new Error('workerId and leaseMs are required to hold a lease');
+    if (last.holdsLease && (!opts.workerId || !opts.leaseMs)) throw new Error('workerId and leaseMs are required to hold a lease');
 
     const params: unknown[] = [];
     const p = (v: unknown) => {
@@ -67,25 +108,63 @@ export class JobTransitionsService {
       return `$${params.length}`;
     };
     const sets = [
-      `stage = ${p(t.to.stage)}`,
-      `state = ${p(t.to.state)}`,
+      `stage = ${p(last.to.stage)}`,
+      `state = ${p(last.to.state)}`,
       `updated_at = now()`,
-      t.holdsLease ? `claimed_by = ${p(opts.workerId)}` : `claimed_by = NULL`,
-      t.holdsLease ? `lease_expires_at = now() + ${p(opts.leaseMs)}::double precision * interval '1 millisecond'` : `lease_expires_at = NULL`,
+      last.holdsLease ? `claimed_by = ${p(opts.workerId)}` : `claimed_by = NULL`,
+      last.holdsLease ? `lease_expires_at = now() + ${p(opts.leaseMs)}::double precision * interval '1 millisecond'` : `lease_expires_at = NULL`,
     ];
-    if (t.retryCount === 'increment') sets.push(`retry_count = retry_count + 1`);
-    if (t.retryCount === 'reset') sets.push(`retry_count = 0`);
+    // retry_count after all steps, in order: a reset starts from 0, each increment adds one
+    let reset = false;
+    let add = 0;
+    for (const t of steps) {
+      if (t.retryCount === 'reset') {
+        reset = true;
+        add = 0;
+      }
+      if (t.retryCount === 'increment') add++;
+    }
+    if (reset) sets.push(`retry_count = ${add}`);
+    else if (add) sets.push(`retry_count = retry_count + ${add}`);
     if (opts.nextAttemptAt !== undefined) sets.push(`next_attempt_at = ${p(opts.nextAttemptAt)}`);
-    else if (t.to.state === 'queued' || t.to.state === 'working' || t.to.state === 'done') sets.push(`next_attempt_at = NULL`);
+    else if (last.to.state === 'queued' || last.to.state === 'working' || last.to.state === 'done') sets.push(`next_attempt_at = NULL`);
     if (opts.lastError !== undefined) sets.push(`last_error = ${p(opts.lastError === null ? null : JSON.stringify(opts.lastError))}::jsonb`);
     if (opts.progress) sets.push(`progress = progress || ${p(JSON.stringify(opts.progress))}::jsonb`);
     if (opts.parserJobId !== undefined) sets.push(`parser_job_id = ${p(opts.parserJobId)}`);
-    if (t.to.state === 'done') sets.push(`completed_at = now()`);
+    if (last.to.state === 'done') sets.push(`completed_at = now()`);
 
     const where = [`job_id = ${p(jobId)}`, `stage = ${p(from.stage)}`, `state = ${p(from.state)}`];
     if (from.state === 'working') where.push(`claimed_by = ${p(opts.workerId)}`);
 
-    const docStatus = documentStatus(t.to);
+    const correlation = p(opts.correlationId ?? null);
+    const actor = p(opts.actor ?? opts.workerId ?? null);
+    const detail = p(opts.detail ? JSON.stringify(opts.detail) : null);
+    // one event row per step, in order (event_id follows the ORDER BY)
+    const eventRows =
+      steps.length === 1
+        ? `SELECT job_id, document_id, ${p(last.event)}, ${p(last.to.stage)}, ${p(from.stage)}, ${p(from.state)}, ${p(last.to.state)},
+                 COALESCE(${correlation}, correlation_id), ${actor}, ${detail}::jsonb
+           FROM upd`
+        : `SELECT upd.job_id, upd.document_id, s.event_type, s.stage, s.from_stage, s.from_state, s.to_state,
+                 COALESCE(${correlation}, upd.correlation_id), ${actor}, s.detail
+           FROM upd, (VALUES ${steps
+             .map(
+               (t, i) =>
+                 `(${i}, ${p(t.event)}, ${p(t.to.stage)}, ${p(t.from.stage)}, ${p(t.from.state)}, ${p(t.to.state)}, ${i === 0 ? `${detail}::jsonb` : 'NULL::jsonb'})`,
+             )
+             .join(', ')}) AS s (n, event_type, stage, from_stage, from_state, to_state, detail)
+           ORDER BY s.n`;
+
+    const docStatus = documentStatus(last.to);
+    const docSets = [`processing_status = ${p(docStatus)}`, `updated_at = now()`];
+    let docWrites = false;
+    for (const [k, col] of Object.entries(DOCUMENT_COLUMNS) as [keyof DocumentWrites, string][]) {
+      const v = opts.document?.[k];
+      if (v === undefined) continue;
+      docSets.push(`${col} = ${p(v)}`);
+      docWrites = true;
+    }
+    const docWhere = docWrites ? '' : ` AND d.processing_status IS DISTINCT FROM ${p(docStatus)}`;
     const sql = `
       WITH upd AS (
         UPDATE upload_pipeline.upload_jobs SET ${sets.join(', ')}
@@ -94,26 +173,23 @@ export class JobTransitionsService {
       ), ev AS (
         INSERT INTO upload_pipeline.events
           (job_id, document_id, event_type, stage, from_stage, from_state, to_state, correlation_id, actor, detail)
-        SELECT job_id, document_id, ${p(t.event)}, ${p(t.to.stage)}, ${p(from.stage)}, ${p(from.state)}, ${p(t.to.state)},
-               COALESCE(${p(opts.correlationId ?? null)}, correlation_id), ${p(opts.actor ?? opts.workerId ?? null)},
-               ${p(opts.detail ? JSON.stringify(opts.detail) : null)}::jsonb
-        FROM upd
+        ${eventRows}
       ), doc AS (
-        UPDATE upload_pipeline.documents d SET processing_status = ${p(docStatus)}, updated_at = now()
-        FROM upd WHERE d.document_id = upd.document_id AND d.processing_status IS DISTINCT FROM ${p(docStatus)}
+        UPDATE upload_pipeline.documents d SET ${docSets.join(', ')}
+        FROM upd WHERE d.document_id = upd.document_id${docWhere}
       )
       SELECT job_id, document_id, correlation_id FROM upd`;
-    const rows = (await (manager ?? this.ds.manager).query(sql, params)) as {
+    const out = (await (manager ?? this.ds.manager).query(sql, params)) as {
       job_id: string;
       document_id: string;
       correlation_id: string;
     }[];
-    if (!rows.length) return null;
-    return {
+    if (!out.length) return null;
+    return steps.map((t) => ({
       ...t,
-      jobId: rows[0].job_id,
-      documentId: rows[0].document_id,
-      correlationId: opts.correlationId ?? rows[0].correlation_id,
-    };
+      jobId: out[0].job_id,
+      documentId: out[0].document_id,
+      correlationId: opts.correlationId ?? out[0].correlation_id,
+    }));
   }
 }

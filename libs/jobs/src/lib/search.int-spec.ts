@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { createDataSource, migratedTemplate, readEmbeddingSettings } from '@app/database';
-import { createTestDatabase, TestDatabase } from '@app/testing';
-import { buildCase, CHUNKS, DOCUMENTS, expectRows, SEARCH_CASES } from '../../test/search-fixture';
+import { createTestDatabase, registerEmbeddingModel, TestDatabase } from '@app/testing';
+import { buildCase, CHUNKS, DOCUMENTS, expectRows, MODEL, SEARCH_CASES } from '../../test/search-fixture';
 import { buildVectorSearchSql, SearchRow } from './search-sql';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -23,6 +23,9 @@ describe('search SQL on real[] embeddings (real PostgreSQL)', () => {
         [d.documentId, d.userId, d.filename, sha(d.documentId), `users/${d.userId}/documents/${d.documentId}/raw`],
       );
     }
+    // chunks reference a registered embedding model: the fixture's own one (active), then the others (retired)
+    await registerEmbeddingModel(ds, MODEL, 1, 4);
+    for (const c of CHUNKS) await registerEmbeddingModel(ds, c.model, c.version, 4);
     for (const c of CHUNKS) {
       await ds.query(
         `INSERT INTO upload_pipeline.document_chunks

@@ -1,18 +1,11 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { classifyError, PermanentError, TransientError } from '@app/circuit-breaker';
 import { EmbeddingStorage, readEmbeddingSettings } from '@app/database';
-import { EMBEDDER, Embedder } from '@app/embedder-client';
+import type { Embedder } from '@app/embedder-client';
+import { EmbeddingModelsService } from '@app/embeddings';
 import { buildHybridSearchSql, buildVectorSearchSql, SearchRow, SearchSql } from './search-sql';
-
-export const SEARCH_OPTIONS = Symbol('SEARCH_OPTIONS');
-
-export interface SearchOptions {
-  /** Chunks of this model and version are searched (the ones the worker writes now). */
-  embedModel: string;
-  embedVersion: number;
-}
 
 export type SearchMode = 'vector' | 'hybrid';
 
@@ -25,7 +18,9 @@ export interface SearchQuery {
 
 export interface SearchResponse {
   results: SearchRow[];
+  /** The active embedding model: the query was embedded with it and only its vectors were searched. */
   model: string;
+  model_version: number;
 }
 
 /** Embedding the query failed; `upstream` says whether it is worth retrying (transient) or not. */
@@ -49,8 +44,8 @@ export function supportsIterativeScan(extversion: string | null | undefined): bo
 }
 
 /**
- * Semantic search over the caller's own chunks: embeds the query with the same embedder as the worker,
- * then ranks the chunks of the current model/version by cosine similarity (pgvector or exact real[]
+ * Semantic search over the caller's own chunks: embeds the query with the active embedding model (see
+ * @app/embeddings; the worker embeds chunks with it), then ranks that model's chunks by cosine similarity (pgvector or exact real[]
  * cosine, as the migration chose), or fuses that ranking with full text (hybrid).
  */
 @Injectable()
@@ -59,33 +54,34 @@ export class SearchService {
 
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
-    @Inject(EMBEDDER) private readonly embedder: Embedder,
-    @Inject(SEARCH_OPTIONS) private readonly opts: SearchOptions,
+    private readonly models: EmbeddingModelsService,
   ) {}
 
   async search(userId: string, q: SearchQuery): Promise<SearchResponse> {
     const settings = await this.storageSettings();
-    const vector = await this.embedQuery(q.query);
+    // Read per search: a re-embedding's switch-over applies to the next query in every api process.
+    const active = await this.models.active();
+    const vector = await this.embedQuery(this.models.embedderFor(active), q.query);
     if (settings.dimensions !== null && settings.dimensions !== vector.length) {
       throw new Error(`the embedder returned ${vector.length} dimensions; the database stores ${settings.dimensions}`);
     }
     const o = {
       vector,
       userId,
-      embedModel: this.opts.embedModel,
-      embedVersion: this.opts.embedVersion,
+      embedModel: active.model,
+      embedVersion: active.version,
       topK: q.topK,
       documentIds: q.documentIds,
       queryText: q.query,
       iterativeScan: settings.iterativeScan,
     };
     const built = q.mode === 'hybrid' ? buildHybridSearchSql(settings.storage, o) : buildVectorSearchSql(settings.storage, o);
-    return { results: await this.run(built), model: this.opts.embedModel };
+    return { results: await this.run(built), model: active.model, model_version: active.version };
   }
 
-  private async embedQuery(query: string): Promise<number[]> {
+  private async embedQuery(embedder: Embedder, query: string): Promise<number[]> {
     try {
-      const { vectors } = await this.embedder.embed([query]);
+      const { vectors } = await embedder.embed([query]);
       return vectors[0];
     } catch (e) {
       throw new QueryEmbeddingError(classifyError(e, 'embedder'));

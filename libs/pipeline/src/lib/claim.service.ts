@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityMetadata } from 'typeorm';
+import { DocumentEntity, UploadJobEntity } from '@app/database';
 import { CLAIM_RULES, ClaimRule, JobState, Stage, WORK_STAGES } from '@app/state-machine';
 import { PIPELINE_OPTIONS, PipelineOptions } from './pipeline.options';
 
@@ -13,6 +14,25 @@ export interface ClaimedJob {
   correlationId: string;
   /** Seconds from when the job became claimable to this claim. */
   pickupSeconds: number;
+  /** The job row as the claim left it (webhook_secret included). */
+  job: UploadJobEntity;
+  /** The job's document, read in the claim statement (null if it is gone). */
+  document: DocumentEntity | null;
+}
+
+type Row = Record<string, unknown>;
+
+/** Entity columns selected under a prefix, and turned back into an entity as TypeORM would hydrate it. */
+function columnsOf(ds: DataSource, metadata: EntityMetadata, table: string, prefix: string) {
+  const select = metadata.columns.map((c) => `${table}."${c.databaseName}" AS "${prefix}${c.databaseName}"`).join(', ');
+  const hydrate = <T>(row: Row): T => {
+    const entity = metadata.create() as T;
+    for (const c of metadata.columns) {
+      c.setEntityValue(entity as object, ds.driver.prepareHydratedValue(row[prefix + c.databaseName], c));
+    }
+    return entity;
+  };
+  return { select, hydrate };
 }
 
 const quote = (s: string) => `'${s.replace(/'/g, "''")}'`;
@@ -30,17 +50,21 @@ export const CLAIMABLE_SQL = `stage IN (${WORK_STAGES.map(quote).join(', ')}) AN
 
 /**
  * Claims and leases jobs. One statement: pick claimable rows with FOR UPDATE SKIP LOCKED (so two
- * workers never take the same row), set them `working` with this worker's lease, and write one
- * `stage_started` event per job.
+ * workers never take the same row), set them `working` with this worker's lease, write one
+ * `stage_started` event per job, and return each job row with its document (no reads after the claim).
  */
 @Injectable()
 export class ClaimService {
   private readonly sql: string;
+  private readonly job: ReturnType<typeof columnsOf>;
+  private readonly document: ReturnType<typeof columnsOf>;
 
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
     @Inject(PIPELINE_OPTIONS) private readonly opts: PipelineOptions,
   ) {
+    this.job = columnsOf(ds, ds.getMetadata(UploadJobEntity), 'upd', 'j_');
+    this.document = columnsOf(ds, ds.getMetadata(DocumentEntity), 'd', 'd_');
     this.sql = `
       WITH c AS (
         SELECT job_id, state AS from_state,
@@ -56,34 +80,32 @@ export class ClaimService {
         SET state = 'working', claimed_by = $2, lease_expires_at = now() + $3::double precision * interval '1 millisecond',
             updated_at = now()
         FROM c WHERE j.job_id = c.job_id
-        RETURNING j.job_id, j.document_id, j.stage, c.from_state, j.correlation_id, c.ready_at
+        RETURNING j.*, c.from_state, c.ready_at
       ), ev AS (
         INSERT INTO upload_pipeline.events (job_id, document_id, event_type, stage, from_stage, from_state, to_state, correlation_id, actor)
         SELECT job_id, document_id, 'stage_started', stage, stage, from_state, 'working', correlation_id, $2 FROM upd
       )
-      SELECT job_id, document_id, stage, from_state, correlation_id,
-             greatest(0, extract(epoch FROM clock_timestamp() - ready_at))::float8 AS pickup_s
-      FROM upd`;
+      SELECT upd.from_state, greatest(0, extract(epoch FROM clock_timestamp() - upd.ready_at))::float8 AS pickup_s,
+             ${this.job.select}, ${this.document.select}
+      FROM upd LEFT JOIN upload_pipeline.documents d ON d.document_id = upd.document_id`;
   }
 
   async claim(limit: number): Promise<ClaimedJob[]> {
     if (limit <= 0) return [];
-    const rows = (await this.ds.query(this.sql, [limit, this.opts.workerId, this.opts.leaseMs])) as {
-      job_id: string;
-      document_id: string;
-      stage: Stage;
-      from_state: JobState;
-      correlation_id: string;
-      pickup_s: number | null;
-    }[];
-    return rows.map((r) => ({
-      pickupSeconds: r.pickup_s ?? 0,
-      jobId: r.job_id,
-      documentId: r.document_id,
-      stage: r.stage,
-      fromState: r.from_state,
-      correlationId: r.correlation_id,
-    }));
+    const rows = (await this.ds.query(this.sql, [limit, this.opts.workerId, this.opts.leaseMs])) as Row[];
+    return rows.map((r) => {
+      const job = this.job.hydrate<UploadJobEntity>(r);
+      return {
+        pickupSeconds: (r['pickup_s'] as number | null) ?? 0,
+        jobId: job.jobId,
+        documentId: job.documentId,
+        stage: job.stage,
+        fromState: r['from_state'] as JobState,
+        correlationId: job.correlationId,
+        job,
+        document: r['d_document_id'] == null ? null : this.document.hydrate<DocumentEntity>(r),
+      };
+    });
   }
 
   /** Extends the leases of jobs in hand; returns the ids whose lease this worker no longer holds. */

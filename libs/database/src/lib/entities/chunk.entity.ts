@@ -1,4 +1,5 @@
-import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import type { EmbeddingModelState } from '../schema';
 
 /** Chunks written by the chunking stage, before they are embedded. */
 @Entity({ schema: 'upload_pipeline', name: 'document_chunk_buffer' })
@@ -57,7 +58,8 @@ export class VectorBufferEntity {
 }
 
 /**
- * Final, searchable chunks. The `embedding` column is pgvector `vector(N)` or `real[]` depending on
+ * Final, searchable chunks: one row per chunk and embedding model (two while a model is re-embedded side by
+ * side, see EmbeddingModelEntity). The `embedding` column is pgvector `vector(N)` or `real[]` depending on
  * the database (see the initial migration); it is read and written with SQL, not through this entity.
  */
 @Entity({ schema: 'upload_pipeline', name: 'document_chunks' })
@@ -89,10 +91,10 @@ export class DocumentChunkEntity {
   @Column({ name: 'token_count', type: 'int' })
   tokenCount: number;
 
-  @Column({ name: 'embed_model', type: 'text' })
+  @PrimaryColumn({ name: 'embed_model', type: 'text' })
   embedModel: string;
 
-  @Column({ name: 'embed_version', type: 'int' })
+  @PrimaryColumn({ name: 'embed_version', type: 'int' })
   embedVersion: number;
 
   @Column({ name: 'meta', type: 'jsonb', default: () => `'{}'::jsonb` })
@@ -100,4 +102,35 @@ export class DocumentChunkEntity {
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
+}
+
+/** An embedding model and version whose vectors the database holds (at most one active, one building). */
+@Entity({ schema: 'upload_pipeline', name: 'embedding_models' })
+export class EmbeddingModelEntity {
+  @PrimaryColumn({ name: 'embed_model', type: 'text' })
+  embedModel: string;
+
+  @PrimaryColumn({ name: 'embed_version', type: 'int' })
+  embedVersion: number;
+
+  @Column({ name: 'dimensions', type: 'int' })
+  dimensions: number;
+
+  @Column({ name: 'state', type: 'text' })
+  state: EmbeddingModelState;
+
+  @Column({ name: 'requested_by', type: 'text', nullable: true })
+  requestedBy: string | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+
+  @Column({ name: 'activated_at', type: 'timestamptz', nullable: true })
+  activatedAt: Date | null;
+
+  @Column({ name: 'retired_at', type: 'timestamptz', nullable: true })
+  retiredAt: Date | null;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt: Date;
 }

@@ -1,4 +1,4 @@
-import { ChunkBufferEntity, DocumentChunkEntity, VectorBufferEntity } from './chunk.entity';
+import { ChunkBufferEntity, DocumentChunkEntity, EmbeddingModelEntity, VectorBufferEntity } from './chunk.entity';
 import { DocumentEntity } from './document.entity';
 import { JobEventEntity } from './job-event.entity';
 import { UploadJobEntity } from './upload-job.entity';
@@ -17,5 +17,6 @@ export const ENTITIES = [
   ChunkBufferEntity,
   VectorBufferEntity,
   DocumentChunkEntity,
+  EmbeddingModelEntity,
   WebhookLogEntity,
 ];

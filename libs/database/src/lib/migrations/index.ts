@@ -1,5 +1,6 @@
 import { MigrationInterface } from 'typeorm';
 import { initialSchemaMigration } from './1732350000000-initial-schema';
+import { EmbeddingModels1764000000000 } from './1764000000000-embedding-models';
 
 export interface MigrationOptions {
   embeddingDimensions: number;
@@ -7,5 +8,5 @@ export interface MigrationOptions {
 
 /** Every migration, in order. Options are fixed at migration time (see the initial schema). */
 export function buildMigrations(opts: MigrationOptions): (new () => MigrationInterface)[] {
-  return [initialSchemaMigration({ embeddingDimensions: opts.embeddingDimensions })];
+  return [initialSchemaMigration({ embeddingDimensions: opts.embeddingDimensions }), EmbeddingModels1764000000000];
 }

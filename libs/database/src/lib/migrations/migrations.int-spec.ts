@@ -1,6 +1,8 @@
 import { Client } from 'pg';
 import { createEmptyDatabase, TestDatabase } from '@app/testing';
-import { createDataSource, pendingMigrations, readEmbeddingSettings, runMigrations } from '../data-source';
+import { DataSource } from 'typeorm';
+import { createDataSource, dataSourceOptions, pendingMigrations, readEmbeddingSettings, runMigrations } from '../data-source';
+import { initialSchemaMigration } from './1732350000000-initial-schema';
 import { JOBS_NOTIFY_CHANNEL } from '../schema';
 
 const TABLES = [
@@ -12,8 +14,11 @@ const TABLES = [
   'document_chunks',
   'webhook_log',
   'schema_settings',
+  'embedding_models',
   'migrations',
 ];
+
+const ALL = ['InitialSchema1732350000000', 'EmbeddingModels1764000000000'];
 
 async function tables(url: string): Promise<string[]> {
   const c = new Client({ connectionString: url });
@@ -41,8 +46,8 @@ describe('migrations (real PostgreSQL)', () => {
     const ds = createDataSource({ url: db.url, poolSize: 2 });
     await ds.initialize();
     try {
-      expect(await pendingMigrations(ds)).toEqual(['InitialSchema1732350000000']);
-      expect(await runMigrations(ds)).toEqual(['InitialSchema1732350000000']);
+      expect(await pendingMigrations(ds)).toEqual(ALL);
+      expect(await runMigrations(ds)).toEqual(ALL);
       expect((await tables(db.url)).sort()).toEqual([...TABLES].sort());
       expect(await runMigrations(ds)).toEqual([]);
       expect(await pendingMigrations(ds)).toEqual([]);
@@ -59,7 +64,7 @@ describe('migrations (real PostgreSQL)', () => {
     try {
       await Promise.all(sources.map((s) => s.initialize()));
       const ran = await Promise.all(sources.map((s) => runMigrations(s)));
-      expect(ran.flat()).toEqual(['InitialSchema1732350000000']);
+      expect(ran.flat()).toEqual(ALL);
     } finally {
       await Promise.all(sources.map((s) => s.destroy()));
       await other.drop();
@@ -72,11 +77,77 @@ describe('migrations (real PostgreSQL)', () => {
     try {
       await runMigrations(ds);
       await ds.undoLastMigration({ transaction: 'each' });
+      await ds.undoLastMigration({ transaction: 'each' });
       expect(await tables(db.url)).toEqual(['migrations']);
-      expect(await runMigrations(ds)).toEqual(['InitialSchema1732350000000']);
+      expect(await runMigrations(ds)).toEqual(ALL);
       expect((await tables(db.url)).length).toBe(TABLES.length);
     } finally {
       await ds.destroy();
+    }
+  });
+
+  it('register the models already in the data: the most used active, the others retired; one row per chunk and model', async () => {
+    const old = await createEmptyDatabase();
+    const opts = dataSourceOptions({ url: old.url, poolSize: 2 });
+    const first = new DataSource({ ...opts, migrations: [initialSchemaMigration({ embeddingDimensions: 1536 })] });
+    await first.initialize();
+    const c = new Client({ connectionString: old.url });
+    await c.connect();
+    try {
+      await runMigrations(first);
+      const [{ storage }] = (await c.query(`SELECT value->>'storage' AS storage FROM upload_pipeline.schema_settings WHERE key = 'embedding'`)).rows;
+      const vec = (x: number) => (storage === 'pgvector' ? `[${Array.from({ length: 1536 }, (_, i) => (i === 0 ? x : 0)).join(',')}]` : `{${x},0,0}`);
+      const user = '00000000-0000-4000-8000-0000000000cc';
+      const doc = (await c.query(
+        `INSERT INTO upload_pipeline.documents (user_id, filename, mime, bytes_len, file_sha256, raw_path)
+         VALUES ($1, 'a.md', 'text/markdown', 10, $2, 'k') RETURNING document_id`,
+        [user, 'b'.repeat(64)],
+      )).rows[0].document_id as string;
+      const insert = (chunk: string, ord: number, model: string) =>
+        c.query(
+          `INSERT INTO upload_pipeline.document_chunks (chunk_id, document_id, user_id, chunker, chunker_version, ord, text, chunk_sha, token_count, embed_model, embed_version, embedding)
+           VALUES ($1, $2, $3, 'md', 1, $4, 't', $5, 1, $6, 1, $7)`,
+          [chunk, doc, user, ord, 'c'.repeat(64), model, vec(1)],
+        );
+      const ids = [1, 2, 3, 4].map((i) => `10000000-0000-4000-8000-00000000000${i}`);
+      await insert(ids[0], 0, 'model-a');
+      await insert(ids[1], 1, 'model-a');
+      await insert(ids[2], 2, 'model-a');
+      await insert(ids[3], 3, 'model-b');
+      await first.destroy();
+
+      const ds = createDataSource({ url: old.url, poolSize: 2 });
+      await ds.initialize();
+      try {
+        expect(await runMigrations(ds)).toEqual(['EmbeddingModels1764000000000']);
+        const models = (await c.query(
+          `SELECT embed_model, embed_version, state, dimensions FROM upload_pipeline.embedding_models ORDER BY embed_model`,
+        )).rows;
+        const dims = storage === 'pgvector' ? 1536 : 3;
+        expect(models).toEqual([
+          { embed_model: 'model-a', embed_version: 1, state: 'active', dimensions: dims },
+          { embed_model: 'model-b', embed_version: 1, state: 'retired', dimensions: dims },
+        ]);
+        // the same chunk under a second (registered) model sits beside the first; an unregistered model is refused
+        await insert(ids[3], 3, 'model-a');
+        await expect(insert(ids[0], 0, 'model-c')).rejects.toThrow(/document_chunks_model_fkey/);
+        await expect(insert(ids[0], 0, 'model-a')).rejects.toThrow(/duplicate key/);
+        // at most one active model
+        await expect(
+          c.query(`UPDATE upload_pipeline.embedding_models SET state = 'active', activated_at = now() WHERE embed_model = 'model-b'`),
+        ).rejects.toThrow(/embedding_models_one_active/);
+
+        // reverting keeps one row per chunk: the active model's
+        await ds.undoLastMigration({ transaction: 'each' });
+        const rows = (await c.query(`SELECT chunk_id, embed_model FROM upload_pipeline.document_chunks ORDER BY chunk_id`)).rows;
+        expect(rows).toEqual(ids.map((chunk_id) => ({ chunk_id, embed_model: 'model-a' })));
+      } finally {
+        await ds.destroy();
+      }
+    } finally {
+      await c.end();
+      if (first.isInitialized) await first.destroy();
+      await old.drop();
     }
   });
 

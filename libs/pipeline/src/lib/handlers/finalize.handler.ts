@@ -7,7 +7,7 @@ import type { JobContext, StageHandler, StageResult } from '../job-context';
 
 /**
  * embeddings_stored -> complete: in ONE transaction (the runner's, with the final transition), move
- * the buffered chunks and their vectors into document_chunks and delete the buffers.
+ * the buffered chunks and their vectors (one row per registered model) into document_chunks and delete the buffers.
  */
 @Injectable()
 export class FinalizeHandler implements StageHandler {
@@ -21,37 +21,40 @@ export class FinalizeHandler implements StageHandler {
     return this.cast;
   }
 
-  async run({ job, document }: JobContext): Promise<StageResult> {
+  async run({ document }: JobContext): Promise<StageResult> {
     const cast = await this.embeddingCast();
     return {
       type: 'advance',
       commit: async (m: EntityManager) => {
+        // Vectors of registered models only: a build cancelled meanwhile leaves vectors nobody wants.
         const [{ missing }] = (await m.query(
           `SELECT count(*)::int AS missing FROM upload_pipeline.document_chunk_buffer b
            WHERE b.document_id = $1 AND NOT EXISTS (
              SELECT 1 FROM upload_pipeline.document_vector_buffer v
-             WHERE v.chunk_id = b.chunk_id AND v.embed_model = $2 AND v.embed_version = $3)`,
-          [document.documentId, job.embedModel, job.embedVersion],
+             JOIN upload_pipeline.embedding_models e ON e.embed_model = v.embed_model AND e.embed_version = v.embed_version
+             WHERE v.chunk_id = b.chunk_id)`,
+          [document.documentId],
         )) as { missing: number }[];
         if (missing > 0) throw new TransientError(`${missing} chunks have no vector yet`, { code: 'vectors_missing' });
+        // One row per chunk and model (two while a re-embedding runs).
         await m.query(
           `INSERT INTO upload_pipeline.document_chunks
              (chunk_id, document_id, user_id, chunker, chunker_version, ord, text, chunk_sha, token_count,
               embed_model, embed_version, embedding, meta)
-           SELECT b.chunk_id, b.document_id, $4, b.chunker, b.chunker_version, b.ord, b.text, b.chunk_sha, b.token_count,
+           SELECT b.chunk_id, b.document_id, $2, b.chunker, b.chunker_version, b.ord, b.text, b.chunk_sha, b.token_count,
                   v.embed_model, v.embed_version, v.embedding${cast}, b.meta
            FROM upload_pipeline.document_chunk_buffer b
-           JOIN upload_pipeline.document_vector_buffer v
-             ON v.chunk_id = b.chunk_id AND v.embed_model = $2 AND v.embed_version = $3
+           JOIN upload_pipeline.document_vector_buffer v ON v.chunk_id = b.chunk_id
+           JOIN upload_pipeline.embedding_models e ON e.embed_model = v.embed_model AND e.embed_version = v.embed_version
            WHERE b.document_id = $1
            ON CONFLICT DO NOTHING`,
-          [document.documentId, job.embedModel, job.embedVersion, document.userId],
+          [document.documentId, document.userId],
         );
         await m.query(`DELETE FROM upload_pipeline.document_vector_buffer WHERE document_id = $1`, [document.documentId]);
         await m.query(`DELETE FROM upload_pipeline.document_chunk_buffer WHERE document_id = $1`, [document.documentId]);
         await m.query(
           `UPDATE upload_pipeline.documents SET chunk_count =
-             (SELECT count(*) FROM upload_pipeline.document_chunks WHERE document_id = $1), updated_at = now()
+             (SELECT count(DISTINCT chunk_id) FROM upload_pipeline.document_chunks WHERE document_id = $1), updated_at = now()
            WHERE document_id = $1`,
           [document.documentId],
         );

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'embeddings',
+  preset: '../../jest.preset.js',
+  coverageDirectory: '../../coverage/libs/embeddings',
+};
