@@ -48,6 +48,7 @@ export class WorkerModule {
         EmbeddingsModule.forRoot({
           configured: { model: c.EMBEDDING_MODEL, version: c.EMBEDDING_VERSION, dimensions: c.EMBEDDING_DIMENSIONS },
           loop: { enabled: c.REEMBED_ENABLED, batchSize: c.REEMBED_BATCH_SIZE, idleMs: c.REEMBED_IDLE_MS },
+          inUseCacheMs: 1_000,
         }),
         PipelineModule.forRoot({
           databaseUrl: c.DATABASE_URL,

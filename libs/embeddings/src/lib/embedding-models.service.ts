@@ -74,6 +74,7 @@ export class EmbeddingModelsService {
   private readonly log = new Logger('Embeddings');
   private column: Promise<VectorColumn> | null = null;
   private warned = false;
+  private cached: { at: number; value: ModelsInUse } | null = null;
 
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
@@ -82,8 +83,25 @@ export class EmbeddingModelsService {
     @Optional() private readonly metrics?: MetricsService,
   ) {}
 
-  /** The active model and the one being built, if any; registers the configured model when none is active. */
-  async inUse(m: EntityManager | DataSource = this.ds): Promise<ModelsInUse> {
+  /**
+   * The active model and the one being built, if any; registers the configured model when none is active.
+   * Answers from memory for `inUseCacheMs` unless `fresh` (or inside a caller's transaction).
+   */
+  async inUse(m: EntityManager | DataSource = this.ds, opts: { fresh?: boolean } = {}): Promise<ModelsInUse> {
+    const ttl = this.opts.inUseCacheMs ?? 0;
+    const cacheable = m === this.ds && ttl > 0;
+    if (cacheable && !opts.fresh && this.cached && Date.now() - this.cached.at < ttl) return this.cached.value;
+    const value = await this.readInUse(m);
+    if (cacheable) this.cached = { at: Date.now(), value };
+    return value;
+  }
+
+  /** Forget the cached answer of inUse() (after this process changed the registry). */
+  invalidate(): void {
+    this.cached = null;
+  }
+
+  private async readInUse(m: EntityManager | DataSource): Promise<ModelsInUse> {
     let rows = await this.rows(m, `state IN ('active', 'building')`);
     if (!rows.some((r) => r.state === 'active')) {
       await this.registerConfigured(m);
@@ -177,6 +195,7 @@ export class EmbeddingModelsService {
         if (!rows.length) throw new BuildConflictError(`${refLabel(again.target)} cannot be rebuilt from its current state`);
         return toModel(rows[0]);
       });
+      this.invalidate();
       if (model.state === 'building' && model.requestedBy === requestedBy)
         this.log.log(`re-embedding to ${refLabel(model)} (${model.dimensions} dimensions) requested by ${requestedBy}`);
       return { model, started: true };
@@ -192,7 +211,7 @@ export class EmbeddingModelsService {
    * model cannot be removed.
    */
   async remove(ref: ModelRef): Promise<EmbeddingModel> {
-    return this.ds.transaction(async (m) => {
+    const removed = await this.ds.transaction(async (m) => {
       const [row] = (await m.query(
         `SELECT ${COLUMNS} FROM ${MODELS} WHERE embed_model = $1 AND embed_version = $2 FOR UPDATE`,
         [ref.model, ref.version],
@@ -203,6 +222,8 @@ export class EmbeddingModelsService {
       await m.query(`DELETE FROM ${MODELS} WHERE embed_model = $1 AND embed_version = $2`, [ref.model, ref.version]);
       return toModel(row);
     });
+    this.invalidate();
+    return removed;
   }
 
   /** How the migration stores vectors: pgvector's column has one size, real[] takes any. */

@@ -17,4 +17,10 @@ export interface EmbeddingsOptions {
   /** EMBEDDING_MODEL / EMBEDDING_VERSION / EMBEDDING_DIMENSIONS: the active model of a new database. */
   configured: ModelRef & { dimensions: number };
   loop?: ReembedLoopOptions;
+  /**
+   * How long `inUse()` may answer from memory (default 0: always read). The workers cache it for a second:
+   * the pipeline reads it for every document, and the re-embedding loop repairs what a stale answer misses
+   * (a document finalized without the model being built, or with a model just retired).
+   */
+  inUseCacheMs?: number;
 }

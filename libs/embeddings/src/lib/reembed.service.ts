@@ -60,12 +60,13 @@ export class ReembedService implements OnApplicationBootstrap, OnApplicationShut
 
   /** One round of work (the loop calls it; so do the reembed command and tests). */
   async step(signal: AbortSignal = this.stop.signal): Promise<ReembedStep> {
-    const { active, building } = await this.models.inUse();
+    const { active, building } = await this.models.inUse(undefined, { fresh: true });
     const retired = await this.retiredWithRows();
     if (building) {
       const n = await this.embedMissing(building, [active, ...retired], signal);
       if (n > 0) return { kind: 'embedded', target: building, chunks: n };
       if (await this.trySwitch(building)) {
+        this.models.invalidate();
         this.log.log(`every chunk has ${refLabel(building)}: search switched over from ${refLabel(active)}`);
         return { kind: 'switched', to: building };
       }

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityMetadata } from 'typeorm';
+import { DataSource, EntityManager, EntityMetadata } from 'typeorm';
 import { DocumentEntity, UploadJobEntity } from '@app/database';
 import { CLAIM_RULES, ClaimRule, JobState, Stage, WORK_STAGES } from '@app/state-machine';
 import { PIPELINE_OPTIONS, PipelineOptions } from './pipeline.options';
@@ -24,7 +24,9 @@ type Row = Record<string, unknown>;
 
 /** Entity columns selected under a prefix, and turned back into an entity as TypeORM would hydrate it. */
 function columnsOf(ds: DataSource, metadata: EntityMetadata, table: string, prefix: string) {
-  const select = metadata.columns.map((c) => `${table}."${c.databaseName}" AS "${prefix}${c.databaseName}"`).join(', ');
+  const select = metadata.columns
+    .map((c) => `${table}."${c.databaseName}" AS "${prefix}${c.databaseName}"`)
+    .join(', ');
   const hydrate = <T>(row: Row): T => {
     const entity = metadata.create() as T;
     for (const c of metadata.columns) {
@@ -92,7 +94,9 @@ export class ClaimService {
 
   async claim(limit: number): Promise<ClaimedJob[]> {
     if (limit <= 0) return [];
-    const rows = (await this.ds.query(this.sql, [limit, this.opts.workerId, this.opts.leaseMs])) as Row[];
+    const rows = (await this.asyncCommit((m) =>
+      m.query(this.sql, [limit, this.opts.workerId, this.opts.leaseMs]),
+    )) as Row[];
     return rows.map((r) => {
       const job = this.job.hydrate<UploadJobEntity>(r);
       return {
@@ -111,17 +115,33 @@ export class ClaimService {
   /** Extends the leases of jobs in hand; returns the ids whose lease this worker no longer holds. */
   async renew(jobIds: string[]): Promise<string[]> {
     if (!jobIds.length) return [];
-    const rows = (await this.ds.query(
-      // (as a CTE: TypeORM returns [rows, count] for a bare UPDATE ... RETURNING)
-      `WITH renewed AS (
+    const rows = (await this.asyncCommit((m) =>
+      m.query(
+        // (as a CTE: TypeORM returns [rows, count] for a bare UPDATE ... RETURNING)
+        `WITH renewed AS (
          UPDATE upload_pipeline.upload_jobs
          SET lease_expires_at = now() + $3::double precision * interval '1 millisecond'
          WHERE job_id = ANY($1::uuid[]) AND claimed_by = $2 AND state = 'working'
          RETURNING job_id
        ) SELECT job_id FROM renewed`,
-      [jobIds, this.opts.workerId, this.opts.leaseMs],
+        [jobIds, this.opts.workerId, this.opts.leaseMs],
+      ),
     )) as { job_id: string }[];
     const kept = new Set(rows.map((r) => r.job_id));
     return jobIds.filter((id) => !kept.has(id));
+  }
+
+  /**
+   * Runs a claim or a lease renewal without waiting for its WAL flush (synchronous_commit off). Losing one in
+   * a database crash is harmless: the job is claimable again (or its lease runs out as if not renewed). And it
+   * cannot be lost while anything after it survives: every later transition of the job commits synchronously,
+   * which flushes the WAL up to and past this commit. Claims run one at a time per worker, so the fsync wait
+   * was what bounded how fast a worker could refill its slots.
+   */
+  private asyncCommit<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
+    return this.ds.transaction(async (m) => {
+      await m.query(`SET LOCAL synchronous_commit = off`);
+      return work(m);
+    });
   }
 }

@@ -1,6 +1,16 @@
 import type { EntityManager } from 'typeorm';
 import type { DocumentEntity, JobProgress, UploadJobEntity } from '@app/database';
+import type { DocumentWrites } from '@app/jobs';
 import type { Stage } from '@app/state-machine';
+
+/**
+ * What one stage hands to the next within one claim, to save reading it back (never persisted: a new claim
+ * starts empty, so every handler must also work without it).
+ */
+export interface ClaimScratch {
+  /** The parsed markdown, as stored at `documents.parsed_path`. */
+  markdown?: string;
+}
 
 /** What a stage handler gets: the job and its document as they are now, and a signal to stop. */
 export interface JobContext {
@@ -9,6 +19,7 @@ export interface JobContext {
   readonly workerId: string;
   /** Aborted on shutdown or when the lease was lost. */
   readonly signal: AbortSignal;
+  readonly scratch: ClaimScratch;
 }
 
 /** The stage's work is done: the runner moves the job on, running `commit` in the same transaction. */
@@ -19,7 +30,9 @@ export interface AdvanceResult {
   /** For a stage that leads to waiting: when to stop waiting and poll. */
   readonly nextAttemptAt?: Date;
   readonly detail?: Record<string, unknown>;
-  /** Writes that must land atomically with the transition (e.g. documents.parsed_path). */
+  /** Document columns written in the transition's own statement (atomically with it, no transaction needed). */
+  readonly document?: DocumentWrites;
+  /** Other writes that must land atomically with the transition (run in one transaction with it). */
   readonly commit?: (m: EntityManager) => Promise<void>;
 }
 
@@ -34,6 +47,11 @@ export type StageResult = AdvanceResult | ParserPendingResult;
 /** One per stage: thin, idempotent (a re-run after a crash changes nothing twice), delegates the work. */
 export interface StageHandler {
   readonly stages: readonly Stage[];
+  /**
+   * The stages only hand over (no work, no writes): the runner applies their transition in the same statement
+   * as the one that reached them.
+   */
+  readonly passThrough?: boolean;
   run(ctx: JobContext): Promise<StageResult>;
 }
 

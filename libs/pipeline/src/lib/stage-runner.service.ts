@@ -3,9 +3,9 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { classifyError, ClassifiedError, PermanentError, TransientError } from '@app/circuit-breaker';
 import { DocumentEntity, JobError, UploadJobEntity } from '@app/database';
-import { AppliedTransition, JobTransitionsService } from '@app/jobs';
+import { AppliedTransition, DocumentWrites, JobTransitionsService } from '@app/jobs';
 import { MetricsService } from '@app/observability';
-import { decideFailure, Stage } from '@app/state-machine';
+import { decideFailure, JobEvent, JobStatus, Stage, tryTransition } from '@app/state-machine';
 import type { ClaimedJob } from './claim.service';
 import { JobContext, STAGE_HANDLERS, StageHandler, StageResult } from './job-context';
 import { PIPELINE_OPTIONS, PipelineOptions } from './pipeline.options';
@@ -16,10 +16,12 @@ class LeaseLostError extends Error {}
 export type RunOutcome = 'waiting' | 'done' | 'retryable' | 'deadletter' | 'released' | 'lost' | 'stale';
 
 /**
- * Carries one claimed job through as many stages as it can in one claim. For each stage: re-read the
- * job (do nothing if it moved on or is not ours), run the stage's handler, and apply the transition
- * (with the handler's writes) in one transaction. Failures are classified and become `retryable`
- * with backoff or `deadletter` with the reason.
+ * Carries one claimed job through as many stages as it can in one claim. It starts from the job and document
+ * rows the claim statement returned (do nothing if the job moved on or is not ours), runs each stage's
+ * handler, and applies the transition with the handler's writes: document columns in the transition's own
+ * statement, other writes in one transaction with it. Pass-through stages are applied in the same statement
+ * as the transition that reached them. Failures are classified and become `retryable` with backoff or
+ * `deadletter` with the reason.
  */
 @Injectable()
 export class StageRunner {
@@ -43,11 +45,15 @@ export class StageRunner {
   async run(claimed: ClaimedJob, shutdown: AbortSignal, leaseLost: AbortSignal): Promise<RunOutcome> {
     const signal = AbortSignal.any([shutdown, leaseLost]);
     const worker = this.opts.workerId;
-    // Read the job once per claim: do nothing if it moved on or is not ours. While we hold the lease
-    // every transition is a compare-and-set on (stage, state, claimed_by), so a job that changed
-    // under us fails the next transition instead of being worked twice; the in-memory copy is kept
-    // in step with each transition, and the document is re-read after a stage that wrote to it.
-    let ctx = await this.load(claimed.jobId, signal);
+    // The claim statement returned the job and its document: do nothing if it moved on or is not ours.
+    // While we hold the lease every transition is a compare-and-set on (stage, state, claimed_by), so a job
+    // that changed under us fails the next transition instead of being worked twice; the in-memory copies
+    // are kept in step with each transition (and re-read only after a stage whose writes we cannot mirror).
+    let ctx: JobContext | null = claimed.job
+      ? claimed.document
+        ? { job: claimed.job, document: claimed.document, workerId: worker, signal, scratch: {} }
+        : null
+      : await this.load(claimed.jobId, signal);
     for (let step = 0; step < 20; step++) {
       if (!ctx) return 'stale';
       const { job } = ctx;
@@ -85,7 +91,13 @@ export class StageRunner {
         return this.fail(job, e);
       }
       if (shutdown.aborted) return this.release(next);
-      ctx = result.type === 'advance' && result.commit ? await this.load(job.jobId, signal) : { ...ctx, job: next };
+      if (result.type === 'advance' && result.commit) {
+        const again = await this.load(job.jobId, signal);
+        ctx = again && { ...again, scratch: ctx.scratch };
+      } else {
+        const document = result.type === 'advance' && result.document ? withWrites(ctx.document, result.document) : ctx.document;
+        ctx = { ...ctx, job: next, document };
+      }
     }
     return 'stale';
   }
@@ -95,7 +107,22 @@ export class StageRunner {
     if (!job) return null;
     const document = await this.ds.getRepository(DocumentEntity).findOneBy({ documentId: job.documentId });
     if (!document) return null;
-    return { job, document, workerId: this.opts.workerId, signal };
+    return { job, document, workerId: this.opts.workerId, signal, scratch: {} };
+  }
+
+  /**
+   * The advance from `from`, followed by the advances through the pass-through stages it lands on (while the
+   * job stays in this worker's hands), so that they all go in one statement.
+   */
+  private advanceEvents(from: JobStatus): JobEvent[] {
+    const advance: JobEvent = { type: 'advance', chain: true };
+    const events: JobEvent[] = [advance];
+    let at = tryTransition(from, advance)?.to;
+    while (at && at.state === 'working' && this.handlers.get(at.stage)?.passThrough && events.length < 10) {
+      events.push(advance);
+      at = tryTransition(at, advance)?.to;
+    }
+    return events;
   }
 
   /** Applies the stage's transition; returns the outcome when the job leaves our hands, else the transition. */
@@ -110,11 +137,12 @@ export class StageRunner {
       if (t) this.metrics.transition(t.to.stage, t.event);
       return t ? 'waiting' : 'lost';
     }
-    const advance = (m?: EntityManager) =>
-      this.transitions.apply(
+    const events = this.advanceEvents(from);
+    const advance = async (m?: EntityManager): Promise<AppliedTransition | null> => {
+      const steps = await this.transitions.applySteps(
         job.jobId,
         from,
-        { type: 'advance', chain: true },
+        events,
         {
           workerId: worker,
           leaseMs: this.opts.leaseMs,
@@ -123,11 +151,16 @@ export class StageRunner {
           nextAttemptAt: result.nextAttemptAt,
           lastError: job.lastError ? null : undefined,
           detail: result.detail,
+          document: result.document,
         },
         m,
       );
-    // A stage with writes of its own commits them with the transition; otherwise the transition is
-    // one statement, atomic by itself, and needs no explicit transaction (two round trips fewer).
+      if (!steps) return null;
+      for (const step of steps.slice(0, -1)) this.metrics.transition(step.to.stage, step.event);
+      return steps[steps.length - 1];
+    };
+    // A stage with writes of its own beyond document columns commits them with the transition; otherwise the
+    // transition is one statement, atomic by itself, and needs no explicit transaction.
     const t = result.commit
       ? await this.ds.transaction(async (m) => {
           await result.commit?.(m);
@@ -222,4 +255,13 @@ export class StageRunner {
     this.logger.warn(`job ${job.jobId} at ${job.stage}: dead-lettered (${decision.reason}): ${err.code}: ${err.message}`);
     return t ? 'deadletter' : 'lost';
   }
+}
+
+/** The document as the transition's statement left it. */
+function withWrites(document: DocumentEntity, writes: DocumentWrites): DocumentEntity {
+  const out = Object.assign(new DocumentEntity(), document);
+  if (writes.parsedPath !== undefined) out.parsedPath = writes.parsedPath;
+  if (writes.pageCount !== undefined) out.pageCount = writes.pageCount;
+  if (writes.parsedSha256 !== undefined) out.parsedSha256 = writes.parsedSha256;
+  return out;
 }

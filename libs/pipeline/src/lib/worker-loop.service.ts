@@ -125,16 +125,20 @@ export class WorkerLoopService implements OnApplicationBootstrap, BeforeApplicat
     this.inHand.set(job.jobId, { job, leaseLost, done });
   }
 
-  private async renewLeases(): Promise<void> {
-    const ids = [...this.inHand.keys()];
+  /** Extends the leases of the jobs in hand; aborts the work on any whose lease this worker no longer holds. */
+  async renewLeases(): Promise<void> {
+    // The claims this renewal is about: by the time its answer comes, a job may have left our hands (to
+    // `waiting`) and been claimed again by us. The answer says nothing about that newer claim.
+    const sent = new Map(this.inHand);
     try {
-      const lost = await this.claims.renew(ids);
+      const lost = await this.claims.renew([...sent.keys()]);
       this.lastLeaseRenewalAt = new Date();
       this.lastLeaseRenewalError = null;
       for (const id of lost) {
         const h = this.inHand.get(id);
-        // the runner may have just finished the job (then it is no longer `working`): only abort if still in hand
-        if (h) {
+        // Only abort the same claim, still in hand: the runner may have just finished the job (then it is no
+        // longer `working`), or finished it and claimed it again since (then the answer is stale).
+        if (h && h === sent.get(id)) {
           this.logger.warn(`lost the lease of job ${id}`);
           h.leaseLost.abort();
         }

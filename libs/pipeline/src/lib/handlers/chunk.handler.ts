@@ -25,9 +25,10 @@ export class ChunkHandler implements StageHandler {
     @Inject(PIPELINE_OPTIONS) private readonly opts: PipelineOptions,
   ) {}
 
-  async run({ document }: JobContext): Promise<StageResult> {
+  async run({ document, scratch }: JobContext): Promise<StageResult> {
     if (!document.parsedPath) throw new PermanentError('document has no parsed text', { code: 'no_parsed_text' });
-    const md = (await this.storage.getObjectBuffer(document.parsedPath, this.opts.maxDocumentBytes * 4)).toString('utf8');
+    const md = scratch.markdown ?? (await this.storage.getObjectBuffer(document.parsedPath, this.opts.maxDocumentBytes * 4)).toString('utf8');
+    scratch.markdown = undefined; // not needed past here: let it go
     const chunks = chunkMarkdown(md, {
       documentId: document.documentId,
       chunker: this.opts.chunker.name,

@@ -19,7 +19,7 @@ export class FetchParseHandler implements StageHandler {
     @Inject(PIPELINE_OPTIONS) private readonly opts: PipelineOptions,
   ) {}
 
-  async run({ job, document, signal }: JobContext): Promise<StageResult> {
+  async run({ job, document, signal, scratch }: JobContext): Promise<StageResult> {
     if (!job.parserJobId) throw new PermanentError('job is at parsing without a parser job id', { code: 'no_parser_job' });
     const status = await this.parser.status(job.parserJobId, { signal });
     if (status.status === 'PENDING') {
@@ -33,17 +33,14 @@ export class FetchParseHandler implements StageHandler {
     }
     const { markdown, pages } = await this.parser.markdown(job.parserJobId, { signal });
     const key = storageKey.parsed(document.userId, document.documentId);
-    const stored = await this.storage.putObject(key, Buffer.from(markdown, 'utf8'), { contentType: 'text/markdown; charset=utf-8' });
+    const bytes = Buffer.from(markdown, 'utf8');
+    const stored = await this.storage.putObject(key, bytes, { contentType: 'text/markdown; charset=utf-8' });
+    scratch.markdown = bytes.toString('utf8'); // exactly what a later read of the stored object gives
     return {
       type: 'advance',
       progress: { pages },
       detail: { pages, markdown_bytes: stored.size },
-      commit: async (m) => {
-        await m.query(
-          `UPDATE upload_pipeline.documents SET parsed_path = $2, page_count = $3, updated_at = now() WHERE document_id = $1`,
-          [document.documentId, key, pages],
-        );
-      },
+      document: { parsedPath: key, pageCount: pages },
     };
   }
 }

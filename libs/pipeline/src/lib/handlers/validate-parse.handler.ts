@@ -15,21 +15,14 @@ export class ValidateParseHandler implements StageHandler {
     @Inject(PIPELINE_OPTIONS) private readonly opts: PipelineOptions,
   ) {}
 
-  async run({ document }: JobContext): Promise<StageResult> {
+  async run({ document, scratch }: JobContext): Promise<StageResult> {
     if (!document.parsedPath) throw new PermanentError('document has no parsed text', { code: 'no_parsed_text' });
-    const md = (await this.storage.getObjectBuffer(document.parsedPath, this.opts.maxDocumentBytes * 4)).toString('utf8');
+    const md = scratch.markdown ?? (await this.storage.getObjectBuffer(document.parsedPath, this.opts.maxDocumentBytes * 4)).toString('utf8');
+    scratch.markdown = md;
     if (isEffectivelyEmpty(md)) {
       throw new PermanentError('the parser found no text in this document', { code: 'empty_document', service: 'parser' });
     }
     const sha = markdownSha256(md);
-    return {
-      type: 'advance',
-      commit: async (m) => {
-        await m.query(`UPDATE upload_pipeline.documents SET parsed_sha256 = $2, updated_at = now() WHERE document_id = $1`, [
-          document.documentId,
-          sha,
-        ]);
-      },
-    };
+    return { type: 'advance', document: { parsedSha256: sha } };
   }
 }

@@ -1,0 +1,112 @@
+import type { MetricsService } from '@app/observability';
+import type { ClaimedJob, ClaimService } from './claim.service';
+import type { JobNotificationsService } from './job-notifications.service';
+import type { PipelineOptions } from './pipeline.options';
+import type { RunOutcome, StageRunner } from './stage-runner.service';
+import { WorkerLoopService } from './worker-loop.service';
+
+/** A promise and its resolve, to let each collaborator answer exactly when the test says. */
+function deferred<T>() {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+const flush = () => new Promise((r) => setImmediate(r));
+
+const OPTIONS = {
+  workerId: 'w1',
+  concurrency: 4,
+  claimBatch: 4,
+  leaseMs: 30_000,
+  leaseRenewMs: 10_000,
+  pollIntervalMs: 60_000,
+  shutdownGraceMs: 1_000,
+} as PipelineOptions;
+
+const claimed = (jobId: string): ClaimedJob =>
+  ({ jobId, documentId: 'd', stage: 'parsing', fromState: 'queued', correlationId: 'c', pickupSeconds: 0 }) as ClaimedJob;
+
+/**
+ * The worker loop's bookkeeping around leases, with the database and the runner played by the test (their
+ * own behaviour is covered by claim.int-spec and the worker's integration tests on the real stack).
+ */
+describe('WorkerLoopService lease renewal', () => {
+  // whatever an expectation did, end every run and stop the loop (its timers would keep the test process alive)
+  const cleanup: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanup.splice(0)) await c();
+  });
+  const track = (loop: WorkerLoopService, runs: { done: { resolve: (v: RunOutcome) => void } }[]) =>
+    cleanup.push(async () => {
+      for (const r of runs) r.done.resolve('released');
+      await flush();
+      await loop.beforeApplicationShutdown('test');
+    });
+  it('regression: a renewal answered after the job was finished and claimed again leaves the new claim alone', async () => {
+    const claimQueue: ClaimedJob[][] = [[claimed('X')]];
+    const renewal = deferred<string[]>();
+    const runs: { signal: AbortSignal; done: ReturnType<typeof deferred<RunOutcome>> }[] = [];
+    const claims = {
+      claim: async () => claimQueue.shift() ?? [],
+      renew: () => renewal.promise,
+    } as unknown as ClaimService;
+    const runner = {
+      run: (_job: ClaimedJob, _shutdown: AbortSignal, leaseLost: AbortSignal) => {
+        const done = deferred<RunOutcome>();
+        runs.push({ signal: leaseLost, done });
+        return done.promise;
+      },
+    } as unknown as StageRunner;
+    const notifications = { start: async () => undefined, stop: async () => undefined, connected: true } as unknown as JobNotificationsService;
+    const metrics = { observePickup: () => undefined } as unknown as MetricsService;
+    const loop = new WorkerLoopService(claims, runner, notifications, OPTIONS, 'postgres://unused', metrics);
+    track(loop, runs);
+
+    await loop.onApplicationBootstrap();
+    await flush();
+    expect(runs).toHaveLength(1);
+
+    // the renewal of claim 1 is sent; meanwhile claim 1 ends (the job went to waiting) and the webhook
+    // makes the job claimable again, so this worker claims it a second time
+    const renewing = loop.renewLeases();
+    claimQueue.push([claimed('X')]);
+    runs[0].done.resolve('waiting');
+    await flush();
+    expect(runs).toHaveLength(2);
+
+    // the renewal's answer, from before the second claim: job X was not working under us then
+    renewal.resolve(['X']);
+    await renewing;
+    expect(runs[1].signal.aborted).toBe(false);
+    expect(loop.status().inFlight).toBe(1);
+  });
+
+  it('aborts the claim whose lease was taken over', async () => {
+    const renewal = deferred<string[]>();
+    const runs: { signal: AbortSignal; done: ReturnType<typeof deferred<RunOutcome>> }[] = [];
+    let first = true;
+    const claims = {
+      claim: async () => (first ? ((first = false), [claimed('Y')]) : []),
+      renew: () => renewal.promise,
+    } as unknown as ClaimService;
+    const runner = {
+      run: (_job: ClaimedJob, _shutdown: AbortSignal, leaseLost: AbortSignal) => {
+        const done = deferred<RunOutcome>();
+        runs.push({ signal: leaseLost, done });
+        return done.promise;
+      },
+    } as unknown as StageRunner;
+    const notifications = { start: async () => undefined, stop: async () => undefined, connected: true } as unknown as JobNotificationsService;
+    const metrics = { observePickup: () => undefined } as unknown as MetricsService;
+    const loop = new WorkerLoopService(claims, runner, notifications, OPTIONS, 'postgres://unused', metrics);
+    track(loop, runs);
+    await loop.onApplicationBootstrap();
+    await flush();
+
+    const renewing = loop.renewLeases();
+    renewal.resolve(['Y']);
+    await renewing;
+    expect(runs[0].signal.aborted).toBe(true);
+  });
+});
