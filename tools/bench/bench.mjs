@@ -47,6 +47,7 @@ const USAGE = `usage: node tools/bench/bench.mjs [options]
                          drain rate without the uploads competing (throughput: first claim -> last complete)
   --log-level L          LOG_LEVEL of the apps (default info, as deployed)
   --no-source-maps       start the apps without --enable-source-maps (the Dockerfiles use it)
+  --worker-node-args S   extra node flags for the workers, e.g. "--max-old-space-size=96"
   --cpu-prof             write V8 CPU profiles of the api and workers into the run's log dir
   --wait-quiet S         first wait up to S seconds for the machine to be < 25% busy (default 0)
   --probe-docs N         sequential uploads on the idle system after the run (default 20; 0 = skip)
@@ -84,6 +85,7 @@ try {
       preload: { type: 'boolean', default: false },
       'log-level': { type: 'string', default: 'info' },
       'no-source-maps': { type: 'boolean', default: false },
+      'worker-node-args': { type: 'string', default: '' },
       'cpu-prof': { type: 'boolean', default: false },
       'wait-quiet': { type: 'string', default: '0' },
       'probe-docs': { type: 'string', default: '20' },
@@ -140,6 +142,7 @@ const o = {
   preload: args.preload,
   logLevel: args['log-level'],
   sourceMaps: !args['no-source-maps'],
+  workerNodeArgs: args['worker-node-args'].split(/\s+/).filter(Boolean),
   cpuProf: args['cpu-prof'],
   waitQuietS: int('wait-quiet'),
   probeDocs: int('probe-docs'),
@@ -748,7 +751,8 @@ function printReport(r) {
   const s = r.settings;
   out.push(
     `settings: ${s.docs} ${s.size} docs (~${s.doc_bytes_mean ?? s.doc_bytes_target} B), ${s.workers} worker(s) x concurrency ${s.concurrency}` +
-      `, claim batch ${s.claimBatch ?? 'default'}, latency ${s.latencyMs} ms, parser concurrency ${s.parserConcurrency}, uploads ${s.uploadConcurrency} at a time, log ${s.logLevel}`,
+      `, claim batch ${s.claimBatch ?? 'default'}, latency ${s.latencyMs} ms, parser concurrency ${s.parserConcurrency}, uploads ${s.uploadConcurrency} at a time, log ${s.logLevel}` +
+      `${s.sourceMaps === false ? ', no source maps' : ''}${s.workerNodeArgs?.length ? `, worker node ${s.workerNodeArgs.join(' ')}` : ''}`,
   );
   if (s.postgres)
     out.push(

@@ -1,6 +1,7 @@
 export * from './lib/schema';
 export * from './lib/entities';
 export * from './lib/data-source';
+export * from './lib/entity-columns';
 export * from './lib/database.module';
 export { buildMigrations } from './lib/migrations';
 export type { MigrationOptions } from './lib/migrations';

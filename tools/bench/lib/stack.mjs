@@ -115,6 +115,7 @@ export async function startStack(o) {
     const out = createWriteStream(join(o.logDir, `${name}.log`));
     // as the Dockerfiles run them
     const nodeArgs = o.sourceMaps === false ? [] : ['--enable-source-maps'];
+    if (app === 'worker' && o.workerNodeArgs?.length) nodeArgs.push(...o.workerNodeArgs);
     // --cpu-prof: a V8 CPU profile of the api and the workers, written on exit (summarize with profile-summary.mjs)
     if (o.cpuProf && (app === 'api' || app === 'worker'))
       nodeArgs.push(

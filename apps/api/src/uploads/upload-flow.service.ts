@@ -1,8 +1,5 @@
 import type { Readable } from 'node:stream';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
-import { DocumentEntity, UploadJobEntity } from '@app/database';
 import { ApiError } from '@app/http';
 import { JobTransitionsService, UploadsService } from '@app/jobs';
 import {
@@ -17,6 +14,8 @@ import { API_CONFIG } from '../app.tokens';
 import type { ApiConfig } from '../app.config';
 import type { CreateUploadDto, UploadResponse } from './upload.dto';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /**
  * The upload flow: create (or find) the document and job and hand out a signed URL; receive the
  * bytes on that URL, verify size and sha256, and move the job on to `job_validated`.
@@ -26,7 +25,6 @@ export class UploadFlowService {
   private readonly logger = new Logger(UploadFlowService.name);
 
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
     @Inject(STORAGE) private readonly storage: StorageDriver,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     private readonly uploads: UploadsService,
@@ -97,9 +95,10 @@ export class UploadFlowService {
     if (!(this.storage instanceof LocalStorageDriver)) {
       throw new ApiError(404, 'not_found', 'Uploads go directly to the object store with this storage driver');
     }
-    const document = await this.ds.getRepository(DocumentEntity).findOneBy({ rawPath: upload.key });
-    const job = document ? await this.ds.getRepository(UploadJobEntity).findOneBy({ documentId: document.documentId }) : null;
-    if (!document || !job) throw new ApiError(404, 'not_found', 'No upload is expected for this URL');
+    const ids = storageKey.parseRaw(upload.key);
+    const found = ids && UUID.test(ids.documentId) ? await this.uploads.findByRawPath(ids.documentId, upload.key) : null;
+    if (!found) throw new ApiError(404, 'not_found', 'No upload is expected for this URL');
+    const { document, job } = found;
     if (document.bytesLen !== upload.size || document.fileSha256 !== upload.sha256) {
       throw new ApiError(403, 'invalid_signature', 'The upload URL does not match the document');
     }

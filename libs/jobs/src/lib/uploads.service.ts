@@ -1,8 +1,10 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { DocumentEntity, UploadJobEntity } from '@app/database';
+import { DocumentEntity, entityColumns, EntityColumns, UploadJobEntity } from '@app/database';
+
+type Row = Record<string, unknown>;
 
 export interface NewUpload {
   userId: string;
@@ -33,46 +35,75 @@ export interface UploadRecord {
  */
 @Injectable()
 export class UploadsService {
-  constructor(@InjectDataSource() private readonly ds: DataSource) {}
+  private readonly document: EntityColumns<DocumentEntity>;
+  private readonly job: EntityColumns<UploadJobEntity>;
+  private readonly createSql: string;
+  private readonly existingSql: string;
+
+  constructor(@InjectDataSource() private readonly ds: DataSource) {
+    this.document = entityColumns(ds, DocumentEntity, 'd', 'd_');
+    this.job = entityColumns(ds, UploadJobEntity, 'j', 'j_');
+    // One statement: the document, its job and the job's first event, or nothing when the user already has
+    // these bytes (the unique key decides; a concurrent identical request waits for ours, then finds it).
+    this.createSql = `
+      WITH d AS (
+        INSERT INTO upload_pipeline.documents (document_id, user_id, filename, mime, bytes_len, file_sha256, raw_path, ocr)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        ON CONFLICT ON CONSTRAINT documents_user_sha_key DO NOTHING
+        RETURNING *
+      ), j AS (
+        INSERT INTO upload_pipeline.upload_jobs
+          (document_id, user_id, stage, state, webhook_secret, embed_model, embed_version, correlation_id, upload_expires_at, progress)
+        SELECT document_id, user_id, 'uploaded', 'waiting', $9, $10, $11, $12, $13, '{"percent":0}'::jsonb FROM d
+        RETURNING *
+      ), ev AS (
+        INSERT INTO upload_pipeline.events (job_id, document_id, event_type, stage, to_state, correlation_id, actor)
+        SELECT job_id, document_id, 'stage_started', 'uploaded', 'waiting', correlation_id, 'api' FROM j
+      )
+      SELECT ${this.document.select}, ${this.job.select} FROM d JOIN j USING (document_id)`;
+    this.existingSql = `
+      SELECT ${this.document.select}, ${this.job.select}
+      FROM upload_pipeline.documents d JOIN upload_pipeline.upload_jobs j USING (document_id)
+      WHERE d.user_id = $1 AND d.file_sha256 = $2`;
+  }
 
   async createOrGet(u: NewUpload): Promise<UploadRecord> {
-    return this.ds.transaction(async (m) => {
-      const documentId = (
-        (await m.query(`SELECT gen_random_uuid() AS id`)) as { id: string }[]
-      )[0].id;
-      const inserted = (await m.query(
-        `INSERT INTO upload_pipeline.documents (document_id, user_id, filename, mime, bytes_len, file_sha256, raw_path, ocr)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT ON CONSTRAINT documents_user_sha_key DO NOTHING
-         RETURNING document_id`,
-        [documentId, u.userId, u.filename, u.mime, u.bytesLen, u.sha256, u.rawKey(u.userId, documentId), u.ocr],
-      )) as { document_id: string }[];
+    const documentId = randomUUID();
+    const created = (await this.ds.query(this.createSql, [
+      documentId,
+      u.userId,
+      u.filename,
+      u.mime,
+      u.bytesLen,
+      u.sha256,
+      u.rawKey(u.userId, documentId),
+      u.ocr,
+      randomBytes(32).toString('hex'),
+      u.embedModel,
+      u.embedVersion,
+      u.correlationId,
+      u.uploadExpiresAt,
+    ])) as Row[];
+    if (created.length) return { ...this.hydrate(created[0]), created: true };
+    const existing = (await this.ds.query(this.existingSql, [u.userId, u.sha256])) as Row[];
+    // deleted between the two statements: that delete won; the client may ask again
+    if (!existing.length) throw new Error(`document of user ${u.userId} with sha256 ${u.sha256} vanished during the upload request`);
+    return { ...this.hydrate(existing[0]), created: false };
+  }
 
-      if (inserted.length) {
-        const secret = randomBytes(32).toString('hex');
-        const job = (await m.query(
-          `WITH j AS (
-             INSERT INTO upload_pipeline.upload_jobs
-               (document_id, user_id, stage, state, webhook_secret, embed_model, embed_version, correlation_id, upload_expires_at, progress)
-             VALUES ($1, $2, 'uploaded', 'waiting', $3, $4, $5, $6, $7, '{"percent":0}'::jsonb)
-             RETURNING job_id, document_id, correlation_id
-           )
-           INSERT INTO upload_pipeline.events (job_id, document_id, event_type, stage, to_state, correlation_id, actor)
-           SELECT job_id, document_id, 'stage_started', 'uploaded', 'waiting', correlation_id, 'api' FROM j
-           RETURNING job_id`,
-          [documentId, u.userId, secret, u.embedModel, u.embedVersion, u.correlationId, u.uploadExpiresAt],
-        )) as { job_id: string }[];
-        return {
-          document: await m.findOneByOrFail(DocumentEntity, { documentId }),
-          job: await m.findOneByOrFail(UploadJobEntity, { jobId: job[0].job_id }),
-          created: true,
-        };
-      }
+  /** The document and job whose raw bytes are stored at `rawPath` (the document id is part of the key). */
+  async findByRawPath(documentId: string, rawPath: string): Promise<{ document: DocumentEntity; job: UploadJobEntity } | null> {
+    const rows = (await this.ds.query(
+      `SELECT ${this.document.select}, ${this.job.select}
+       FROM upload_pipeline.documents d JOIN upload_pipeline.upload_jobs j USING (document_id)
+       WHERE d.document_id = $1 AND d.raw_path = $2`,
+      [documentId, rawPath],
+    )) as Row[];
+    return rows.length ? this.hydrate(rows[0]) : null;
+  }
 
-      const document = await m.findOneByOrFail(DocumentEntity, { userId: u.userId, fileSha256: u.sha256 });
-      const job = await m.findOneByOrFail(UploadJobEntity, { documentId: document.documentId });
-      return { document, job, created: false };
-    });
+  private hydrate(r: Row): { document: DocumentEntity; job: UploadJobEntity } {
+    return { document: this.document.hydrate(r), job: this.job.hydrate(r) };
   }
 
   /**

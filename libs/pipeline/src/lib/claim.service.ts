@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager, EntityMetadata } from 'typeorm';
-import { DocumentEntity, UploadJobEntity } from '@app/database';
+import { DataSource, EntityManager } from 'typeorm';
+import { DocumentEntity, entityColumns, EntityColumns, UploadJobEntity } from '@app/database';
 import { CLAIM_RULES, ClaimRule, JobState, Stage, WORK_STAGES } from '@app/state-machine';
 import { PIPELINE_OPTIONS, PipelineOptions } from './pipeline.options';
 
@@ -21,21 +21,6 @@ export interface ClaimedJob {
 }
 
 type Row = Record<string, unknown>;
-
-/** Entity columns selected under a prefix, and turned back into an entity as TypeORM would hydrate it. */
-function columnsOf(ds: DataSource, metadata: EntityMetadata, table: string, prefix: string) {
-  const select = metadata.columns
-    .map((c) => `${table}."${c.databaseName}" AS "${prefix}${c.databaseName}"`)
-    .join(', ');
-  const hydrate = <T>(row: Row): T => {
-    const entity = metadata.create() as T;
-    for (const c of metadata.columns) {
-      c.setEntityValue(entity as object, ds.driver.prepareHydratedValue(row[prefix + c.databaseName], c));
-    }
-    return entity;
-  };
-  return { select, hydrate };
-}
 
 const quote = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
@@ -58,15 +43,15 @@ export const CLAIMABLE_SQL = `stage IN (${WORK_STAGES.map(quote).join(', ')}) AN
 @Injectable()
 export class ClaimService {
   private readonly sql: string;
-  private readonly job: ReturnType<typeof columnsOf>;
-  private readonly document: ReturnType<typeof columnsOf>;
+  private readonly job: EntityColumns<UploadJobEntity>;
+  private readonly document: EntityColumns<DocumentEntity>;
 
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
     @Inject(PIPELINE_OPTIONS) private readonly opts: PipelineOptions,
   ) {
-    this.job = columnsOf(ds, ds.getMetadata(UploadJobEntity), 'upd', 'j_');
-    this.document = columnsOf(ds, ds.getMetadata(DocumentEntity), 'd', 'd_');
+    this.job = entityColumns(ds, UploadJobEntity, 'upd', 'j_');
+    this.document = entityColumns(ds, DocumentEntity, 'd', 'd_');
     this.sql = `
       WITH c AS (
         SELECT job_id, state AS from_state,
@@ -98,7 +83,7 @@ export class ClaimService {
       m.query(this.sql, [limit, this.opts.workerId, this.opts.leaseMs]),
     )) as Row[];
     return rows.map((r) => {
-      const job = this.job.hydrate<UploadJobEntity>(r);
+      const job = this.job.hydrate(r);
       return {
         pickupSeconds: (r['pickup_s'] as number | null) ?? 0,
         jobId: job.jobId,
@@ -107,7 +92,7 @@ export class ClaimService {
         fromState: r['from_state'] as JobState,
         correlationId: job.correlationId,
         job,
-        document: r['d_document_id'] == null ? null : this.document.hydrate<DocumentEntity>(r),
+        document: r['d_document_id'] == null ? null : this.document.hydrate(r),
       };
     });
   }

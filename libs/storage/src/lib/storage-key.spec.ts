@@ -81,3 +81,24 @@ describe('storageKey', () => {
     expect(() => storageKey.parsed(u, bad)).toThrow(InvalidStorageKeyError);
   });
 });
+
+describe('storageKey.parseRaw', () => {
+  const user = '0b6f7e46-1a86-4e1c-9c35-0d3f6b0f1a10';
+  const doc = 'a21afcf7-15dc-4b7b-94c2-bcd2d5bce479';
+
+  it('reads back the ids of a key made by raw()', () => {
+    expect(storageKey.parseRaw(storageKey.raw(user, doc))).toEqual({ userId: user, documentId: doc });
+  });
+
+  it.each([
+    storageKey.parsed(user, doc),
+    `users/${user}/documents/${doc}/raw/extra`,
+    `users/${user}/documents/${doc}/`,
+    `x/users/${user}/documents/${doc}/raw`,
+    `users/../documents/${doc}/raw`,
+    `users/${user}/documents/${doc}/raw\n`,
+    '',
+  ])('is null for %j', (key) => {
+    expect(storageKey.parseRaw(key)).toBeNull();
+  });
+});

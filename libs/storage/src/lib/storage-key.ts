@@ -70,4 +70,9 @@ export const storageKey = {
   raw: (userId: string, documentId: string): string => `${storageKey.documentPrefix(userId, documentId)}raw`,
   /** `users/<userId>/documents/<documentId>/parsed.md`: the parser's markdown. */
   parsed: (userId: string, documentId: string): string => `${storageKey.documentPrefix(userId, documentId)}parsed.md`,
+  /** The ids in a key made by `raw`, or null when the key is not one. */
+  parseRaw: (key: string): { userId: string; documentId: string } | null => {
+    const m = /^users\/([A-Za-z0-9_-]{1,128})\/documents\/([A-Za-z0-9_-]{1,128})\/raw$/.exec(key);
+    return m ? { userId: m[1], documentId: m[2] } : null;
+  },
 } as const;
