@@ -75,6 +75,7 @@ export class EmbeddingModelsService {
   private column: Promise<VectorColumn> | null = null;
   private warned = false;
   private cached: { at: number; value: ModelsInUse } | null = null;
+  private generation = 0;
 
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
@@ -91,14 +92,17 @@ export class EmbeddingModelsService {
     const ttl = this.opts.inUseCacheMs ?? 0;
     const cacheable = m === this.ds && ttl > 0;
     if (cacheable && !opts.fresh && this.cached && Date.now() - this.cached.at < ttl) return this.cached.value;
+    const generation = this.generation;
     const value = await this.readInUse(m);
-    if (cacheable) this.cached = { at: Date.now(), value };
+    // a read that began before an invalidate() may hold the old answer: use it once, do not keep it
+    if (cacheable && generation === this.generation) this.cached = { at: Date.now(), value };
     return value;
   }
 
   /** Forget the cached answer of inUse() (after this process changed the registry). */
   invalidate(): void {
     this.cached = null;
+    this.generation++;
   }
 
   private async readInUse(m: EntityManager | DataSource): Promise<ModelsInUse> {
@@ -219,6 +223,22 @@ export class EmbeddingModelsService {
       if (!row) throw new ModelNotFoundError(ref);
       if (row.state === 'active')
         throw new BuildConflictError(`${refLabel(ref)} is the active model; re-embed to another model to replace it`);
+      if (row.state === 'retired') {
+        // A document finalized around a switch may have only the retired model's rows until the workers
+        // re-embed it: those rows are its only copy (its buffers are gone), so they must not be cascaded away.
+        const [{ only }] = (await m.query(
+          `SELECT count(*)::int AS only FROM ${CHUNKS} c
+           WHERE c.embed_model = $1 AND c.embed_version = $2
+             AND NOT EXISTS (SELECT 1 FROM ${CHUNKS} a JOIN ${MODELS} am ON am.embed_model = a.embed_model
+                               AND am.embed_version = a.embed_version AND am.state = 'active'
+                             WHERE a.chunk_id = c.chunk_id)`,
+          [ref.model, ref.version],
+        )) as { only: number }[];
+        if (only > 0)
+          throw new BuildConflictError(
+            `${only} chunks have only ${refLabel(ref)} vectors so far; the workers re-embed them with the active model, try again then`,
+          );
+      }
       await m.query(`DELETE FROM ${MODELS} WHERE embed_model = $1 AND embed_version = $2`, [ref.model, ref.version]);
       return toModel(row);
     });

@@ -68,6 +68,15 @@ export class UploadsService {
   }
 
   async createOrGet(u: NewUpload): Promise<UploadRecord> {
+    // The existing document can be deleted between the two statements: then a fresh insert succeeds.
+    for (let attempt = 0; ; attempt++) {
+      const found = await this.tryCreateOrGet(u);
+      if (found) return found;
+      if (attempt >= 2) throw new Error(`document of user ${u.userId} with sha256 ${u.sha256} kept vanishing during the upload request`);
+    }
+  }
+
+  private async tryCreateOrGet(u: NewUpload): Promise<UploadRecord | null> {
     const documentId = randomUUID();
     const created = (await this.ds.query(this.createSql, [
       documentId,
@@ -86,9 +95,7 @@ export class UploadsService {
     ])) as Row[];
     if (created.length) return { ...this.hydrate(created[0]), created: true };
     const existing = (await this.ds.query(this.existingSql, [u.userId, u.sha256])) as Row[];
-    // deleted between the two statements: that delete won; the client may ask again
-    if (!existing.length) throw new Error(`document of user ${u.userId} with sha256 ${u.sha256} vanished during the upload request`);
-    return { ...this.hydrate(existing[0]), created: false };
+    return existing.length ? { ...this.hydrate(existing[0]), created: false } : null;
   }
 
   /** The document and job whose raw bytes are stored at `rawPath` (the document id is part of the key). */

@@ -109,4 +109,43 @@ describe('WorkerLoopService lease renewal', () => {
     await renewing;
     expect(runs[0].signal.aborted).toBe(true);
   });
+
+  it('regression: a second claim of a job whose first run is still ending stops the first and keeps its own entry', async () => {
+    const claimQueue: ClaimedJob[][] = [[claimed('X')], [claimed('X')]];
+    const runs: { signal: AbortSignal; done: ReturnType<typeof deferred<RunOutcome>> }[] = [];
+    const renewed: string[][] = [];
+    const claims = {
+      claim: async () => claimQueue.shift() ?? [],
+      renew: async (ids: string[]) => (renewed.push(ids), []),
+    } as unknown as ClaimService;
+    const runner = {
+      run: (_job: ClaimedJob, _shutdown: AbortSignal, leaseLost: AbortSignal) => {
+        const done = deferred<RunOutcome>();
+        runs.push({ signal: leaseLost, done });
+        return done.promise;
+      },
+    } as unknown as StageRunner;
+    const notifications = { start: async () => undefined, stop: async () => undefined, connected: true } as unknown as JobNotificationsService;
+    const metrics = { observePickup: () => undefined } as unknown as MetricsService;
+    const loop = new WorkerLoopService(claims, runner, notifications, OPTIONS, 'postgres://unused', metrics);
+    track(loop, runs);
+    await loop.onApplicationBootstrap();
+    await flush();
+    expect(runs).toHaveLength(1);
+
+    // run 1 has handed job X over (its last database round trip is still in flight) and X is claimable
+    // again: a wake-up makes this worker claim it a second time
+    loop.pump();
+    await flush();
+    expect(runs).toHaveLength(2);
+    expect(runs[0].signal.aborted).toBe(true);
+    expect(runs[1].signal.aborted).toBe(false);
+
+    // run 1 ends: the entry of run 2 stays, so its lease is renewed and shutdown waits for it
+    runs[0].done.resolve('waiting');
+    await flush();
+    expect(loop.status().inFlight).toBe(1);
+    await loop.renewLeases();
+    expect(renewed.at(-1)).toEqual(['X']);
+  });
 });

@@ -34,6 +34,8 @@ export interface WorkerLoopStatus {
 export class WorkerLoopService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(WorkerLoopService.name);
   private readonly inHand = new Map<string, InHand>();
+  /** Runs replaced by a newer claim of their job, still winding down (shutdown waits for them too). */
+  private readonly superseded = new Set<Promise<RunOutcome | 'error'>>();
   private readonly shutdown = new AbortController();
   private pumping = false;
   private again = false;
@@ -110,19 +112,29 @@ export class WorkerLoopService implements OnApplicationBootstrap, BeforeApplicat
   private start(job: ClaimedJob): void {
     const leaseLost = new AbortController();
     this.metrics.observePickup(job.stage, job.pickupSeconds);
+    // A new claim of a job whose previous run has not returned yet (it handed the job over, e.g. to
+    // `waiting`, and the job came back before the run finished its last step; or its lease expired and we
+    // took it again): the previous run must stop, and its end must not drop the new entry.
+    const previous = this.inHand.get(job.jobId);
+    if (previous) {
+      previous.leaseLost.abort();
+      this.superseded.add(previous.done);
+      void previous.done.finally(() => this.superseded.delete(previous.done));
+    }
     // every log line and outgoing call of this job's work carries its correlation id
-    const done = withCorrelation(job.correlationId, () => this.runner.run(job, this.shutdown.signal, leaseLost.signal))
+    const entry: InHand = { job, leaseLost, done: Promise.resolve('error') };
+    entry.done = withCorrelation(job.correlationId, () => this.runner.run(job, this.shutdown.signal, leaseLost.signal))
       .catch((e: unknown): 'error' => {
         this.logger.error(`job ${job.jobId} failed in the runner: ${(e as Error).stack ?? e}`);
         return 'error';
       })
       .then((outcome) => {
         this.outcomes[outcome] = (this.outcomes[outcome] ?? 0) + 1;
-        this.inHand.delete(job.jobId);
+        if (this.inHand.get(job.jobId) === entry) this.inHand.delete(job.jobId);
         this.pump();
         return outcome;
       });
-    this.inHand.set(job.jobId, { job, leaseLost, done });
+    this.inHand.set(job.jobId, entry);
   }
 
   /** Extends the leases of the jobs in hand; aborts the work on any whose lease this worker no longer holds. */
@@ -156,7 +168,7 @@ export class WorkerLoopService implements OnApplicationBootstrap, BeforeApplicat
     this.running = false;
     if (this.pollTimer) clearInterval(this.pollTimer);
     await this.notifications.stop();
-    const all = () => Promise.all([...this.inHand.values()].map((h) => h.done));
+    const all = () => Promise.all([...[...this.inHand.values()].map((h) => h.done), ...this.superseded]);
     const graceOver = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), this.opts.shutdownGraceMs).unref());
     if ((await Promise.race([all(), graceOver])) === 'timeout') {
       this.logger.warn(`grace period over: releasing ${this.inHand.size} jobs`);

@@ -35,7 +35,9 @@ export class FetchParseHandler implements StageHandler {
     const key = storageKey.parsed(document.userId, document.documentId);
     const bytes = Buffer.from(markdown, 'utf8');
     const stored = await this.storage.putObject(key, bytes, { contentType: 'text/markdown; charset=utf-8' });
-    scratch.markdown = bytes.toString('utf8'); // exactly what a later read of the stored object gives
+    // Handed to the next stages as a later read of the stored object gives it, within the same size cap
+    // (over it they read from storage, and fail the same way a re-run would).
+    if (bytes.length <= this.opts.maxDocumentBytes * 4) scratch.markdown = bytes.toString('utf8');
     return {
       type: 'advance',
       progress: { pages },
