@@ -22,8 +22,10 @@ describe('search SQL builders (pure)', () => {
   it('pgvector orders by the cosine-distance operator (what the HNSW index serves) and sizes ef_search', () => {
     const v = buildVectorSearchSql('pgvector', { ...opts, topK: 50, iterativeScan: true });
     expect(v.sql).toMatch(/ORDER BY c\.embedding <=> \$1::vector/);
-    expect(v.prelude).toEqual(['SET LOCAL hnsw.ef_search = 50', 'SET LOCAL hnsw.iterative_scan = strict_order']);
-    expect(buildVectorSearchSql('pgvector', opts).prelude).toEqual(['SET LOCAL hnsw.ef_search = 40']);
+    expect(v.prelude).toEqual(['SET LOCAL hnsw.ef_search = 100', 'SET LOCAL hnsw.iterative_scan = strict_order']);
+    expect(buildVectorSearchSql('pgvector', opts).prelude).toEqual(['SET LOCAL hnsw.ef_search = 100']);
+    // hybrid asks each ranking for max(40, 4 x top_k) candidates: above the floor, ef_search follows
+    expect(buildHybridSearchSql('pgvector', { ...opts, topK: 50, queryText: 'kestrel' }).prelude).toEqual(['SET LOCAL hnsw.ef_search = 200']);
     expect(buildVectorSearchSql('real_array', opts).prelude).toEqual([]);
   });
 
