@@ -1,6 +1,7 @@
 import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { AuthUser, CurrentUser } from '@app/auth';
+import { UploadJobEntity } from '@app/database';
 import { ApiError } from '@app/http';
 import { InvalidCursorError, JobsQueryService, JobTransitionsService } from '@app/jobs';
 import { RequestId } from '../request-id.decorator';
@@ -52,8 +53,18 @@ export class JobsController {
       { lastError: null, actor: `user:${user.userId}`, detail: { request_id: requestId, previous_error: job.lastError } },
     );
     if (!t) throw new ApiError(409, 'conflict', 'The job changed meanwhile; fetch it and try again');
-    const now = await this.jobs.findJob(id, user.userId);
-    if (!now) throw new ApiError(404, 'not_found', 'Job not found');
+    // The job as this retry left it: a re-read could already show a worker's next step (a worker claims a
+    // queued job within milliseconds), which would not say what the retry did.
+    const now = Object.assign(new UploadJobEntity(), job, {
+      stage: t.to.stage,
+      state: t.to.state,
+      retryCount: 0,
+      lastError: null,
+      nextAttemptAt: null,
+      claimedBy: null,
+      leaseExpiresAt: null,
+      updatedAt: new Date(),
+    });
     return presentJob(now, await this.jobs.events(job.jobId));
   }
 }
