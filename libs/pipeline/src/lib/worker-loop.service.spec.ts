@@ -31,40 +31,49 @@ const claimed = (jobId: string): ClaimedJob =>
  * The worker loop's bookkeeping around leases, with the database and the runner played by the test (their
  * own behaviour is covered by claim.int-spec and the worker's integration tests on the real stack).
  */
+interface Run {
+  signal: AbortSignal;
+  done: ReturnType<typeof deferred<RunOutcome>>;
+}
+
+/** A loop whose claims answer from `claimQueue` and whose renewals answer with `renew`; each run waits for the test. */
+function harness(claimQueue: ClaimedJob[][], renew: (ids: string[]) => Promise<string[]>) {
+  const runs: Run[] = [];
+  const claims = { claim: async () => claimQueue.shift() ?? [], renew } as unknown as ClaimService;
+  const runner = {
+    run: (_job: ClaimedJob, _shutdown: AbortSignal, leaseLost: AbortSignal) => {
+      const done = deferred<RunOutcome>();
+      runs.push({ signal: leaseLost, done });
+      return done.promise;
+    },
+  } as unknown as StageRunner;
+  const notifications = { start: async () => undefined, stop: async () => undefined, connected: true } as unknown as JobNotificationsService;
+  const metrics = { observePickup: () => undefined } as unknown as MetricsService;
+  return { loop: new WorkerLoopService(claims, runner, notifications, OPTIONS, 'postgres://unused', metrics), runs };
+}
+
 describe('WorkerLoopService lease renewal', () => {
   // whatever an expectation did, end every run and stop the loop (its timers would keep the test process alive)
   const cleanup: (() => Promise<void>)[] = [];
   afterEach(async () => {
     for (const c of cleanup.splice(0)) await c();
   });
-  const track = (loop: WorkerLoopService, runs: { done: { resolve: (v: RunOutcome) => void } }[]) =>
+  const start = async (claimQueue: ClaimedJob[][], renew: (ids: string[]) => Promise<string[]>) => {
+    const h = harness(claimQueue, renew);
     cleanup.push(async () => {
-      for (const r of runs) r.done.resolve('released');
+      for (const r of h.runs) r.done.resolve('released');
       await flush();
-      await loop.beforeApplicationShutdown('test');
+      await h.loop.beforeApplicationShutdown('test');
     });
+    await h.loop.onApplicationBootstrap();
+    await flush();
+    return h;
+  };
+
   it('regression: a renewal answered after the job was finished and claimed again leaves the new claim alone', async () => {
     const claimQueue: ClaimedJob[][] = [[claimed('X')]];
     const renewal = deferred<string[]>();
-    const runs: { signal: AbortSignal; done: ReturnType<typeof deferred<RunOutcome>> }[] = [];
-    const claims = {
-      claim: async () => claimQueue.shift() ?? [],
-      renew: () => renewal.promise,
-    } as unknown as ClaimService;
-    const runner = {
-      run: (_job: ClaimedJob, _shutdown: AbortSignal, leaseLost: AbortSignal) => {
-        const done = deferred<RunOutcome>();
-        runs.push({ signal: leaseLost, done });
-        return done.promise;
-      },
-    } as unknown as StageRunner;
-    const notifications = { start: async () => undefined, stop: async () => undefined, connected: true } as unknown as JobNotificationsService;
-    const metrics = { observePickup: () => undefined } as unknown as MetricsService;
-    const loop = new WorkerLoopService(claims, runner, notifications, OPTIONS, 'postgres://unused', metrics);
-    track(loop, runs);
-
-    await loop.onApplicationBootstrap();
-    await flush();
+    const { loop, runs } = await start(claimQueue, () => renewal.promise);
     expect(runs).toHaveLength(1);
 
     // the renewal of claim 1 is sent; meanwhile claim 1 ends (the job went to waiting) and the webhook
@@ -84,26 +93,7 @@ describe('WorkerLoopService lease renewal', () => {
 
   it('aborts the claim whose lease was taken over', async () => {
     const renewal = deferred<string[]>();
-    const runs: { signal: AbortSignal; done: ReturnType<typeof deferred<RunOutcome>> }[] = [];
-    let first = true;
-    const claims = {
-      claim: async () => (first ? ((first = false), [claimed('Y')]) : []),
-      renew: () => renewal.promise,
-    } as unknown as ClaimService;
-    const runner = {
-      run: (_job: ClaimedJob, _shutdown: AbortSignal, leaseLost: AbortSignal) => {
-        const done = deferred<RunOutcome>();
-        runs.push({ signal: leaseLost, done });
-        return done.promise;
-      },
-    } as unknown as StageRunner;
-    const notifications = { start: async () => undefined, stop: async () => undefined, connected: true } as unknown as JobNotificationsService;
-    const metrics = { observePickup: () => undefined } as unknown as MetricsService;
-    const loop = new WorkerLoopService(claims, runner, notifications, OPTIONS, 'postgres://unused', metrics);
-    track(loop, runs);
-    await loop.onApplicationBootstrap();
-    await flush();
-
+    const { loop, runs } = await start([[claimed('Y')]], () => renewal.promise);
     const renewing = loop.renewLeases();
     renewal.resolve(['Y']);
     await renewing;
@@ -111,26 +101,8 @@ describe('WorkerLoopService lease renewal', () => {
   });
 
   it('regression: a second claim of a job whose first run is still ending stops the first and keeps its own entry', async () => {
-    const claimQueue: ClaimedJob[][] = [[claimed('X')], [claimed('X')]];
-    const runs: { signal: AbortSignal; done: ReturnType<typeof deferred<RunOutcome>> }[] = [];
     const renewed: string[][] = [];
-    const claims = {
-      claim: async () => claimQueue.shift() ?? [],
-      renew: async (ids: string[]) => (renewed.push(ids), []),
-    } as unknown as ClaimService;
-    const runner = {
-      run: (_job: ClaimedJob, _shutdown: AbortSignal, leaseLost: AbortSignal) => {
-        const done = deferred<RunOutcome>();
-        runs.push({ signal: leaseLost, done });
-        return done.promise;
-      },
-    } as unknown as StageRunner;
-    const notifications = { start: async () => undefined, stop: async () => undefined, connected: true } as unknown as JobNotificationsService;
-    const metrics = { observePickup: () => undefined } as unknown as MetricsService;
-    const loop = new WorkerLoopService(claims, runner, notifications, OPTIONS, 'postgres://unused', metrics);
-    track(loop, runs);
-    await loop.onApplicationBootstrap();
-    await flush();
+    const { loop, runs } = await start([[claimed('X')], [claimed('X')]], async (ids) => (renewed.push(ids), []));
     expect(runs).toHaveLength(1);
 
     // run 1 has handed job X over (its last database round trip is still in flight) and X is claimable
