@@ -24,8 +24,13 @@ describe('search SQL builders (pure)', () => {
     expect(v.sql).toMatch(/ORDER BY c\.embedding <=> \$1::vector/);
     expect(v.prelude).toEqual(['SET LOCAL hnsw.ef_search = 100', 'SET LOCAL hnsw.iterative_scan = strict_order']);
     expect(buildVectorSearchSql('pgvector', opts).prelude).toEqual(['SET LOCAL hnsw.ef_search = 100']);
-    // hybrid asks each ranking for max(40, 4 x top_k) candidates: above the floor, ef_search follows
+    // hybrid asks each ranking for max(40, 4 x top_k) candidates: without iterative scans ef_search must
+    // cover them; with them it stays at 100 (at 200 the planner chose a full scan over 100k chunks)
     expect(buildHybridSearchSql('pgvector', { ...opts, topK: 50, queryText: 'kestrel' }).prelude).toEqual(['SET LOCAL hnsw.ef_search = 200']);
+    expect(buildHybridSearchSql('pgvector', { ...opts, topK: 50, queryText: 'kestrel', iterativeScan: true }).prelude).toEqual([
+      'SET LOCAL hnsw.ef_search = 100',
+      'SET LOCAL hnsw.iterative_scan = strict_order',
+    ]);
     expect(buildVectorSearchSql('real_array', opts).prelude).toEqual([]);
   });
 
