@@ -63,8 +63,6 @@ export class WorkerModule {
           parserPollIntervalMs: c.PARSER_POLL_INTERVAL_MS,
           retryPolicy: { maxAttempts: c.JOB_MAX_ATTEMPTS, baseDelayMs: c.RETRY_BASE_MS, maxDelayMs: c.RETRY_MAX_MS },
           chunker: { name: 'md-token', version: 1, maxTokens: c.CHUNK_MAX_TOKENS, overlapTokens: c.CHUNK_OVERLAP_TOKENS },
-          embedModel: c.EMBEDDING_MODEL,
-          embedVersion: c.EMBEDDING_VERSION,
           maxDocumentBytes: c.UPLOAD_MAX_BYTES,
           shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
         }),

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { classifyError, PermanentError } from '@app/circuit-breaker';
 import { readEmbeddingSettings } from '@app/database';
-import { EMBEDDER, EmbedOptions, EmbedResult, Embedder } from '@app/embedder-client';
+import { EMBEDDER, EmbedOptions, EmbedResult, Embedder, PlanItem, planBatches } from '@app/embedder-client';
 import { MetricsService } from '@app/observability';
 import {
   BuildConflictError,
@@ -147,6 +147,33 @@ export class EmbeddingModelsService {
     }
   }
 
+  /**
+   * Embeds `items` with this model in micro-batches within the provider's limits (inputs and tokens a request;
+   * the embedder's token-rate budget paces them), yielding each batch with its vectors as it comes back.
+   */
+  async *embedBatches<T extends PlanItem>(
+    m: Pick<EmbeddingModel, 'model' | 'dimensions'>,
+    items: readonly T[],
+    signal: AbortSignal,
+  ): AsyncGenerator<{ batch: T[]; result: EmbedResult }> {
+    const embedder = this.embedderFor(m);
+    const batches = planBatches(items, {
+      maxInputs: embedder.maxInputs,
+      maxTokensPerRequest: embedder.maxTokensPerRequest,
+      maxTokensPerInput: embedder.maxInputTokens,
+    });
+    for (const batch of batches) {
+      signal.throwIfAborted();
+      const tokens = batch.reduce((n, c) => n + c.tokens, 0);
+      const result = await this.embed(
+        m,
+        batch.map((c) => c.text),
+        { signal, tokens },
+      );
+      yield { batch, result };
+    }
+  }
+
   /** Every registered model with its chunk count, newest first. */
   async overview(): Promise<EmbeddingsOverview> {
     await this.inUse();
@@ -244,6 +271,11 @@ export class EmbeddingModelsService {
     });
     this.invalidate();
     return removed;
+  }
+
+  /** The cast that turns a `real[]` value into what `document_chunks.embedding` stores (`::vector` or nothing). */
+  async vectorCast(): Promise<string> {
+    return (await this.vectorColumn()).storage === 'pgvector' ? '::vector' : '';
   }
 
   /** How the migration stores vectors: pgvector's column has one size, real[] takes any. */

@@ -2,7 +2,6 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { InjectDataSource } from '@nestjs/typeorm';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource } from 'typeorm';
-import { planBatches } from '@app/embedder-client';
 import { EmbeddingModel, ModelRef, refLabel } from './embedding-model';
 import { EmbeddingModelsService } from './embedding-models.service';
 import { EMBEDDINGS_OPTIONS, EmbeddingsOptions } from './embeddings.options';
@@ -41,7 +40,6 @@ export class ReembedService implements OnApplicationBootstrap, OnApplicationShut
   private readonly cursors = new Map<string, string>();
   private readonly stop = new AbortController();
   private running: Promise<void> | null = null;
-  private cast: Promise<string> | null = null;
 
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
@@ -116,8 +114,7 @@ export class ReembedService implements OnApplicationBootstrap, OnApplicationShut
 
   private async embedBatch(target: EmbeddingModel, source: ModelRef, from: string, key: string, signal: AbortSignal): Promise<number> {
     const limit = this.opts.loop?.batchSize ?? 256;
-    const cast = await this.vectorCast();
-    const embedder = this.models.embedderFor(target);
+    const cast = await this.models.vectorCast();
     return this.ds.transaction(async (m) => {
       // The provider call happens with the rows locked; bound how long a stuck session may hold them.
       await m.query(`SET LOCAL idle_in_transaction_session_timeout = '5min'`);
@@ -137,21 +134,10 @@ export class ReembedService implements OnApplicationBootstrap, OnApplicationShut
       const items = rows.map((r) => ({ id: r.chunk_id, text: r.text, tokens: Number(r.token_count) }));
       const ids: string[] = [];
       const vectors: string[] = [];
-      for (const batch of planBatches(items, {
-        maxInputs: embedder.maxInputs,
-        maxTokensPerRequest: embedder.maxTokensPerRequest,
-        maxTokensPerInput: embedder.maxInputTokens,
-      })) {
-        signal.throwIfAborted();
-        const tokens = batch.reduce((n, c) => n + c.tokens, 0);
-        const res = await this.models.embed(
-          target,
-          batch.map((c) => c.text),
-          { signal, tokens },
-        );
+      for await (const { batch, result } of this.models.embedBatches(target, items, signal)) {
         batch.forEach((c, i) => {
           ids.push(c.id);
-          vectors.push(res.vectors[i].join(','));
+          vectors.push(result.vectors[i].join(','));
         });
       }
       await m.query(
@@ -214,27 +200,13 @@ export class ReembedService implements OnApplicationBootstrap, OnApplicationShut
     return rows[0]?.n ?? 0;
   }
 
-  private async retiredWithRows(): Promise<EmbeddingModel[]> {
+  private async retiredWithRows(): Promise<ModelRef[]> {
     const rows = (await this.ds.query(
-      `SELECT m.embed_model, m.embed_version, m.dimensions FROM ${MODELS} m
+      `SELECT m.embed_model, m.embed_version FROM ${MODELS} m
        WHERE m.state = 'retired'
          AND EXISTS (SELECT 1 FROM ${CHUNKS} c WHERE c.embed_model = m.embed_model AND c.embed_version = m.embed_version)
        ORDER BY m.retired_at`,
-    )) as { embed_model: string; embed_version: number; dimensions: number }[];
-    return rows.map((r) => ({
-      model: r.embed_model,
-      version: Number(r.embed_version),
-      dimensions: Number(r.dimensions),
-      state: 'retired',
-      requestedBy: null,
-      createdAt: '',
-      activatedAt: null,
-      retiredAt: null,
-    }));
-  }
-
-  private vectorCast(): Promise<string> {
-    this.cast ??= this.models.vectorColumn().then((c) => (c.storage === 'pgvector' ? '::vector' : ''));
-    return this.cast;
+    )) as { embed_model: string; embed_version: number }[];
+    return rows.map((r) => ({ model: r.embed_model, version: Number(r.embed_version) }));
   }
 }

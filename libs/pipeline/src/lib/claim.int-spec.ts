@@ -19,8 +19,6 @@ const options = (workerId: string, leaseMs = 30_000): PipelineOptions => ({
   parserPollIntervalMs: 1_000,
   retryPolicy: DEFAULT_RETRY_POLICY,
   chunker: { name: 'md-token', version: 1, maxTokens: 512, overlapTokens: 0 },
-  embedModel: 'text-embedding-3-small',
-  embedVersion: 1,
   maxDocumentBytes: 1_000_000,
   shutdownGraceMs: 1_000,
 });

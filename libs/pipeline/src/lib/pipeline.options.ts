@@ -20,8 +20,6 @@ export interface PipelineOptions {
   parserPollIntervalMs: number;
   retryPolicy: RetryPolicy;
   chunker: { maxTokens: number; overlapTokens: number; name: string; version: number };
-  embedModel: string;
-  embedVersion: number;
   /** Largest raw document the worker reads into memory for the parser. */
   maxDocumentBytes: number;
   /** On SIGTERM: how long jobs in hand may run on before they are released. */

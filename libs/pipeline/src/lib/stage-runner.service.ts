@@ -49,11 +49,9 @@ export class StageRunner {
     // While we hold the lease every transition is a compare-and-set on (stage, state, claimed_by), so a job
     // that changed under us fails the next transition instead of being worked twice; the in-memory copies
     // are kept in step with each transition (and re-read only after a stage whose writes we cannot mirror).
-    let ctx: JobContext | null = claimed.job
-      ? claimed.document
-        ? { job: claimed.job, document: claimed.document, workerId: worker, signal, scratch: {} }
-        : null
-      : await this.load(claimed.jobId, signal);
+    let ctx: JobContext | null = claimed.document
+      ? { job: claimed.job, document: claimed.document, workerId: worker, signal, scratch: {} }
+      : null;
     for (let step = 0; step < 20; step++) {
       if (!ctx) return 'stale';
       const { job } = ctx;

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { planBatches } from '@app/embedder-client';
 import { EmbeddingModelsService } from '@app/embeddings';
 import type { JobContext, StageHandler, StageResult } from '../job-context';
 
@@ -40,7 +39,6 @@ export class EmbedHandler implements StageHandler {
     let tokensUsed = 0;
     let requests = 0;
     for (const target of targets) {
-      const embedder = this.models.embedderFor(target);
       const pending = (await this.ds.query(
         `SELECT b.chunk_id AS id, b.text, b.token_count AS tokens
          FROM upload_pipeline.document_chunk_buffer b
@@ -51,19 +49,7 @@ export class EmbedHandler implements StageHandler {
         [document.documentId, target.model, target.version],
       )) as PendingChunk[];
       embedded += total - pending.length;
-      const batches = planBatches(pending, {
-        maxInputs: embedder.maxInputs,
-        maxTokensPerRequest: embedder.maxTokensPerRequest,
-        maxTokensPerInput: embedder.maxInputTokens,
-      });
-      for (const batch of batches) {
-        signal.throwIfAborted();
-        const tokens = batch.reduce((n, c) => n + c.tokens, 0);
-        const res = await this.models.embed(
-          target,
-          batch.map((c) => c.text),
-          { signal, tokens },
-        );
+      for await (const { batch, result: res } of this.models.embedBatches(target, pending, signal)) {
         await this.ds.query(
           `WITH ins AS (
              INSERT INTO upload_pipeline.document_vector_buffer (chunk_id, embed_model, embed_version, document_id, embedding)

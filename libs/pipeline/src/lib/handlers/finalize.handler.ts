@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
-import { readEmbeddingSettings } from '@app/database';
+import type { EntityManager } from 'typeorm';
 import { TransientError } from '@app/circuit-breaker';
+import { EmbeddingModelsService } from '@app/embeddings';
 import type { JobContext, StageHandler, StageResult } from '../job-context';
 
 /**
@@ -12,17 +11,11 @@ import type { JobContext, StageHandler, StageResult } from '../job-context';
 @Injectable()
 export class FinalizeHandler implements StageHandler {
   readonly stages = ['embeddings_stored'] as const;
-  private cast: Promise<string> | null = null;
 
-  constructor(@InjectDataSource() private readonly ds: DataSource) {}
-
-  private embeddingCast(): Promise<string> {
-    this.cast ??= readEmbeddingSettings(this.ds).then((s) => (s.storage === 'pgvector' ? '::vector' : ''));
-    return this.cast;
-  }
+  constructor(private readonly models: EmbeddingModelsService) {}
 
   async run({ document }: JobContext): Promise<StageResult> {
-    const cast = await this.embeddingCast();
+    const cast = await this.models.vectorCast();
     return {
       type: 'advance',
       commit: async (m: EntityManager) => {
