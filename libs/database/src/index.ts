@@ -5,3 +5,4 @@ export * from './lib/entity-columns';
 export * from './lib/database.module';
 export { buildMigrations } from './lib/migrations';
 export type { MigrationOptions } from './lib/migrations';
+export * from './lib/prepared-query';

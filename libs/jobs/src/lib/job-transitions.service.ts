@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import type { JobError, JobProgress, ProcessingStatus } from '@app/database';
+import { prepared, runPrepared, type JobError, type JobProgress, type ProcessingStatus } from '@app/database';
 import { JobEvent, JobStatus, TransitionResult, tryTransition } from '@app/state-machine';
 
 /** Document columns a transition may write in its own statement (atomically with the job and its event). */
@@ -179,11 +179,8 @@ export class JobTransitionsService {
         FROM upd WHERE d.document_id = upd.document_id${docWhere}
       )
       SELECT job_id, document_id, correlation_id FROM upd`;
-    const out = (await (manager ?? this.ds.manager).query(sql, params)) as {
-      job_id: string;
-      document_id: string;
-      correlation_id: string;
-    }[];
+    // prepared per distinct text: the options and step lists make a bounded set of texts
+    const out = await runPrepared<{ job_id: string; document_id: string; correlation_id: string }>(manager ?? this.ds, prepared(sql), params);
     if (!out.length) return null;
     return steps.map((t) => ({
       ...t,

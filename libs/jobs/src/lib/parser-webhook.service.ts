@@ -2,6 +2,7 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { prepared, runPrepared } from '@app/database';
 import { JobTransitionsService } from './job-transitions.service';
 
 export type WebhookOutcome =
@@ -41,7 +42,7 @@ export class ParserWebhookService {
 
   async handle(jobId: string, rawBody: Buffer, signature: string | undefined, requestId: string): Promise<WebhookOutcome> {
     if (!UUID.test(jobId)) return { status: 'unauthorized' };
-    const rows = (await this.ds.query(`SELECT webhook_secret, parser_job_id FROM upload_pipeline.upload_jobs WHERE job_id = $1`, [
+    const rows = (await runPrepared(this.ds, prepared(`SELECT webhook_secret, parser_job_id FROM upload_pipeline.upload_jobs WHERE job_id = $1`), [
       jobId,
     ])) as { webhook_secret: string; parser_job_id: string | null }[];
     // An unknown job and a bad signature look the same from outside: nothing to learn by probing.
@@ -62,10 +63,9 @@ export class ParserWebhookService {
       // Serialise with the worker's transition on this job: either the worker's advance to
       // parsing/waiting commits first (then we wake the job here), or this webhook's log row commits
       // first (then the worker finds it right after its transition). No webhook falls in between.
-      await m.query(`SELECT 1 FROM upload_pipeline.upload_jobs WHERE job_id = $1 FOR UPDATE`, [jobId]);
-      const inserted = (await m.query(
-        `INSERT INTO upload_pipeline.webhook_log (job_id, source, body_sha256, parser_job_id, status)
-         VALUES ($1, 'llamaparse', $2, $3, $4) ON CONFLICT ON CONSTRAINT webhook_log_replay_key DO NOTHING RETURNING id`,
+      await runPrepared(m, prepared(`SELECT 1 FROM upload_pipeline.upload_jobs WHERE job_id = $1 FOR UPDATE`), [jobId]);
+      const inserted = (await runPrepared(m, prepared(`INSERT INTO upload_pipeline.webhook_log (job_id, source, body_sha256, parser_job_id, status)
+         VALUES ($1, 'llamaparse', $2, $3, $4) ON CONFLICT ON CONSTRAINT webhook_log_replay_key DO NOTHING RETURNING id`),
         [jobId, bodySha, parserJobId, status],
       )) as unknown[];
       if (!inserted.length) return { status: 'duplicate' as const };

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { DocumentEntity, entityColumns, EntityColumns, UploadJobEntity } from '@app/database';
+import { DocumentEntity, entityColumns, EntityColumns, PreparedStatement, runPrepared, UploadJobEntity } from '@app/database';
 
 type Row = Record<string, unknown>;
 
@@ -37,15 +37,16 @@ export interface UploadRecord {
 export class UploadsService {
   private readonly document: EntityColumns<DocumentEntity>;
   private readonly job: EntityColumns<UploadJobEntity>;
-  private readonly createSql: string;
-  private readonly existingSql: string;
+  private readonly createSql: PreparedStatement;
+  private readonly existingSql: PreparedStatement;
+  private readonly byRawPathSql: PreparedStatement;
 
   constructor(@InjectDataSource() private readonly ds: DataSource) {
     this.document = entityColumns(ds, DocumentEntity, 'd', 'd_');
     this.job = entityColumns(ds, UploadJobEntity, 'j', 'j_');
     // One statement: the document, its job and the job's first event, or nothing when the user already has
     // these bytes (the unique key decides; a concurrent identical request waits for ours, then finds it).
-    this.createSql = `
+    this.createSql = new PreparedStatement(`
       WITH d AS (
         INSERT INTO upload_pipeline.documents (document_id, user_id, filename, mime, bytes_len, file_sha256, raw_path, ocr)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -60,11 +61,15 @@ export class UploadsService {
         INSERT INTO upload_pipeline.events (job_id, document_id, event_type, stage, to_state, correlation_id, actor)
         SELECT job_id, document_id, 'stage_started', 'uploaded', 'waiting', correlation_id, 'api' FROM j
       )
-      SELECT ${this.document.select}, ${this.job.select} FROM d JOIN j USING (document_id)`;
-    this.existingSql = `
+      SELECT ${this.document.select}, ${this.job.select} FROM d JOIN j USING (document_id)`);
+    this.existingSql = new PreparedStatement(`
       SELECT ${this.document.select}, ${this.job.select}
       FROM upload_pipeline.documents d JOIN upload_pipeline.upload_jobs j USING (document_id)
-      WHERE d.user_id = $1 AND d.file_sha256 = $2`;
+      WHERE d.user_id = $1 AND d.file_sha256 = $2`);
+    this.byRawPathSql = new PreparedStatement(`
+      SELECT ${this.document.select}, ${this.job.select}
+      FROM upload_pipeline.documents d JOIN upload_pipeline.upload_jobs j USING (document_id)
+      WHERE d.document_id = $1 AND d.raw_path = $2`);
   }
 
   async createOrGet(u: NewUpload): Promise<UploadRecord> {
@@ -78,7 +83,7 @@ export class UploadsService {
 
   private async tryCreateOrGet(u: NewUpload): Promise<UploadRecord | null> {
     const documentId = randomUUID();
-    const created = (await this.ds.query(this.createSql, [
+    const created = await runPrepared<Row>(this.ds, this.createSql, [
       documentId,
       u.userId,
       u.filename,
@@ -92,20 +97,15 @@ export class UploadsService {
       u.embedVersion,
       u.correlationId,
       u.uploadExpiresAt,
-    ])) as Row[];
+    ]);
     if (created.length) return { ...this.hydrate(created[0]), created: true };
-    const existing = (await this.ds.query(this.existingSql, [u.userId, u.sha256])) as Row[];
+    const existing = await runPrepared<Row>(this.ds, this.existingSql, [u.userId, u.sha256]);
     return existing.length ? { ...this.hydrate(existing[0]), created: false } : null;
   }
 
   /** The document and job whose raw bytes are stored at `rawPath` (the document id is part of the key). */
   async findByRawPath(documentId: string, rawPath: string): Promise<{ document: DocumentEntity; job: UploadJobEntity } | null> {
-    const rows = (await this.ds.query(
-      `SELECT ${this.document.select}, ${this.job.select}
-       FROM upload_pipeline.documents d JOIN upload_pipeline.upload_jobs j USING (document_id)
-       WHERE d.document_id = $1 AND d.raw_path = $2`,
-      [documentId, rawPath],
-    )) as Row[];
+    const rows = await runPrepared<Row>(this.ds, this.byRawPathSql, [documentId, rawPath]);
     return rows.length ? this.hydrate(rows[0]) : null;
   }
 

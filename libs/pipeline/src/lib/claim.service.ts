@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
-import { DocumentEntity, entityColumns, EntityColumns, UploadJobEntity } from '@app/database';
+import { DataSource } from 'typeorm';
+import { DocumentEntity, entityColumns, EntityColumns, PreparedStatement, runPrepared, UploadJobEntity } from '@app/database';
 import { CLAIM_RULES, ClaimRule, JobState, Stage, WORK_STAGES } from '@app/state-machine';
 import { PIPELINE_OPTIONS, PipelineOptions } from './pipeline.options';
 
@@ -36,13 +36,25 @@ function predicate(rule: ClaimRule): string {
 export const CLAIMABLE_SQL = `stage IN (${WORK_STAGES.map(quote).join(', ')}) AND (${CLAIM_RULES.map(predicate).join(' OR ')})`;
 
 /**
- * Claims and leases jobs. One statement: pick claimable rows with FOR UPDATE SKIP LOCKED (so two
- * workers never take the same row), set them `working` with this worker's lease, write one
+ * Commits the statement it is part of without waiting for its WAL flush (`synchronous_commit` off for
+ * that transaction only; a single statement is its own transaction, and the setting is read at its
+ * commit). Used by claims and lease renewals: losing one in a database crash is harmless. The job is
+ * claimable again (or its lease runs out as if not renewed), and it cannot be lost while anything after
+ * it survives: every later transition of the job commits synchronously, which flushes the WAL up to and
+ * past this commit. Claims run one at a time per worker, so the fsync wait was what bounded how fast a
+ * worker could refill its slots. In the SELECT list, so it runs whenever the statement returns a row.
+ */
+export const ASYNC_COMMIT = `set_config('synchronous_commit', 'off', true) AS async_commit`;
+
+/**
+ * Claims and leases jobs. One statement, one round trip: pick claimable rows with FOR UPDATE SKIP LOCKED
+ * (so two workers never take the same row), set them `working` with this worker's lease, write one
  * `stage_started` event per job, and return each job row with its document (no reads after the claim).
  */
 @Injectable()
 export class ClaimService {
-  private readonly sql: string;
+  private readonly sql: PreparedStatement;
+  private readonly renewSql: PreparedStatement;
   private readonly job: EntityColumns<UploadJobEntity>;
   private readonly document: EntityColumns<DocumentEntity>;
 
@@ -52,7 +64,7 @@ export class ClaimService {
   ) {
     this.job = entityColumns(ds, UploadJobEntity, 'upd', 'j_');
     this.document = entityColumns(ds, DocumentEntity, 'd', 'd_');
-    this.sql = `
+    this.sql = new PreparedStatement(`
       WITH c AS (
         SELECT job_id, state AS from_state,
                -- when the job became claimable: for the pickup-latency metric
@@ -73,15 +85,20 @@ export class ClaimService {
         SELECT job_id, document_id, 'stage_started', stage, stage, from_state, 'working', correlation_id, $2 FROM upd
       )
       SELECT upd.from_state, greatest(0, extract(epoch FROM clock_timestamp() - upd.ready_at))::float8 AS pickup_s,
-             ${this.job.select}, ${this.document.select}
-      FROM upd LEFT JOIN upload_pipeline.documents d ON d.document_id = upd.document_id`;
+             ${this.job.select}, ${this.document.select}, ${ASYNC_COMMIT}
+      FROM upd LEFT JOIN upload_pipeline.documents d ON d.document_id = upd.document_id`);
+    this.renewSql = new PreparedStatement(`
+      WITH renewed AS (
+        UPDATE upload_pipeline.upload_jobs
+        SET lease_expires_at = now() + $3::double precision * interval '1 millisecond'
+        WHERE job_id = ANY($1::uuid[]) AND claimed_by = $2 AND state = 'working'
+        RETURNING job_id
+      ) SELECT job_id, ${ASYNC_COMMIT} FROM renewed`);
   }
 
   async claim(limit: number): Promise<ClaimedJob[]> {
     if (limit <= 0) return [];
-    const rows = (await this.asyncCommit((m) =>
-      m.query(this.sql, [limit, this.opts.workerId, this.opts.leaseMs]),
-    )) as Row[];
+    const rows = await runPrepared<Row>(this.ds, this.sql, [limit, this.opts.workerId, this.opts.leaseMs]);
     return rows.map((r) => {
       const job = this.job.hydrate(r);
       return {
@@ -100,33 +117,8 @@ export class ClaimService {
   /** Extends the leases of jobs in hand; returns the ids whose lease this worker no longer holds. */
   async renew(jobIds: string[]): Promise<string[]> {
     if (!jobIds.length) return [];
-    const rows = (await this.asyncCommit((m) =>
-      m.query(
-        // (as a CTE: TypeORM returns [rows, count] for a bare UPDATE ... RETURNING)
-        `WITH renewed AS (
-         UPDATE upload_pipeline.upload_jobs
-         SET lease_expires_at = now() + $3::double precision * interval '1 millisecond'
-         WHERE job_id = ANY($1::uuid[]) AND claimed_by = $2 AND state = 'working'
-         RETURNING job_id
-       ) SELECT job_id FROM renewed`,
-        [jobIds, this.opts.workerId, this.opts.leaseMs],
-      ),
-    )) as { job_id: string }[];
+    const rows = await runPrepared<{ job_id: string }>(this.ds, this.renewSql, [jobIds, this.opts.workerId, this.opts.leaseMs]);
     const kept = new Set(rows.map((r) => r.job_id));
     return jobIds.filter((id) => !kept.has(id));
-  }
-
-  /**
-   * Runs a claim or a lease renewal without waiting for its WAL flush (synchronous_commit off). Losing one in
-   * a database crash is harmless: the job is claimable again (or its lease runs out as if not renewed). And it
-   * cannot be lost while anything after it survives: every later transition of the job commits synchronously,
-   * which flushes the WAL up to and past this commit. Claims run one at a time per worker, so the fsync wait
-   * was what bounded how fast a worker could refill its slots.
-   */
-  private asyncCommit<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
-    return this.ds.transaction(async (m) => {
-      await m.query(`SET LOCAL synchronous_commit = off`);
-      return work(m);
-    });
   }
 }

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { classifyError, ClassifiedError, PermanentError, TransientError } from '@app/circuit-breaker';
-import { DocumentEntity, JobError, UploadJobEntity } from '@app/database';
+import { DocumentEntity, JobError, UploadJobEntity, prepared, runPrepared } from '@app/database';
 import { AppliedTransition, DocumentWrites, JobTransitionsService } from '@app/jobs';
 import { MetricsService } from '@app/observability';
 import { decideFailure, JobEvent, JobStatus, Stage, tryTransition } from '@app/state-machine';
@@ -184,8 +184,7 @@ export class StageRunner {
    */
   private async catchEarlyWebhook(jobId: string, parserJobId: string | undefined): Promise<void> {
     if (!parserJobId) return;
-    const seen = (await this.ds.query(
-      `SELECT 1 FROM upload_pipeline.webhook_log WHERE job_id = $1 AND parser_job_id = $2 LIMIT 1`,
+    const seen = (await runPrepared(this.ds, prepared(`SELECT 1 FROM upload_pipeline.webhook_log WHERE job_id = $1 AND parser_job_id = $2 LIMIT 1`),
       [jobId, parserJobId],
     )) as unknown[];
     if (seen.length) {
@@ -211,8 +210,7 @@ export class StageRunner {
   private async fail(job: UploadJobEntity, e: unknown): Promise<RunOutcome> {
     // The owner deleted the document meanwhile (cascading to the job): its writes failed (missing
     // objects, foreign keys). Nothing to retry and nothing to record.
-    const [{ exists }] = (await this.ds.query(
-      `SELECT EXISTS (SELECT 1 FROM upload_pipeline.upload_jobs WHERE job_id = $1) AS exists`,
+    const [{ exists }] = (await runPrepared(this.ds, prepared(`SELECT EXISTS (SELECT 1 FROM upload_pipeline.upload_jobs WHERE job_id = $1) AS exists`),
       [job.jobId],
     )) as { exists: boolean }[];
     if (!exists) {

@@ -4,7 +4,7 @@ import pino, { type DestinationStream, type Level, type Logger, type LoggerOptio
 import type { Options as PinoHttpOptions } from 'pino-http';
 import { currentCorrelationId } from './correlation';
 import { ensureRequestId } from './correlation.middleware';
-import { censorLogValue, REDACT_PATHS, sanitizeRequest, type SerializedRequest } from './redact';
+import { censorLogObject, sanitizeRequest, sanitizeResponse, type SerializedRequest, type SerializedResponse } from './redact';
 
 export interface LoggingModuleOptions {
   /** Added to every line as `app` (api, worker, mock-llamaparse, mock-openai). */
@@ -50,7 +50,8 @@ export function pinoLoggerOptions(opts: LoggingModuleOptions): LoggerOptions {
     level: opts.level,
     base: { app: opts.app, pid: process.pid, hostname: hostname() },
     timestamp: pino.stdTimeFunctions.isoTime,
-    redact: { paths: [...REDACT_PATHS], censor: censorLogValue },
+    // redaction: one pass over each log object (see censorLogObject); requests and responses by their serializers
+    formatters: { log: (obj: Record<string, unknown>) => censorLogObject(obj) },
     mixin(_merge: object, _level: number, logger: Logger): object {
       const correlationId = currentCorrelationId();
       // a fresh object every call: pino's merge strategy assigns into it
@@ -67,7 +68,7 @@ export function pinoLoggerOptions(opts: LoggingModuleOptions): LoggerOptions {
     };
   }
   // JSON lines: level as its label ("info"), which log shippers read without a lookup table
-  return { ...base, formatters: { level: (label: string) => ({ level: label }) } };
+  return { ...base, formatters: { ...base.formatters, level: (label: string) => ({ level: label }) } };
 }
 
 /** The app's root pino logger (the one nestjs-pino and pino-http write through). */
@@ -107,7 +108,10 @@ export function pinoHttpOptions(logger: Logger, opts: Pick<LoggingModuleOptions,
     },
     autoLogging: { ignore: (req) => quiet(pathOf(originalUrl(req))) },
     customLogLevel: levelFor,
-    serializers: { req: (req: SerializedRequest) => sanitizeRequest(req) },
+    serializers: {
+      req: (req: SerializedRequest) => sanitizeRequest(req),
+      res: (res: SerializedResponse) => sanitizeResponse(res),
+    },
   };
 }
 

@@ -1,5 +1,5 @@
 import { createAppLogger } from './logging.config';
-import { censorLogValue, isSignedUrl, REDACTED, redactUrl, sanitizeRequest } from './redact';
+import { censorLogObject, isSignedUrl, REDACTED, redactUrl, sanitizeRequest, sanitizeResponse } from './redact';
 import { LogCapture } from '../../../test/log-capture';
 
 const SIGNED =
@@ -19,11 +19,39 @@ describe('redactUrl / isSignedUrl', () => {
     expect(isSignedUrl('/api/v2/jobs/sig=1')).toBe(false); // in the path, not the query
   });
 
-  it('censor: URL fields lose a signature only; other paths become [redacted]', () => {
-    expect(censorLogValue(SIGNED, ['job', 'signed_url'])).toBe(redactUrl(SIGNED));
-    expect(censorLogValue('/api/v2/jobs?page=2', ['req', 'url'])).toBe('/api/v2/jobs?page=2');
-    expect(censorLogValue(42, ['url'])).toBe(42);
-    expect(censorLogValue('hunter2', ['user', 'password'])).toBe(REDACTED);
+  it('censorLogObject: URL fields lose a signature only; secret fields become [redacted]', () => {
+    expect(censorLogObject({ job: { signed_url: SIGNED } })).toEqual({ job: { signed_url: redactUrl(SIGNED) } });
+    expect(censorLogObject({ req: { url: '/api/v2/jobs?page=2' } })).toEqual({ req: { url: '/api/v2/jobs?page=2' } });
+    expect(censorLogObject({ url: 42 })).toEqual({ url: 42 });
+    expect(censorLogObject({ user: { password: 'hunter2' } })).toEqual({ user: { password: REDACTED } });
+    expect(censorLogObject({ token: { nested: 'object' } })).toEqual({ token: REDACTED });
+  });
+
+  it('censorLogObject: stops below depth 2, descends arrays, copies instead of changing the caller\'s objects', () => {
+    const deep = { a: { b: { c: { token: 'deep' } } } };
+    expect(censorLogObject(deep)).toBe(deep); // nothing to change: the same object back
+    const items = { items: [{ token: 't1' }, { name: 'n' }] };
+    expect(censorLogObject(items)).toEqual({ items: [{ token: REDACTED }, { name: 'n' }] });
+    expect(items.items[0].token).toBe('t1');
+    const headers = { authorization: 'Bearer x', accept: '*/*' };
+    const obj = { req: { headers } };
+    expect(censorLogObject(obj)).toEqual({ req: { headers: { authorization: REDACTED, accept: '*/*' } } });
+    expect(obj.req.headers).toBe(headers);
+    expect(headers.authorization).toBe('Bearer x');
+    // class instances are left to their serializers (a raw request is never walked)
+    class Raw {
+      token = 'inside-an-instance';
+    }
+    const raw = new Raw();
+    expect(censorLogObject({ thing: raw }).thing).toBe(raw);
+  });
+
+  it('sanitizeResponse: credential-looking response headers are redacted on a copy', () => {
+    const res = { statusCode: 200, headers: { 'set-cookie': 'sid=1', 'content-type': 'application/json' } };
+    expect(sanitizeResponse(res)).toEqual({ statusCode: 200, headers: { 'set-cookie': REDACTED, 'content-type': 'application/json' } });
+    expect(res.headers['set-cookie']).toBe('sid=1');
+    const plain = { statusCode: 204, headers: { 'x-request-id': 'r' } };
+    expect(sanitizeResponse(plain)).toBe(plain);
   });
 
   it('sanitizeRequest drops the query of the upload route and of signed URLs', () => {

@@ -5,6 +5,7 @@ import { chunkMarkdown } from '@app/chunking';
 import { PermanentError } from '@app/circuit-breaker';
 import { EMBEDDER, Embedder } from '@app/embedder-client';
 import { STORAGE, StorageDriver } from '@app/storage';
+import { prepared, runPrepared } from '@app/database';
 import type { JobContext, StageHandler, StageResult } from '../job-context';
 import { PIPELINE_OPTIONS, PipelineOptions } from '../pipeline.options';
 
@@ -42,12 +43,11 @@ export class ChunkHandler implements StageHandler {
     let written = 0;
     for (let i = 0; i < chunks.length; i += ROWS_PER_INSERT) {
       const slice = chunks.slice(i, i + ROWS_PER_INSERT);
-      const r = (await this.ds.query(
-        `INSERT INTO upload_pipeline.document_chunk_buffer
+      const r = (await runPrepared(this.ds, prepared(`INSERT INTO upload_pipeline.document_chunk_buffer
            (chunk_id, document_id, chunker, chunker_version, ord, text, chunk_sha, token_count, meta)
          SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::int[], $5::int[], $6::text[], $7::char(64)[], $8::int[], $9::jsonb[])
          ON CONFLICT DO NOTHING
-         RETURNING 1`,
+         RETURNING 1`),
         [
           slice.map((c) => c.chunkId),
           slice.map(() => document.documentId),

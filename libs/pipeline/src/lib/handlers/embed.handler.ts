@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { EmbeddingModelsService } from '@app/embeddings';
+import { prepared, runPrepared } from '@app/database';
 import type { JobContext, StageHandler, StageResult } from '../job-context';
 
 interface PendingChunk {
@@ -29,8 +30,7 @@ export class EmbedHandler implements StageHandler {
   async run({ job, document, signal, workerId }: JobContext): Promise<StageResult> {
     const { active, building } = await this.models.inUse();
     const targets = building ? [active, building] : [active];
-    const [{ total }] = (await this.ds.query(
-      `SELECT count(*)::int AS total FROM upload_pipeline.document_chunk_buffer WHERE document_id = $1`,
+    const [{ total }] = (await runPrepared(this.ds, prepared(`SELECT count(*)::int AS total FROM upload_pipeline.document_chunk_buffer WHERE document_id = $1`),
       [document.documentId],
     )) as { total: number }[];
 
@@ -39,19 +39,17 @@ export class EmbedHandler implements StageHandler {
     let tokensUsed = 0;
     let requests = 0;
     for (const target of targets) {
-      const pending = (await this.ds.query(
-        `SELECT b.chunk_id AS id, b.text, b.token_count AS tokens
+      const pending = (await runPrepared(this.ds, prepared(`SELECT b.chunk_id AS id, b.text, b.token_count AS tokens
          FROM upload_pipeline.document_chunk_buffer b
          WHERE b.document_id = $1 AND NOT EXISTS (
            SELECT 1 FROM upload_pipeline.document_vector_buffer v
            WHERE v.chunk_id = b.chunk_id AND v.embed_model = $2 AND v.embed_version = $3)
-         ORDER BY b.ord`,
+         ORDER BY b.ord`),
         [document.documentId, target.model, target.version],
       )) as PendingChunk[];
       embedded += total - pending.length;
       for await (const { batch, result: res } of this.models.embedBatches(target, pending, signal)) {
-        await this.ds.query(
-          `WITH ins AS (
+        await runPrepared(this.ds, prepared(`WITH ins AS (
              INSERT INTO upload_pipeline.document_vector_buffer (chunk_id, embed_model, embed_version, document_id, embedding)
              SELECT id, $2, $3, $4, string_to_array(vec, ',')::real[]
              FROM unnest($1::uuid[], $5::text[]) AS t(id, vec)
@@ -59,7 +57,7 @@ export class EmbedHandler implements StageHandler {
            )
            UPDATE upload_pipeline.upload_jobs
            SET progress = progress || jsonb_build_object('chunks_embedded', $6::int, 'chunks_total', $7::int), updated_at = now()
-           WHERE job_id = $8 AND claimed_by = $9`,
+           WHERE job_id = $8 AND claimed_by = $9`),
           [
             batch.map((c) => c.id),
             target.model,

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { TransientError } from '@app/circuit-breaker';
 import { EmbeddingModelsService } from '@app/embeddings';
+import { prepared, runPrepared } from '@app/database';
 import type { JobContext, StageHandler, StageResult } from '../job-context';
 
 /**
@@ -20,18 +21,16 @@ export class FinalizeHandler implements StageHandler {
       type: 'advance',
       commit: async (m: EntityManager) => {
         // Vectors of registered models only: a build cancelled meanwhile leaves vectors nobody wants.
-        const [{ missing }] = (await m.query(
-          `SELECT count(*)::int AS missing FROM upload_pipeline.document_chunk_buffer b
+        const [{ missing }] = (await runPrepared(m, prepared(`SELECT count(*)::int AS missing FROM upload_pipeline.document_chunk_buffer b
            WHERE b.document_id = $1 AND NOT EXISTS (
              SELECT 1 FROM upload_pipeline.document_vector_buffer v
              JOIN upload_pipeline.embedding_models e ON e.embed_model = v.embed_model AND e.embed_version = v.embed_version
-             WHERE v.chunk_id = b.chunk_id)`,
+             WHERE v.chunk_id = b.chunk_id)`),
           [document.documentId],
         )) as { missing: number }[];
         if (missing > 0) throw new TransientError(`${missing} chunks have no vector yet`, { code: 'vectors_missing' });
         // One row per chunk and model (two while a re-embedding runs).
-        await m.query(
-          `INSERT INTO upload_pipeline.document_chunks
+        await runPrepared(m, prepared(`INSERT INTO upload_pipeline.document_chunks
              (chunk_id, document_id, user_id, chunker, chunker_version, ord, text, chunk_sha, token_count,
               embed_model, embed_version, embedding, meta)
            SELECT b.chunk_id, b.document_id, $2, b.chunker, b.chunker_version, b.ord, b.text, b.chunk_sha, b.token_count,
@@ -40,15 +39,14 @@ export class FinalizeHandler implements StageHandler {
            JOIN upload_pipeline.document_vector_buffer v ON v.chunk_id = b.chunk_id
            JOIN upload_pipeline.embedding_models e ON e.embed_model = v.embed_model AND e.embed_version = v.embed_version
            WHERE b.document_id = $1
-           ON CONFLICT DO NOTHING`,
+           ON CONFLICT DO NOTHING`),
           [document.documentId, document.userId],
         );
-        await m.query(`DELETE FROM upload_pipeline.document_vector_buffer WHERE document_id = $1`, [document.documentId]);
-        await m.query(`DELETE FROM upload_pipeline.document_chunk_buffer WHERE document_id = $1`, [document.documentId]);
-        await m.query(
-          `UPDATE upload_pipeline.documents SET chunk_count =
+        await runPrepared(m, prepared(`DELETE FROM upload_pipeline.document_vector_buffer WHERE document_id = $1`), [document.documentId]);
+        await runPrepared(m, prepared(`DELETE FROM upload_pipeline.document_chunk_buffer WHERE document_id = $1`), [document.documentId]);
+        await runPrepared(m, prepared(`UPDATE upload_pipeline.documents SET chunk_count =
              (SELECT count(DISTINCT chunk_id) FROM upload_pipeline.document_chunks WHERE document_id = $1), updated_at = now()
-           WHERE document_id = $1`,
+           WHERE document_id = $1`),
           [document.documentId],
         );
       },

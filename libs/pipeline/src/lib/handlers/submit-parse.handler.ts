@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { PARSER_CLIENT, ParserClient } from '@app/parser-client';
 import { STORAGE, StorageDriver } from '@app/storage';
+import { prepared, runPrepared } from '@app/database';
 import type { JobContext, StageHandler, StageResult } from '../job-context';
 import { PIPELINE_OPTIONS, PipelineOptions } from '../pipeline.options';
 
@@ -23,8 +24,7 @@ export class SubmitParseHandler implements StageHandler {
 
   async run({ job, document, signal }: JobContext): Promise<StageResult> {
     const body = await this.storage.getObjectBuffer(document.rawPath, this.opts.maxDocumentBytes);
-    const [{ webhook_secret }] = (await this.ds.query(
-      `SELECT webhook_secret FROM upload_pipeline.upload_jobs WHERE job_id = $1`,
+    const [{ webhook_secret }] = (await runPrepared(this.ds, prepared(`SELECT webhook_secret FROM upload_pipeline.upload_jobs WHERE job_id = $1`),
       [job.jobId],
     )) as { webhook_secret: string }[];
     const { parserJobId } = await this.parser.submit(
