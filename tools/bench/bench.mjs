@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // End-to-end benchmark of the ingestion pipeline (DESIGN.md "Targets").
 //
-//   node tools/bench/bench.mjs [--docs 2000] [--size small|medium|large] [--workers 1] [--concurrency 16]
+//   node tools/bench/bench.mjs [--docs 2000] [--size small|medium|large|max] [--workers 1] [--concurrency 16]
 //                              [--latency-ms 0] [--url http://... --database-url postgres://...] [--json out.json]
 //
 // Needs the built apps (`npx nx run-many -t build`; done here only when dist/apps/<app>/main.js is missing).
@@ -33,7 +33,8 @@ import { fmt, mapLimit, percentile, sleep, summarize, table } from './lib/stats.
 
 const USAGE = `usage: node tools/bench/bench.mjs [options]
   --docs N               documents to ingest (default 2000)
-  --size S               small (~1.5 KB, one page) | medium (~24 KB) | large (~240 KB) (default small)
+  --size S               small (~1.5 KB, one page) | medium (~24 KB) | large (~240 KB) | max (~24.5 MiB, near the
+                         25 MiB upload limit: the worker's memory with the largest documents) (default small)
   --workers N            worker processes (default 1)
   --concurrency N        WORKER_CONCURRENCY of each worker (default 16)
   --claim-batch N        WORKER_CLAIM_BATCH (default: the worker's own, 16)
@@ -46,8 +47,8 @@ const USAGE = `usage: node tools/bench/bench.mjs [options]
   --preload              upload everything first, then start the workers on the backlog: the workers'
                          drain rate without the uploads competing (throughput: first claim -> last complete)
   --log-level L          LOG_LEVEL of the apps (default info, as deployed)
-  --no-source-maps       start the apps without --enable-source-maps (the Dockerfiles use it)
-  --worker-node-args S   extra node flags for the workers, e.g. "--max-old-space-size=96"
+  --source-maps          start the apps with --enable-source-maps (not as shipped: tools/dev/app-commands.json)
+  --worker-node-args=S   extra node flags for the workers (after the shipped ones), e.g. "--worker-node-args=--max-old-space-size=96"
   --cpu-prof             write V8 CPU profiles of the api and workers into the run's log dir
   --wait-quiet S         first wait up to S seconds for the machine to be < 25% busy (default 0)
   --probe-docs N         sequential uploads on the idle system after the run (default 20; 0 = skip)
@@ -84,7 +85,7 @@ try {
       'upload-concurrency': { type: 'string', default: '16' },
       preload: { type: 'boolean', default: false },
       'log-level': { type: 'string', default: 'info' },
-      'no-source-maps': { type: 'boolean', default: false },
+      'source-maps': { type: 'boolean', default: false },
       'worker-node-args': { type: 'string', default: '' },
       'cpu-prof': { type: 'boolean', default: false },
       'wait-quiet': { type: 'string', default: '0' },
@@ -124,7 +125,7 @@ const int = (name, min = 0) => {
   return Number(v);
 };
 if (!SIZES[args.size]) {
-  process.stderr.write(`bench: --size must be small, medium or large\n`);
+  process.stderr.write(`bench: --size must be small, medium, large or max\n`);
   process.exit(2);
 }
 const o = {
@@ -141,7 +142,7 @@ const o = {
   uploadConcurrency: int('upload-concurrency', 1),
   preload: args.preload,
   logLevel: args['log-level'],
-  sourceMaps: !args['no-source-maps'],
+  sourceMaps: args['source-maps'],
   workerNodeArgs: args['worker-node-args'].split(/\s+/).filter(Boolean),
   cpuProf: args['cpu-prof'],
   waitQuietS: int('wait-quiet'),
@@ -752,7 +753,7 @@ function printReport(r) {
   out.push(
     `settings: ${s.docs} ${s.size} docs (~${s.doc_bytes_mean ?? s.doc_bytes_target} B), ${s.workers} worker(s) x concurrency ${s.concurrency}` +
       `, claim batch ${s.claimBatch ?? 'default'}, latency ${s.latencyMs} ms, parser concurrency ${s.parserConcurrency}, uploads ${s.uploadConcurrency} at a time, log ${s.logLevel}` +
-      `${s.sourceMaps === false ? ', no source maps' : ''}${s.workerNodeArgs?.length ? `, worker node ${s.workerNodeArgs.join(' ')}` : ''}`,
+      `${s.sourceMaps ? ', with --enable-source-maps' : ''}${s.workerNodeArgs?.length ? `, worker node ${s.workerNodeArgs.join(' ')}` : ''}`,
   );
   if (s.postgres)
     out.push(

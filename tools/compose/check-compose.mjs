@@ -325,34 +325,22 @@ for (const app of appNames) {
   apps.set(app, { ...cfg, portProp, hostProp, port, required });
 }
 
-// ---------------------------------------------------------------- tools/dev/start.mjs
-section('tools/dev/start.mjs (what npm start runs)');
+// ---------------------------------------------------------------- tools/dev/app-commands.json
+section('tools/dev/app-commands.json (what npm start, the benchmark and the tests run)');
 function startCommands() {
-  const src = readFileSync(join(root, 'tools/dev/start.mjs'), 'utf8');
-  const cmds = [];
-  for (const m of src.matchAll(/spawn(?:Sync)?\(\s*'node'\s*,\s*\[([^\]]*)\]/g)) {
-    const args = [];
-    for (const raw of m[1].split(/,(?![^(]*\))/)) {
-      const a = raw.trim();
-      if (!a) continue;
-      const j = /^join\(\s*root\s*,\s*(['`])(.*)\1\s*\)$/.exec(a);
-      const lit = /^(['`])(.*)\1$/.exec(a);
-      if (j) args.push(j[2]);
-      else if (lit) args.push(lit[2]);
-      else return null;
-    }
-    cmds.push(['node', ...args]);
-  }
-  const app = cmds.find((c) => c.some((a) => a.includes('${name}')));
-  const migrate = cmds.find((c) => c[c.length - 1] === 'migrate');
-  return app && migrate ? { app, migrate } : null;
+  const startSrc = readFileSync(join(root, 'tools/dev/start.mjs'), 'utf8');
+  if (!startSrc.includes('app-commands.json')) return null; // npm start must run these commands
+  const json = JSON.parse(readFileSync(join(root, 'tools/dev/app-commands.json'), 'utf8'));
+  const ok = (c) => Array.isArray(c) && c[0] === 'node' && c.every((a) => typeof a === 'string');
+  if (!ok(json.migrate) || !Object.values(json.apps ?? {}).every(ok)) return null;
+  return { apps: json.apps, migrate: json.migrate };
 }
 const start = startCommands();
-if (check(!!start, "start.mjs: the apps' and the migration's node commands found")) {
-  note(`apps:    ${start.app.join(' ')}`);
+if (check(!!start, "app-commands.json: the apps' and the migration's node commands, read by start.mjs")) {
+  for (const [app, cmd] of Object.entries(start.apps)) note(`${app}: ${cmd.join(' ')}`);
   note(`migrate: ${start.migrate.join(' ')}`);
 }
-const startCommandFor = (app) => start?.app.map((a) => a.replace('${name}', app));
+const startCommandFor = (app) => start?.apps[app];
 
 // ---------------------------------------------------------------- Dockerfiles
 function parseDockerfile(file) {

@@ -6,12 +6,16 @@
 //     waits for each /health/ready and prints where they are.
 // Ctrl-C stops the apps (SIGTERM, they drain) and then the database.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres, freePort } from './embedded-pg.mjs';
 
 const root = resolve(import.meta.dirname, '../..');
+// the apps' commands, shared with the Dockerfiles, docker-compose.yml, the benchmark and the tests
+const commands = JSON.parse(readFileSync(join(root, 'tools/dev/app-commands.json'), 'utf8'));
+/** [binary, args] of a command from app-commands.json, its dist/ paths made absolute. */
+const resolveCommand = ([bin, ...args]) => [bin, args.map((a) => (a.startsWith('dist/') ? join(root, a) : a))];
 const env = { ...process.env };
 const log = (m) => console.log(`[start] ${m}`);
 
@@ -67,7 +71,7 @@ Object.assign(env, {
 if (!existsSync(env.STORAGE_LOCAL_ROOT)) mkdirSync(env.STORAGE_LOCAL_ROOT, { recursive: true });
 
 log('migrating the database');
-const m = spawnSync('node', [join(root, 'dist/apps/api/main.js'), 'migrate'], { cwd: root, stdio: 'inherit', env });
+const m = spawnSync(...resolveCommand(commands.migrate), { cwd: root, stdio: 'inherit', env });
 if (m.status !== 0) {
   log('migration failed');
   await db?.stop();
@@ -78,7 +82,7 @@ const children = new Map();
 let stopping = false;
 
 function startApp(name) {
-  const child = spawn('node', ['--enable-source-maps', join(root, `dist/apps/${name}/main.js`)], {
+  const child = spawn(...resolveCommand(commands.apps[name]), {
     cwd: root,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

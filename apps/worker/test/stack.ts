@@ -1,6 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -82,6 +82,14 @@ export interface StackOptions {
  * The real stack for integration tests: a fresh database, and the built api, mock-llamaparse,
  * mock-openai and worker(s) as separate processes talking HTTP on free ports.
  */
+/** The node flags an app runs with everywhere (tools/dev/app-commands.json): the tests run what ships. */
+function appNodeFlags(app: string): string[] {
+  const commands = JSON.parse(readFileSync(join(ROOT, 'tools/dev/app-commands.json'), 'utf8')) as { apps: Record<string, string[]> };
+  const cmd = commands.apps[app];
+  if (!cmd) throw new Error(`tools/dev/app-commands.json has no command for ${app}`);
+  return cmd.slice(1, -1);
+}
+
 export async function startStack(o: StackOptions = {}): Promise<Stack> {
   const db = await createTestDatabase(migratedTemplate());
   const storageRoot = mkdtempSync(join(tmpdir(), 'ingest-stack-storage-'));
@@ -94,7 +102,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   const launch = async (name: string, app: string, env: Record<string, string>, portVar: string, fixedPort?: number): Promise<AppProcess> => {
     const port = fixedPort ?? (await freePort());
     const log = createWriteStream(join(logDir, `${name}.log`));
-    const child = spawn(process.execPath, ['--enable-source-maps', join(ROOT, 'dist/apps', app, 'main.js')], {
+    const child = spawn(process.execPath, [...appNodeFlags(app), join(ROOT, 'dist/apps', app, 'main.js')], {
       cwd: ROOT,
       env: { PATH: process.env['PATH'] ?? '', NODE_ENV: 'test', LOG_LEVEL: 'warn', ...env, [portVar]: String(port) },
       stdio: ['ignore', 'pipe', 'pipe'],

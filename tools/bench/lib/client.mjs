@@ -14,8 +14,11 @@ export function signToken(secret, sub = randomUUID(), ttlSec = 6 * 3600) {
 
 export const sha256hex = (b) => createHash('sha256').update(b).digest('hex');
 
-/** Target sizes of the generated markdown: small is about one page (one chunk). */
-export const SIZES = { small: 1_500, medium: 24_000, large: 240_000 };
+/**
+ * Target sizes of the generated markdown: small is about one page (one chunk); max is close to the default
+ * upload limit (25 MiB, headings not counted in the target), to show what the largest accepted document costs.
+ */
+export const SIZES = { small: 1_500, medium: 24_000, large: 240_000, max: 24 * 1024 * 1024 };
 
 const WORDS = `pipeline document parser chunk vector embedding storage latency throughput worker queue lease
 retry backoff webhook signature token model index search query result page section table figure

@@ -57,7 +57,7 @@ async function waitReady(url, child, timeoutMs = 60_000) {
 
 /**
  * @param {{workers: number, latencyMs: number, concurrency?: number, claimBatch?: number, pollIntervalMs?: number,
- *   workerPool?: number, apiPool?: number, parserConcurrency: number, logLevel: string, logDir: string, sourceMaps?: boolean, cpuProf?: boolean, deferWorkers?: boolean,
+ *   workerPool?: number, apiPool?: number, parserConcurrency: number, logLevel: string, logDir: string, sourceMaps?: boolean (default false, as shipped), cpuProf?: boolean, deferWorkers?: boolean,
  *   log: (m: string) => void}} o
  */
 export async function startStack(o) {
@@ -114,7 +114,9 @@ export async function startStack(o) {
     const port = fixedPort ?? (await freePort());
     const out = createWriteStream(join(o.logDir, `${name}.log`));
     // as the Dockerfiles run them
-    const nodeArgs = o.sourceMaps === false ? [] : ['--enable-source-maps'];
+    // the flags it ships with (tools/dev/app-commands.json); --source-maps adds --enable-source-maps
+    const nodeArgs = JSON.parse(readFileSync(join(ROOT, 'tools/dev/app-commands.json'), 'utf8')).apps[app].slice(1, -1);
+    if (o.sourceMaps) nodeArgs.unshift('--enable-source-maps');
     if (app === 'worker' && o.workerNodeArgs?.length) nodeArgs.push(...o.workerNodeArgs);
     // --cpu-prof: a V8 CPU profile of the api and the workers, written on exit (summarize with profile-summary.mjs)
     if (o.cpuProf && (app === 'api' || app === 'worker'))
