@@ -1,5 +1,5 @@
 import { createEmptyDatabase, TestDatabase } from '@app/testing';
-import { DataSource, QueryFailedError, QueryRunnerAlreadyReleasedError } from 'typeorm';
+import { DataSource, EntityManager, QueryFailedError, QueryRunnerAlreadyReleasedError } from 'typeorm';
 import { createDataSource } from './data-source';
 import { prepared, PreparedStatement, runPrepared } from './prepared-query';
 
@@ -62,10 +62,11 @@ describe('runPrepared (real PostgreSQL)', () => {
   });
 
   it("refuses a finished transaction's manager instead of running outside the transaction", async () => {
-    let leaked: Parameters<Parameters<DataSource['transaction']>[0]>[0] | undefined;
-    await ds.transaction(async (m) => {
+    let leaked: EntityManager | undefined;
+    await ds.transaction(async (m: EntityManager) => {
       leaked = m;
     });
-    await expect(runPrepared(leaked!, prepared(`SELECT 1`), [])).rejects.toBeInstanceOf(QueryRunnerAlreadyReleasedError);
+    if (!leaked) throw new Error('the transaction callback did not run');
+    await expect(runPrepared(leaked, prepared(`SELECT 1`), [])).rejects.toBeInstanceOf(QueryRunnerAlreadyReleasedError);
   });
 });
