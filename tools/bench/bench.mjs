@@ -49,7 +49,7 @@ const USAGE = `usage: node tools/bench/bench.mjs [options]
   --log-level L          LOG_LEVEL of the apps (default info, as deployed)
   --source-maps          start the apps with --enable-source-maps (not as shipped: tools/dev/app-commands.json)
   --worker-node-args=S   extra node flags for the workers (after the shipped ones), e.g. "--worker-node-args=--max-old-space-size=96"
-  --cpu-prof             write V8 CPU profiles of the api and workers into the run's log dir
+  --cpu-prof             write V8 CPU profiles of every app (mocks included) into the run's log dir
   --wait-quiet S         first wait up to S seconds for the machine to be < 25% busy (default 0)
   --probe-docs N         sequential uploads on the idle system after the run (default 20; 0 = skip)
   --probe-clients LIST   client counts of the commit-rate probe (default 1,16)

@@ -118,8 +118,8 @@ export async function startStack(o) {
     const nodeArgs = JSON.parse(readFileSync(join(ROOT, 'tools/dev/app-commands.json'), 'utf8')).apps[app].slice(1, -1);
     if (o.sourceMaps) nodeArgs.unshift('--enable-source-maps');
     if (app === 'worker' && o.workerNodeArgs?.length) nodeArgs.push(...o.workerNodeArgs);
-    // --cpu-prof: a V8 CPU profile of the api and the workers, written on exit (summarize with profile-summary.mjs)
-    if (o.cpuProf && (app === 'api' || app === 'worker'))
+    // --cpu-prof: a V8 CPU profile of every app (mocks included), written on exit (summarize with profile-summary.mjs)
+    if (o.cpuProf)
       nodeArgs.push(
         '--cpu-prof',
         `--cpu-prof-dir=${join(o.logDir, 'profiles')}`,

@@ -333,6 +333,12 @@ export class LocalStorageDriver implements StorageDriver {
     const root = await this.ensureRoot();
     const target = resolve(root, ...segments);
     if (target !== root && !target.startsWith(root + sep)) throw new InvalidStorageKeyError(key, 'escapes the storage root');
+    if (target === root) return root;
+    // Fast path, one call instead of an lstat a segment: realpath of `<target>/.` equals `target` exactly
+    // when every segment exists, none is a symbolic link (the root is already canonical) and the last one
+    // is a directory. Anything else (missing, a link, a file) takes the walk below, which decides.
+    const canonical = await realpath(`${target}${sep}.`).catch(() => undefined);
+    if (canonical === target) return target;
     let cur = root;
     for (const segment of segments) {
       cur = join(cur, segment);
