@@ -799,7 +799,8 @@ function printReport(r) {
       fmt(t.confirm_to_complete_ms.p50, 0),
       '',
     ]);
-    rows.push(['worker RSS max, MiB', '<= 150', fmt(rssMax, 1), ok(rssMax, 150)]);
+    // DESIGN.md says 150 MB: 150e6 bytes = 143.05 MiB (the RSS is measured in MiB)
+    rows.push(['worker RSS max, MiB (150 MB = 143.05 MiB)', '<= 143.05', fmt(rssMax, 1), ok(rssMax, 150e6 / 2 ** 20)]);
     const sr = r.search;
     rows.push([
       'search top-10 p50, ms (pgvector)',
