@@ -39,6 +39,10 @@ describe('pipeline: the real stack carries documents to complete (api, worker, m
     const { jobId, documentId } = await uploadDocument(stack, token, d.name, d.mime, d.bytes());
     const [row] = await waitForJobs(stack, [jobId], 60_000);
     expect(row).toMatchObject({ stage: 'complete', state: 'done', last_error: null });
+    // the parser's webhook was accepted (only a correctly signed one is logged): the worker handed the parser
+    // the job's own secret, taken from the claimed row
+    const hooks = await stack.sql(`SELECT 1 FROM upload_pipeline.webhook_log WHERE job_id = $1`, [jobId]);
+    expect(hooks.length).toBeGreaterThan(0);
 
     const chunks = await stack.sql<{ text: string; dims: number; chunk_id: string; ord: number; token_count: number }>(
       `SELECT text, coalesce(array_length(embedding::real[], 1), 0) AS dims, chunk_id, ord, token_count

@@ -24,16 +24,16 @@ export class SubmitParseHandler implements StageHandler {
 
   async run({ job, document, signal }: JobContext): Promise<StageResult> {
     const body = await this.storage.getObjectBuffer(document.rawPath, this.opts.maxDocumentBytes);
-    const [{ webhook_secret }] = (await runPrepared(this.ds, prepared(`SELECT webhook_secret FROM upload_pipeline.upload_jobs WHERE job_id = $1`),
-      [job.jobId],
-    )) as { webhook_secret: string }[];
+    // The claim statement returns the whole row, secret included; a job re-read through the repository
+    // has no secret (the column is `select: false`), so read it then.
+    const webhookSecret = job.webhookSecret || (await this.readWebhookSecret(job.jobId));
     const { parserJobId } = await this.parser.submit(
       {
         fileName: document.filename,
         mime: document.mime,
         body,
         webhookUrl: `${this.opts.webhookBaseUrl.replace(/\/$/, '')}/webhooks/llamaparse/${job.jobId}`,
-        webhookSecret: webhook_secret,
+        webhookSecret,
       },
       { signal },
     );
@@ -43,5 +43,15 @@ export class SubmitParseHandler implements StageHandler {
       nextAttemptAt: new Date(Date.now() + this.opts.webhookTimeoutMs),
       detail: { parser_job_id: parserJobId },
     };
+  }
+
+  private async readWebhookSecret(jobId: string): Promise<string> {
+    const rows = await runPrepared<{ webhook_secret: string }>(
+      this.ds,
+      prepared(`SELECT webhook_secret FROM upload_pipeline.upload_jobs WHERE job_id = $1`),
+      [jobId],
+    );
+    if (!rows.length) throw new Error(`job ${jobId} is gone`);
+    return rows[0].webhook_secret;
   }
 }
