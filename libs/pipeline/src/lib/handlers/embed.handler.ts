@@ -30,23 +30,26 @@ export class EmbedHandler implements StageHandler {
   async run({ job, document, signal, workerId }: JobContext): Promise<StageResult> {
     const { active, building } = await this.models.inUse();
     const targets = building ? [active, building] : [active];
-    const [{ total }] = (await runPrepared(this.ds, prepared(`SELECT count(*)::int AS total FROM upload_pipeline.document_chunk_buffer WHERE document_id = $1`),
-      [document.documentId],
-    )) as { total: number }[];
-
+    let total = 0;
     let embedded = 0;
     let embeddedNow = 0;
     let tokensUsed = 0;
     let requests = 0;
     for (const target of targets) {
-      const pending = (await runPrepared(this.ds, prepared(`SELECT b.chunk_id AS id, b.text, b.token_count AS tokens
-         FROM upload_pipeline.document_chunk_buffer b
-         WHERE b.document_id = $1 AND NOT EXISTS (
-           SELECT 1 FROM upload_pipeline.document_vector_buffer v
-           WHERE v.chunk_id = b.chunk_id AND v.embed_model = $2 AND v.embed_version = $3)
-         ORDER BY b.ord`),
+      // every buffered chunk, in order, marked when it already has this model's vector (a re-run after a
+      // crash embeds only the rest): one round trip gives the total and the work
+      const chunks = await runPrepared<PendingChunk & { done: boolean }>(
+        this.ds,
+        prepared(`SELECT b.chunk_id AS id, b.text, b.token_count AS tokens, EXISTS (
+             SELECT 1 FROM upload_pipeline.document_vector_buffer v
+             WHERE v.chunk_id = b.chunk_id AND v.embed_model = $2 AND v.embed_version = $3) AS done
+           FROM upload_pipeline.document_chunk_buffer b
+           WHERE b.document_id = $1
+           ORDER BY b.ord`),
         [document.documentId, target.model, target.version],
-      )) as PendingChunk[];
+      );
+      total = chunks.length;
+      const pending: PendingChunk[] = chunks.filter((c) => !c.done).map(({ id, text, tokens }) => ({ id, text, tokens }));
       embedded += total - pending.length;
       for await (const { batch, result: res } of this.models.embedBatches(target, pending, signal)) {
         await runPrepared(this.ds, prepared(`WITH ins AS (
