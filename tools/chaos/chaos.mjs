@@ -11,12 +11,13 @@
 // --database-url, in a fresh database created on that server. See docs/operations.md, "Chaos testing".
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, createHmac, randomBytes, randomInt, randomUUID } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { v5 as uuidv5 } from 'uuid';
+import { appNodeFlags } from '../dev/app-commands.mjs';
 import { freePort, startEmbeddedPostgres } from '../dev/embedded-pg.mjs';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -151,8 +152,7 @@ async function launch(name, app, env, portVar, fixedPort) {
   const port = fixedPort ?? (await freePort());
   const log = createWriteStream(join(outDir, `${name}.log`));
   // the flags it ships with (tools/dev/app-commands.json)
-  const flags = JSON.parse(readFileSync(join(ROOT, 'tools/dev/app-commands.json'), 'utf8')).apps[app].slice(1, -1);
-  const child = spawn(process.execPath, [...flags, join(ROOT, 'dist/apps', app, 'main.js')], {
+  const child = spawn(process.execPath, [...appNodeFlags(app), join(ROOT, 'dist/apps', app, 'main.js')], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', LOG_LEVEL: 'warn', LOG_FORMAT: 'json', ...env, [portVar]: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],

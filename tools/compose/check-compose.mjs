@@ -329,7 +329,7 @@ for (const app of appNames) {
 section('tools/dev/app-commands.json (what npm start, the benchmark and the tests run)');
 function startCommands() {
   const startSrc = readFileSync(join(root, 'tools/dev/start.mjs'), 'utf8');
-  if (!startSrc.includes('app-commands.json')) return null; // npm start must run these commands
+  if (!startSrc.includes('./app-commands.mjs')) return null; // npm start must run these commands
   const json = JSON.parse(readFileSync(join(root, 'tools/dev/app-commands.json'), 'utf8'));
   const ok = (c) => Array.isArray(c) && c[0] === 'node' && c.every((a) => typeof a === 'string');
   if (!ok(json.migrate) || !Object.values(json.apps ?? {}).every(ok)) return null;

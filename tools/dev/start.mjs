@@ -6,14 +6,14 @@
 //     waits for each /health/ready and prints where they are.
 // Ctrl-C stops the apps (SIGTERM, they drain) and then the database.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
+import { APP_COMMANDS as commands } from './app-commands.mjs';
 import { startEmbeddedPostgres, freePort } from './embedded-pg.mjs';
 
 const root = resolve(import.meta.dirname, '../..');
 // the apps' commands, shared with the Dockerfiles, docker-compose.yml, the benchmark and the tests
-const commands = JSON.parse(readFileSync(join(root, 'tools/dev/app-commands.json'), 'utf8'));
 /** [binary, args] of a command from app-commands.json, its dist/ paths made absolute. */
 const resolveCommand = ([bin, ...args]) => [bin, args.map((a) => (a.startsWith('dist/') ? join(root, a) : a))];
 const env = { ...process.env };

@@ -14,6 +14,7 @@ import {
   statSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { appNodeFlags } from '../../dev/app-commands.mjs';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { freePort, startEmbeddedPostgres } from '../../dev/embedded-pg.mjs';
@@ -115,7 +116,7 @@ export async function startStack(o) {
     const out = createWriteStream(join(o.logDir, `${name}.log`));
     // as the Dockerfiles run them
     // the flags it ships with (tools/dev/app-commands.json); --source-maps adds --enable-source-maps
-    const nodeArgs = JSON.parse(readFileSync(join(ROOT, 'tools/dev/app-commands.json'), 'utf8')).apps[app].slice(1, -1);
+    const nodeArgs = appNodeFlags(app);
     if (o.sourceMaps) nodeArgs.unshift('--enable-source-maps');
     if (app === 'worker' && o.workerNodeArgs?.length) nodeArgs.push(...o.workerNodeArgs);
     // --cpu-prof: a V8 CPU profile of every app (mocks included), written on exit (summarize with profile-summary.mjs)

@@ -44,7 +44,7 @@ export const CLAIMABLE_SQL = `stage IN (${WORK_STAGES.map(quote).join(', ')}) AN
  * past this commit. Claims run one at a time per worker, so the fsync wait was what bounded how fast a
  * worker could refill its slots. In the SELECT list, so it runs whenever the statement returns a row.
  */
-export const ASYNC_COMMIT = `set_config('synchronous_commit', 'off', true) AS async_commit`;
+const ASYNC_COMMIT = `set_config('synchronous_commit', 'off', true) AS async_commit`;
 
 /**
  * Claims and leases jobs. One statement, one round trip: pick claimable rows with FOR UPDATE SKIP LOCKED

@@ -113,7 +113,8 @@ const SECRET_LOOKING_HEADER = /auth|cookie|token|secret|signature|passw|api-?key
  */
 export function sanitizeRequest<T extends SerializedRequest>(req: T): T {
   delete req.params;
-  req.headers = sanitizeHeaders(req.headers);
+  const headers = sanitizeHeaders(req.headers);
+  if (headers !== req.headers) req.headers = headers;
   const url = req.url;
   if (typeof url === 'string' && (url.startsWith(SIGNED_UPLOAD_PATH) || isSignedUrl(url))) {
     req.url = redactUrl(url);

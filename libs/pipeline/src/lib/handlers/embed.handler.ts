@@ -49,7 +49,7 @@ export class EmbedHandler implements StageHandler {
         [document.documentId, target.model, target.version],
       );
       total = chunks.length;
-      const pending: PendingChunk[] = chunks.filter((c) => !c.done).map(({ id, text, tokens }) => ({ id, text, tokens }));
+      const pending: PendingChunk[] = chunks.filter((c) => !c.done);
       embedded += total - pending.length;
       for await (const { batch, result: res } of this.models.embedBatches(target, pending, signal)) {
         await runPrepared(this.ds, prepared(`WITH ins AS (
