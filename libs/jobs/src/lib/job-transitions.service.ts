@@ -36,6 +36,18 @@ export interface TransitionOptions {
   detail?: Record<string, unknown>;
   /** Document columns written in the same statement. */
   document?: DocumentWrites;
+  /**
+   * Per step of `applySteps`, aligned with its events: each event row's own detail (instead of `detail` on
+   * the first) and when the step happened, for steps whose transition was committed later than they were done.
+   */
+  steps?: readonly TransitionStep[];
+}
+
+/** One step's event row, when a statement commits steps that happened at different times. */
+export interface TransitionStep {
+  detail?: Record<string, unknown>;
+  /** The step was done this long before the statement runs: its event's created_at is now() minus this. */
+  agoMs?: number;
 }
 
 export interface AppliedTransition extends TransitionResult {
@@ -138,22 +150,41 @@ export class JobTransitionsService {
 
     const correlation = p(opts.correlationId ?? null);
     const actor = p(opts.actor ?? opts.workerId ?? null);
-    const detail = p(opts.detail ? JSON.stringify(opts.detail) : null);
+    // a function: only the texts that use it take the parameter (an unused one has no type)
+    const detail = () => p(opts.detail ? JSON.stringify(opts.detail) : null);
     // one event row per step, in order (event_id follows the ORDER BY)
-    const eventRows =
-      steps.length === 1
-        ? `SELECT job_id, document_id, ${p(last.event)}, ${p(last.to.stage)}, ${p(from.stage)}, ${p(from.state)}, ${p(last.to.state)},
-                 COALESCE(${correlation}, correlation_id), ${actor}, ${detail}::jsonb
-           FROM upd`
-        : `SELECT upd.job_id, upd.document_id, s.event_type, s.stage, s.from_stage, s.from_state, s.to_state,
+    let eventColumns = 'job_id, document_id, event_type, stage, from_stage, from_state, to_state, correlation_id, actor, detail';
+    let eventRows: string;
+    if (opts.steps) {
+      if (opts.steps.length !== steps.length) throw new Error(`steps: ${opts.steps.length} given for ${steps.length} events`);
+      const info = opts.steps;
+      eventColumns += ', created_at';
+      eventRows = `SELECT upd.job_id, upd.document_id, s.event_type, s.stage, s.from_stage, s.from_state, s.to_state,
+                 COALESCE(${correlation}, upd.correlation_id), ${actor}, s.detail, now() - s.ago_ms * interval '1 millisecond'
+           FROM upd, (VALUES ${steps
+             .map(
+               (t, i) =>
+                 `(${i}, ${p(t.event)}, ${p(t.to.stage)}, ${p(t.from.stage)}, ${p(t.from.state)}, ${p(t.to.state)}, ${p(
+                   info[i].detail ? JSON.stringify(info[i].detail) : null,
+                 )}::jsonb, ${p(Math.max(0, info[i].agoMs ?? 0))}::double precision)`,
+             )
+             .join(', ')}) AS s (n, event_type, stage, from_stage, from_state, to_state, detail, ago_ms)
+           ORDER BY s.n`;
+    } else if (steps.length === 1) {
+      eventRows = `SELECT job_id, document_id, ${p(last.event)}, ${p(last.to.stage)}, ${p(from.stage)}, ${p(from.state)}, ${p(last.to.state)},
+                 COALESCE(${correlation}, correlation_id), ${actor}, ${detail()}::jsonb
+           FROM upd`;
+    } else {
+      eventRows = `SELECT upd.job_id, upd.document_id, s.event_type, s.stage, s.from_stage, s.from_state, s.to_state,
                  COALESCE(${correlation}, upd.correlation_id), ${actor}, s.detail
            FROM upd, (VALUES ${steps
              .map(
                (t, i) =>
-                 `(${i}, ${p(t.event)}, ${p(t.to.stage)}, ${p(t.from.stage)}, ${p(t.from.state)}, ${p(t.to.state)}, ${i === 0 ? `${detail}::jsonb` : 'NULL::jsonb'})`,
+                 `(${i}, ${p(t.event)}, ${p(t.to.stage)}, ${p(t.from.stage)}, ${p(t.from.state)}, ${p(t.to.state)}, ${i === 0 ? `${detail()}::jsonb` : 'NULL::jsonb'})`,
              )
              .join(', ')}) AS s (n, event_type, stage, from_stage, from_state, to_state, detail)
            ORDER BY s.n`;
+    }
 
     const docStatus = documentStatus(last.to);
     const docSets = [`processing_status = ${p(docStatus)}`, `updated_at = now()`];
@@ -171,8 +202,7 @@ export class JobTransitionsService {
         WHERE ${where.join(' AND ')}
         RETURNING job_id, document_id, correlation_id
       ), ev AS (
-        INSERT INTO upload_pipeline.events
-          (job_id, document_id, event_type, stage, from_stage, from_state, to_state, correlation_id, actor, detail)
+        INSERT INTO upload_pipeline.events (${eventColumns})
         ${eventRows}
       ), doc AS (
         UPDATE upload_pipeline.documents d SET ${docSets.join(', ')}

@@ -1,27 +1,11 @@
-import { randomBytes, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { createDataSource, migratedTemplate } from '@app/database';
 import { JobTransitionsService, UploadsService } from '@app/jobs';
-import { DEFAULT_RETRY_POLICY } from '@app/state-machine';
 import { createTestDatabase, TestDatabase } from '@app/testing';
 import { ClaimService } from './claim.service';
-import { PipelineOptions } from './pipeline.options';
+import { newQueuedJob as newQueuedJobIn, testPipelineOptions } from './pipeline.test-fixtures';
 
-const options = (workerId: string, leaseMs = 30_000): PipelineOptions => ({
-  workerId,
-  concurrency: 4,
-  claimBatch: 4,
-  leaseMs,
-  leaseRenewMs: 1_000,
-  pollIntervalMs: 1_000,
-  webhookBaseUrl: 'http://127.0.0.1:1',
-  webhookTimeoutMs: 1_000,
-  parserPollIntervalMs: 1_000,
-  retryPolicy: DEFAULT_RETRY_POLICY,
-  chunker: { name: 'md-token', version: 1, maxTokens: 512, overlapTokens: 0 },
-  maxDocumentBytes: 1_000_000,
-  shutdownGraceMs: 1_000,
-});
+const options = testPipelineOptions;
 
 describe('ClaimService (real PostgreSQL)', () => {
   let db: TestDatabase;
@@ -29,23 +13,7 @@ describe('ClaimService (real PostgreSQL)', () => {
   let uploads: UploadsService;
   let transitions: JobTransitionsService;
 
-  async function newQueuedJob(): Promise<string> {
-    const r = await uploads.createOrGet({
-      userId: randomUUID(),
-      filename: 'a.md',
-      mime: 'text/markdown',
-      bytesLen: 10,
-      sha256: randomBytes(32).toString('hex'),
-      ocr: false,
-      correlationId: randomUUID(),
-      embedModel: 'text-embedding-3-small',
-      embedVersion: 1,
-      uploadExpiresAt: new Date(Date.now() + 60_000),
-      rawKey: (u, d) => `users/${u}/documents/${d}/raw`,
-    });
-    await transitions.apply(r.job.jobId, { stage: 'uploaded', state: 'waiting' }, { type: 'upload_confirmed' });
-    return r.job.jobId;
-  }
+  const newQueuedJob = () => newQueuedJobIn(uploads, transitions);
 
   beforeAll(async () => {
     db = await createTestDatabase(migratedTemplate());

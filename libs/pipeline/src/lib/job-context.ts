@@ -52,6 +52,13 @@ export interface StageHandler {
    * as the one that reached them.
    */
   readonly passThrough?: boolean;
+  /**
+   * Its transition may wait and be committed in the statement of the next stage's, when this worker goes straight
+   * on to that stage (one commit instead of two). Only for a stage whose writes are its document columns and
+   * idempotent writes of its own, and whose re-run is cheap: after a crash before that commit, the job comes back
+   * at this stage and does it again.
+   */
+  readonly commitsWithNext?: boolean;
   run(ctx: JobContext): Promise<StageResult>;
 }
 

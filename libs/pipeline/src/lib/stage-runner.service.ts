@@ -2,16 +2,28 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { classifyError, ClassifiedError, PermanentError, TransientError } from '@app/circuit-breaker';
-import { DocumentEntity, JobError, UploadJobEntity, prepared, runPrepared } from '@app/database';
-import { AppliedTransition, DocumentWrites, JobTransitionsService } from '@app/jobs';
+import { DocumentEntity, JobError, JobProgress, UploadJobEntity, prepared, runPrepared } from '@app/database';
+import { AppliedTransition, DocumentWrites, JobTransitionsService, TransitionOptions, TransitionStep } from '@app/jobs';
 import { MetricsService } from '@app/observability';
 import { decideFailure, JobEvent, JobStatus, Stage, tryTransition } from '@app/state-machine';
 import type { ClaimedJob } from './claim.service';
-import { JobContext, STAGE_HANDLERS, StageHandler, StageResult } from './job-context';
+import { AdvanceResult, JobContext, STAGE_HANDLERS, StageHandler, StageResult } from './job-context';
 import { PIPELINE_OPTIONS, PipelineOptions } from './pipeline.options';
 
 /** Thrown inside a transition transaction when the job is no longer ours: rolls the side effects back. */
 class LeaseLostError extends Error {}
+
+/**
+ * A stage whose work is done and whose transition waits to go in the statement of the next one (its handler
+ * `commitsWithNext`): the job row still says it is at that stage, in this worker's hands.
+ */
+interface DeferredStep {
+  /** Its advance, then the advances through the pass-through stages it lands on. */
+  readonly events: JobEvent[];
+  readonly result: AdvanceResult;
+  /** performance.now() when its work was done (its events are dated then). */
+  readonly doneAt: number;
+}
 
 export type RunOutcome = 'waiting' | 'done' | 'retryable' | 'deadletter' | 'released' | 'lost' | 'stale';
 
@@ -20,8 +32,9 @@ export type RunOutcome = 'waiting' | 'done' | 'retryable' | 'deadletter' | 'rele
  * rows the claim statement returned (do nothing if the job moved on or is not ours), runs each stage's
  * handler, and applies the transition with the handler's writes: document columns in the transition's own
  * statement, other writes in one transaction with it. Pass-through stages are applied in the same statement
- * as the transition that reached them. Failures are classified and become `retryable` with backoff or
- * `deadletter` with the reason.
+ * as the transition that reached them. The transition of a stage whose handler `commitsWithNext` waits and
+ * goes in the next stage's statement (one commit for both; each keeps its own event, dated when it was done).
+ * Failures are classified and become `retryable` with backoff or `deadletter` with the reason.
  */
 @Injectable()
 export class StageRunner {
@@ -52,12 +65,18 @@ export class StageRunner {
     let ctx: JobContext | null = claimed.document
       ? { job: claimed.job, document: claimed.document, workerId: worker, signal, scratch: {} }
       : null;
+    // stages done whose transitions wait for the next statement; the job row is still at `committedStage`
+    let deferred: DeferredStep[] = [];
+    let committedStage = claimed.job.stage;
+    // the claimed row's last_error, cleared by the first transition that moves the job on
+    let clearError = claimed.job.lastError != null;
     for (let step = 0; step < 20; step++) {
       if (!ctx) return 'stale';
       const { job } = ctx;
       if (job.state !== 'working' || job.claimedBy !== worker) return 'stale';
       const handler = this.handlers.get(job.stage);
       if (!handler) throw new Error(`no handler for stage ${job.stage}`);
+      const held: Held = { jobId: job.jobId, committedStage, deferred, clearError };
 
       let result: StageResult;
       const timer = this.metrics.startStageTimer(job.stage);
@@ -68,13 +87,28 @@ export class StageRunner {
       } catch (e) {
         timer(leaseLost.aborted ? 'lost' : shutdown.aborted ? 'released' : 'error');
         if (leaseLost.aborted) return 'lost';
-        if (shutdown.aborted) return this.release(job);
-        return this.fail(job, e);
+        if (shutdown.aborted) return this.release(held, job.stage);
+        return this.fail(held, job, e);
+      }
+
+      const events = result.type === 'advance' ? this.advanceEvents({ stage: job.stage, state: 'working' }) : [];
+      const landed = result.type === 'advance' && handler.commitsWithNext && !result.commit && !result.parserJobId ? landsAt(job, events) : null;
+      if (result.type === 'advance' && landed?.state === 'working' && this.handlers.has(landed.stage)) {
+        // Its transition goes with the next stage's: the next handler runs on the job as that transition leaves it.
+        deferred = [...deferred, { events, result, doneAt: performance.now() }];
+        const next = Object.assign(new UploadJobEntity(), job, {
+          stage: landed.stage,
+          retryCount: 0,
+          lastError: null,
+          progress: { ...job.progress, ...result.progress },
+        });
+        ctx = { ...ctx, job: next, document: result.document ? withWrites(ctx.document, result.document) : ctx.document };
+        continue;
       }
 
       let next: UploadJobEntity;
       try {
-        const outcome = await this.commit(job, result);
+        const outcome = await this.commit(held, job.stage, events, result);
         if (typeof outcome === 'string') return outcome;
         next = Object.assign(new UploadJobEntity(), job, {
           stage: outcome.to.stage,
@@ -84,11 +118,14 @@ export class StageRunner {
           parserJobId: result.type === 'advance' && result.parserJobId ? result.parserJobId : job.parserJobId,
           progress: { ...job.progress, ...(result.type === 'advance' ? result.progress : {}) },
         });
+        deferred = [];
+        committedStage = outcome.to.stage;
+        clearError = false;
       } catch (e) {
         if (e instanceof LeaseLostError) return 'lost';
-        return this.fail(job, e);
+        return this.fail(held, job, e);
       }
-      if (shutdown.aborted) return this.release(next);
+      if (shutdown.aborted) return this.release({ jobId: next.jobId, committedStage, deferred, clearError }, next.stage);
       if (result.type === 'advance' && result.commit) {
         const again = await this.load(job.jobId, signal);
         ctx = again && { ...again, scratch: ctx.scratch };
@@ -123,32 +160,61 @@ export class StageRunner {
     return events;
   }
 
-  /** Applies the stage's transition; returns the outcome when the job leaves our hands, else the transition. */
-  private async commit(job: UploadJobEntity, result: StageResult): Promise<RunOutcome | AppliedTransition> {
-    const from = { stage: job.stage, state: 'working' as const };
-    const worker = this.opts.workerId;
-    if (result.type === 'parser_pending') {
-      const t = await this.transitions.apply(job.jobId, from, { type: 'parser_pending' }, {
-        workerId: worker,
-        nextAttemptAt: result.nextAttemptAt,
+  /**
+   * Applies the deferred steps' transitions and then `tail` (events from `stage`, this worker's, `working`) in
+   * ONE statement, in `m`'s transaction when given. Each step's event carries its own detail and is dated when
+   * its work was done; the deferred steps' progress and document columns are written with it.
+   */
+  private applyHeld(
+    held: Held,
+    tail: readonly JobEvent[],
+    tailDetail: Record<string, unknown> | undefined,
+    opts: TransitionOptions,
+    m?: EntityManager,
+  ): Promise<AppliedTransition[] | null> {
+    const from: JobStatus = { stage: held.committedStage, state: 'working' };
+    const base: TransitionOptions = { ...opts, workerId: this.opts.workerId, lastError: opts.lastError ?? (held.clearError ? null : undefined) };
+    if (!held.deferred.length) return this.transitions.applySteps(held.jobId, from, tail, { ...base, detail: tailDetail }, m);
+    const at = performance.now();
+    const events: JobEvent[] = [];
+    const steps: TransitionStep[] = [];
+    let progress: JobProgress | undefined;
+    let document: DocumentWrites | undefined;
+    for (const d of held.deferred) {
+      d.events.forEach((e, i) => {
+        events.push(e);
+        steps.push({ detail: i === 0 ? d.result.detail : undefined, agoMs: at - d.doneAt });
       });
+      if (d.result.progress) progress = { ...progress, ...d.result.progress };
+      if (d.result.document) document = { ...document, ...d.result.document };
+    }
+    tail.forEach((e, i) => {
+      events.push(e);
+      steps.push({ detail: i === 0 ? tailDetail : undefined });
+    });
+    if (opts.progress) progress = { ...progress, ...opts.progress };
+    if (opts.document) document = { ...document, ...opts.document };
+    return this.transitions.applySteps(held.jobId, from, events, { ...base, progress, document, steps }, m);
+  }
+
+  /** Applies the stage's transition; returns the outcome when the job leaves our hands, else the transition. */
+  private async commit(held: Held, stage: Stage, events: JobEvent[], result: StageResult): Promise<RunOutcome | AppliedTransition> {
+    if (result.type === 'parser_pending') {
+      const steps = await this.applyHeld(held, [{ type: 'parser_pending' }], undefined, { nextAttemptAt: result.nextAttemptAt });
+      const t = steps?.[steps.length - 1];
       if (t) this.metrics.transition(t.to.stage, t.event);
       return t ? 'waiting' : 'lost';
     }
-    const events = this.advanceEvents(from);
     const advance = async (m?: EntityManager): Promise<AppliedTransition | null> => {
-      const steps = await this.transitions.applySteps(
-        job.jobId,
-        from,
+      const steps = await this.applyHeld(
+        held,
         events,
+        result.detail,
         {
-          workerId: worker,
           leaseMs: this.opts.leaseMs,
           progress: result.progress,
           parserJobId: result.parserJobId,
           nextAttemptAt: result.nextAttemptAt,
-          lastError: job.lastError ? null : undefined,
-          detail: result.detail,
           document: result.document,
         },
         m,
@@ -169,10 +235,10 @@ export class StageRunner {
       : await advance();
     if (!t) return 'lost';
     this.metrics.transition(t.to.stage, t.event);
-    this.logger.debug(`job ${job.jobId}: ${job.stage} -> ${t.to.stage}/${t.to.state}`);
+    this.logger.debug(`job ${held.jobId}: ${stage} -> ${t.to.stage}/${t.to.state}`);
     if (t.to.state === 'done') return 'done';
     if (t.to.state === 'waiting') {
-      await this.catchEarlyWebhook(job.jobId, result.parserJobId);
+      await this.catchEarlyWebhook(held.jobId, result.parserJobId);
       return 'waiting';
     }
     return t;
@@ -192,22 +258,17 @@ export class StageRunner {
     }
   }
 
-  private async release(job: Pick<UploadJobEntity, 'jobId' | 'stage'>): Promise<RunOutcome> {
-    const t = await this.transitions.apply(
-      job.jobId,
-      { stage: job.stage, state: 'working' },
-      { type: 'release' },
-      {
-        workerId: this.opts.workerId,
-        detail: { reason: 'shutdown' },
-        // a parse job goes back to waiting for its webhook: poll soon in case it came meanwhile
-        nextAttemptAt: job.stage === 'parsing' ? new Date(Date.now() + this.opts.parserPollIntervalMs) : undefined,
-      },
-    );
-    return t ? 'released' : 'lost';
+  /** Gives the job back at `stage` (shutdown), with the transitions of the stages done before it. */
+  private async release(held: Held, stage: Stage): Promise<RunOutcome> {
+    const steps = await this.applyHeld(held, [{ type: 'release' }], { reason: 'shutdown' }, {
+      // a parse job goes back to waiting for its webhook: poll soon in case it came meanwhile
+      nextAttemptAt: stage === 'parsing' ? new Date(Date.now() + this.opts.parserPollIntervalMs) : undefined,
+    });
+    return steps ? 'released' : 'lost';
   }
 
-  private async fail(job: UploadJobEntity, e: unknown): Promise<RunOutcome> {
+  /** Fails the job at its stage (`job.stage`), with the transitions of the stages done before it. */
+  private async fail(held: Held, job: UploadJobEntity, e: unknown): Promise<RunOutcome> {
     // The owner deleted the document meanwhile (cascading to the job): its writes failed (missing
     // objects, foreign keys). Nothing to retry and nothing to record.
     const [{ exists }] = (await runPrepared(this.ds, prepared(`SELECT EXISTS (SELECT 1 FROM upload_pipeline.upload_jobs WHERE job_id = $1) AS exists`),
@@ -230,27 +291,43 @@ export class StageRunner {
       attempts: job.retryCount + 1,
       ...(err.service ? { service: err.service } : {}),
     };
-    const from = { stage: job.stage, state: 'working' as const };
     if (decision.event === 'fail_transient') {
-      const t = await this.transitions.apply(job.jobId, from, { type: 'fail_transient' }, {
-        workerId: this.opts.workerId,
+      const t = await this.applyHeld(held, [{ type: 'fail_transient' }], { code: err.code, delay_ms: decision.delayMs }, {
         lastError,
         nextAttemptAt: new Date(Date.now() + decision.delayMs),
-        detail: { code: err.code, delay_ms: decision.delayMs },
       });
       if (t) this.metrics.retry(job.stage, err.code);
       this.logger.warn(`job ${job.jobId} at ${job.stage}: transient ${err.code}: ${err.message} (retry in ${decision.delayMs} ms)`);
       return t ? 'retryable' : 'lost';
     }
-    const t = await this.transitions.apply(job.jobId, from, { type: 'fail_permanent' }, {
-      workerId: this.opts.workerId,
+    const t = await this.applyHeld(held, [{ type: 'fail_permanent' }], { code: err.code, reason: decision.reason }, {
       lastError: { ...lastError, kind: 'permanent', code: decision.reason === 'attempts_exhausted' ? `attempts_exhausted:${err.code}` : err.code },
-      detail: { code: err.code, reason: decision.reason },
     });
     if (t) this.metrics.deadletter(job.stage, err.code);
     this.logger.warn(`job ${job.jobId} at ${job.stage}: dead-lettered (${decision.reason}): ${err.code}: ${err.message}`);
     return t ? 'deadletter' : 'lost';
   }
+}
+
+/** The job in this worker's hands, as the database has it and as far as it got since. */
+interface Held {
+  readonly jobId: string;
+  /** The stage the job row is at (`working`, ours). */
+  readonly committedStage: Stage;
+  /** Stages done since, whose transitions are still to be applied. */
+  readonly deferred: readonly DeferredStep[];
+  /** The row has a last_error that the next transition clears. */
+  readonly clearError: boolean;
+}
+
+/** Where `events` take the job from `stage`/`working`, or null if one is not allowed. */
+function landsAt(job: Pick<UploadJobEntity, 'stage'>, events: readonly JobEvent[]): JobStatus | null {
+  let at: JobStatus | undefined = { stage: job.stage, state: 'working' };
+  for (const e of events) {
+    at = tryTransition(at, e)?.to;
+    if (!at) return null;
+  }
+  return at;
 }
 
 /** The document as the transition's statement left it. */

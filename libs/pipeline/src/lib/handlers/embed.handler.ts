@@ -21,6 +21,8 @@ interface PendingChunk {
 @Injectable()
 export class EmbedHandler implements StageHandler {
   readonly stages = ['embedding_in_progress'] as const;
+  /** A re-run embeds only the chunks that have no vector yet (none, when the vectors were written). */
+  readonly commitsWithNext = true;
 
   constructor(
     @InjectDataSource() private readonly ds: DataSource,

@@ -9,6 +9,8 @@ import { PIPELINE_OPTIONS, PipelineOptions } from '../pipeline.options';
 @Injectable()
 export class ValidateParseHandler implements StageHandler {
   readonly stages = ['parsed'] as const;
+  /** A re-run reads and checks the stored markdown again. */
+  readonly commitsWithNext = true;
 
   constructor(
     @Inject(STORAGE) private readonly storage: StorageDriver,

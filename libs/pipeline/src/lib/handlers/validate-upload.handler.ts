@@ -7,6 +7,8 @@ import type { JobContext, StageHandler, StageResult } from '../job-context';
 @Injectable()
 export class ValidateUploadHandler implements StageHandler {
   readonly stages = ['job_validated'] as const;
+  /** A re-run reads and hashes the stored bytes again. */
+  readonly commitsWithNext = true;
 
   constructor(@Inject(STORAGE) private readonly storage: StorageDriver) {}
 

@@ -1,0 +1,216 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DataSource } from 'typeorm';
+import { PermanentError, TransientError } from '@app/circuit-breaker';
+import { createDataSource, migratedTemplate } from '@app/database';
+import { JobTransitionsService, UploadsService } from '@app/jobs';
+import { MetricsService } from '@app/observability';
+import type { Stage } from '@app/state-machine';
+import { createTestDatabase, TestDatabase } from '@app/testing';
+import { ClaimService, ClaimedJob } from './claim.service';
+import { PassThroughHandler } from './handlers/pass-through.handler';
+import type { JobContext, StageHandler, StageResult } from './job-context';
+import { newQueuedJob, testPipelineOptions } from './pipeline.test-fixtures';
+import { StageRunner } from './stage-runner.service';
+
+const WORKER = 'runner-test';
+const options = testPipelineOptions(WORKER, 30_000, { webhookTimeoutMs: 60_000 });
+
+interface EventRow {
+  event_type: string;
+  stage: string;
+  from_stage: string;
+  from_state: string;
+  to_state: string;
+  detail: Record<string, unknown> | null;
+  t: number;
+  /** The transaction that wrote it. */
+  tx: string;
+}
+
+/** A handler for one stage whose work the test decides. */
+const handler = (stage: Stage, run: (ctx: JobContext) => Promise<StageResult>, commitsWithNext = false): StageHandler => ({
+  stages: [stage],
+  commitsWithNext,
+  run,
+});
+
+/**
+ * The runner on a real PostgreSQL, with handlers of the test's own: a stage whose handler `commitsWithNext` has its
+ * transition committed in the next stage's statement (and so with the next stage's failure or release), each step
+ * keeping its own event row, dated when its work was done.
+ */
+describe('StageRunner: transitions committed with the next stage (real PostgreSQL)', () => {
+  let db: TestDatabase;
+  let ds: DataSource;
+  let uploads: UploadsService;
+  let transitions: JobTransitionsService;
+  let claims: ClaimService;
+
+  const jobRow = async (jobId: string) =>
+    ((await ds.query(
+      `SELECT stage, state, claimed_by, retry_count, parser_job_id, last_error FROM upload_pipeline.upload_jobs WHERE job_id = $1`,
+      [jobId],
+    )) as { stage: string; state: string; claimed_by: string | null; retry_count: number; parser_job_id: string | null; last_error: { stage: string } | null }[])[0];
+  /** The job's events after its claim. */
+  const eventsAfterClaim = async (jobId: string): Promise<EventRow[]> => {
+    const rows = (await ds.query(
+      `SELECT event_type, stage, from_stage, from_state, to_state, detail, extract(epoch FROM created_at)::float8 * 1000 AS t, xmin::text AS tx
+       FROM upload_pipeline.events WHERE job_id = $1 ORDER BY event_id`,
+      [jobId],
+    )) as EventRow[];
+    const claim = rows.findIndex((e) => e.event_type === 'stage_started' && e.to_state === 'working');
+    return rows.slice(claim + 1);
+  };
+  const brief = (events: EventRow[]) => events.map((e) => `${e.event_type} ${e.from_stage}/${e.from_state} -> ${e.stage}/${e.to_state}`);
+
+  /** A new job at `stage`/queued, claimed by the test's worker. */
+  async function claimedAt(stage: Stage): Promise<ClaimedJob> {
+    const jobId = await newQueuedJob(uploads, transitions);
+    await ds.query(`UPDATE upload_pipeline.upload_jobs SET stage = $2 WHERE job_id = $1`, [jobId, stage]);
+    const [claimed] = await claims.claim(1);
+    expect(claimed.jobId).toBe(jobId);
+    return claimed;
+  }
+
+  const runner = (handlers: StageHandler[]) =>
+    new StageRunner(ds, transitions, options, [...handlers, new PassThroughHandler()], new MetricsService({ app: 'worker', defaultMetrics: false }));
+
+  beforeAll(async () => {
+    db = await createTestDatabase(migratedTemplate());
+    ds = createDataSource({ url: db.url, poolSize: 4 });
+    await ds.initialize();
+    uploads = new UploadsService(ds);
+    transitions = new JobTransitionsService(ds);
+    claims = new ClaimService(ds, options);
+  });
+  afterAll(async () => {
+    await ds?.destroy();
+    await db?.drop();
+  });
+  beforeEach(async () => {
+    await ds.query(`DELETE FROM upload_pipeline.documents`);
+  });
+
+  it('commits the deferred stage with the next one: one statement, an event each, each dated when its work was done', async () => {
+    const job = await claimedAt('job_validated');
+    const seenByNext: unknown[] = [];
+    const outcome = await runner([
+      handler('job_validated', async () => ({ type: 'advance', detail: { bytes: 10 } }), true),
+      handler('parse_queued', async (ctx) => {
+        // the next stage runs on the job as the deferred transition leaves it, while the row has not moved yet
+        seenByNext.push(ctx.job.stage, await jobRow(job.jobId));
+        await sleep(60);
+        return { type: 'advance', parserJobId: 'parser-1', nextAttemptAt: new Date(Date.now() + 60_000), detail: { parser_job_id: 'parser-1' } };
+      }),
+    ]).run(job, new AbortController().signal, new AbortController().signal);
+
+    expect(outcome).toBe('waiting');
+    expect(seenByNext).toEqual(['parse_queued', expect.objectContaining({ stage: 'job_validated', state: 'working', claimed_by: WORKER })]);
+    expect(await jobRow(job.jobId)).toMatchObject({ stage: 'parsing', state: 'waiting', claimed_by: null, parser_job_id: 'parser-1' });
+    const events = await eventsAfterClaim(job.jobId);
+    expect(brief(events)).toEqual([
+      'stage_done job_validated/working -> parse_queued/working',
+      'stage_done parse_queued/working -> parsing/waiting',
+    ]);
+    expect(events.map((e) => e.detail)).toEqual([{ bytes: 10 }, { parser_job_id: 'parser-1' }]);
+    expect(events[0].tx).toBe(events[1].tx); // one commit
+    // the first step's event is dated when it was done, before the next stage's 60 ms of work
+    expect(events[1].t - events[0].t).toBeGreaterThanOrEqual(45);
+  });
+
+  it('a transient failure of the next stage commits the deferred step and the retry at the stage that failed', async () => {
+    const job = await claimedAt('job_validated');
+    const outcome = await runner([
+      handler('job_validated', async () => ({ type: 'advance' }), true),
+      handler('parse_queued', async () => {
+        throw new TransientError('parser unavailable', { code: 'parser_down', service: 'parser' });
+      }),
+    ]).run(job, new AbortController().signal, new AbortController().signal);
+
+    expect(outcome).toBe('retryable');
+    const row = await jobRow(job.jobId);
+    expect(row).toMatchObject({ stage: 'parse_queued', state: 'retryable', claimed_by: null, retry_count: 1 });
+    expect(row.last_error).toMatchObject({ stage: 'parse_queued', code: 'parser_down' });
+    expect(brief(await eventsAfterClaim(job.jobId))).toEqual([
+      'stage_done job_validated/working -> parse_queued/working',
+      'retry parse_queued/working -> parse_queued/retryable',
+    ]);
+  });
+
+  it('a lost lease writes nothing: the row stays at the deferred stage, for whoever holds it now', async () => {
+    const job = await claimedAt('job_validated');
+    const leaseLost = new AbortController();
+    const outcome = await runner([
+      handler('job_validated', async () => ({ type: 'advance' }), true),
+      handler('parse_queued', async () => {
+        leaseLost.abort();
+        throw new Error('aborted');
+      }),
+    ]).run(job, new AbortController().signal, leaseLost.signal);
+
+    expect(outcome).toBe('lost');
+    expect(await jobRow(job.jobId)).toMatchObject({ stage: 'job_validated', state: 'working', claimed_by: WORKER });
+    expect(await eventsAfterClaim(job.jobId)).toEqual([]);
+  });
+
+  it('a shutdown during the next stage releases the job there, with the deferred step recorded', async () => {
+    const job = await claimedAt('job_validated');
+    const shutdown = new AbortController();
+    const outcome = await runner([
+      handler('job_validated', async () => ({ type: 'advance' }), true),
+      handler('parse_queued', async () => {
+        shutdown.abort();
+        throw new Error('aborted');
+      }),
+    ]).run(job, shutdown.signal, new AbortController().signal);
+
+    expect(outcome).toBe('released');
+    expect(await jobRow(job.jobId)).toMatchObject({ stage: 'parse_queued', state: 'queued', claimed_by: null });
+    expect(brief(await eventsAfterClaim(job.jobId))).toEqual([
+      'stage_done job_validated/working -> parse_queued/working',
+      'retry parse_queued/working -> parse_queued/queued',
+    ]);
+  });
+
+  it('writes the deferred stage\'s document columns and progress with the next transition, through pass-through stages', async () => {
+    const job = await claimedAt('parsed');
+    const outcome = await runner([
+      handler('parsed', async () => ({ type: 'advance', document: { parsedSha256: 'a'.repeat(64) }, progress: { pages: 3 } }), true),
+      handler('chunking', async (ctx) => {
+        expect(ctx.document.parsedSha256).toBe('a'.repeat(64));
+        return { type: 'advance', progress: { chunks_total: 2 } };
+      }),
+      handler('embedding_in_progress', async () => {
+        throw new PermanentError('stop here', { code: 'test_stop' });
+      }),
+    ]).run(job, new AbortController().signal, new AbortController().signal);
+
+    expect(outcome).toBe('deadletter');
+    const [doc] = (await ds.query(`SELECT parsed_sha256 FROM upload_pipeline.documents WHERE document_id = $1`, [job.documentId])) as {
+      parsed_sha256: string;
+    }[];
+    expect(doc.parsed_sha256).toBe('a'.repeat(64));
+    const [{ progress }] = (await ds.query(`SELECT progress FROM upload_pipeline.upload_jobs WHERE job_id = $1`, [job.jobId])) as {
+      progress: Record<string, unknown>;
+    }[];
+    expect(progress).toMatchObject({ pages: 3, chunks_total: 2 });
+    expect(brief(await eventsAfterClaim(job.jobId))).toEqual([
+      'stage_done parsed/working -> parse_validated/working',
+      'stage_done parse_validated/working -> chunking/working',
+      'stage_done chunking/working -> chunks_stored/working',
+      'stage_done chunks_stored/working -> embedding_queued/working',
+      'stage_done embedding_queued/working -> embedding_in_progress/working',
+      'error embedding_in_progress/working -> embedding_in_progress/deadletter',
+    ]);
+  });
+
+  it('does not defer into a stage this worker does not go on with: a stage that leads to waiting commits at once', async () => {
+    const job = await claimedAt('parse_queued');
+    // parse_queued -> parsing/waiting: nothing follows in this claim, so the flag changes nothing
+    const outcome = await runner([
+      handler('parse_queued', async () => ({ type: 'advance', nextAttemptAt: new Date(Date.now() + 60_000) }), true),
+    ]).run(job, new AbortController().signal, new AbortController().signal);
+    expect(outcome).toBe('waiting');
+    expect(await jobRow(job.jobId)).toMatchObject({ stage: 'parsing', state: 'waiting' });
+  });
+});
