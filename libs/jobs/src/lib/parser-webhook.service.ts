@@ -63,9 +63,14 @@ export class ParserWebhookService {
       // Serialise with the worker's transition on this job: either the worker's advance to
       // parsing/waiting commits first (then we wake the job here), or this webhook's log row commits
       // first (then the worker finds it right after its transition). No webhook falls in between.
-      await runPrepared(m, prepared(`SELECT 1 FROM upload_pipeline.upload_jobs WHERE job_id = $1 FOR UPDATE`), [jobId]);
-      const inserted = (await runPrepared(m, prepared(`INSERT INTO upload_pipeline.webhook_log (job_id, source, body_sha256, parser_job_id, status)
-         VALUES ($1, 'llamaparse', $2, $3, $4) ON CONFLICT ON CONSTRAINT webhook_log_replay_key DO NOTHING RETURNING id`),
+      // The lock is taken (the CTE's row read) before the log row is written, in one round trip. A job deleted since
+      // the read above locks nothing and logs nothing: answered as a duplicate (the parser need not call again).
+      const inserted = (await runPrepared(m, prepared(`WITH locked AS (
+           SELECT job_id FROM upload_pipeline.upload_jobs WHERE job_id = $1 FOR UPDATE
+         )
+         INSERT INTO upload_pipeline.webhook_log (job_id, source, body_sha256, parser_job_id, status)
+         SELECT job_id, 'llamaparse', $2, $3, $4 FROM locked
+         ON CONFLICT ON CONSTRAINT webhook_log_replay_key DO NOTHING RETURNING id`),
         [jobId, bodySha, parserJobId, status],
       )) as unknown[];
       if (!inserted.length) return { status: 'duplicate' as const };

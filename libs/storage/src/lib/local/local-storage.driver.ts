@@ -339,8 +339,18 @@ export class LocalStorageDriver implements StorageDriver {
     // is a directory. Anything else (missing, a link, a file) takes the walk below, which decides.
     const canonical = await realpath(`${target}${sep}.`).catch(() => undefined);
     if (canonical === target) return target;
+    // A new object's directory is usually one level below an existing one (a new document under its user's
+    // documents): when the parent passes the same check, only the last segment needs the walk.
     let cur = root;
-    for (const segment of segments) {
+    let walk = segments;
+    if (segments.length > 1) {
+      const parent = resolve(root, ...segments.slice(0, -1));
+      if ((await realpath(`${parent}${sep}.`).catch(() => undefined)) === parent) {
+        cur = parent;
+        walk = segments.slice(-1);
+      }
+    }
+    for (const segment of walk) {
       cur = join(cur, segment);
       let st = await ignoreMissing(lstat(cur)).catch((e: unknown) => {
         if (errnoCode(e) === 'ENOTDIR') return undefined;
