@@ -22,6 +22,7 @@
 // Prints a table on stdout (progress on stderr) and writes everything as JSON with --json.
 import { writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { SIZES, makeDocument, signToken, upload } from './lib/client.mjs';
@@ -59,6 +60,8 @@ const USAGE = `usage: node tools/bench/bench.mjs [options]
   --search-budget-s N    (default 60)
   --search-timeout-s N   give up on one search request after this long (default 120)
   --timeout-s N          give up waiting for the pipeline after this long (default 900)
+  --app-root DIR         run the built apps of another checkout of this repository (its dist/ and its
+                         tools/dev/app-commands.json), measured the same way (tools/bench/ab.mjs uses it)
   --url URL              use a running stack's api instead of starting one (needs --database-url;
                          --jwt-secret or $JWT_SECRET; --worker-url for worker RSS; latency is not injected)
   --database-url URL     the running stack's database (or $DATABASE_URL)
@@ -102,6 +105,7 @@ try {
       'jwt-secret': { type: 'string' },
       'worker-url': { type: 'string', multiple: true, default: [] },
       'embedder-url': { type: 'string' },
+      'app-root': { type: 'string' },
       json: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -157,6 +161,8 @@ const o = {
   searchBudgetS: int('search-budget-s', 1),
   searchTimeoutS: int('search-timeout-s', 1),
   timeoutS: int('timeout-s', 1),
+  // another checkout's built apps (its dist/ and tools/dev/app-commands.json), measured by this benchmark
+  appRoot: args['app-root'] ? resolve(args['app-root']) : undefined,
 };
 
 const log = (m) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
@@ -183,7 +189,7 @@ if (args.url) {
   if (o.latencyMs)
     log("note: --latency-ms is not applied to a running stack (set the mocks' MOCK_*_LATENCY_MS yourself)");
 } else {
-  ensureBuilt(log);
+  ensureBuilt(log, o.appRoot);
   if (o.waitQuietS) o.machineBusyBeforePct = await waitQuiet(o.waitQuietS, 25, log);
   if (o.preload && args.url) {
     process.stderr.write('bench: --preload needs the bench to start the stack (no --url)\n');
@@ -427,7 +433,7 @@ const results = {
     doc_bytes_target: SIZES[o.size],
     postgres: stack ? { version: stack.serverVersion, ...stack.pgSettings } : null,
     app_log_dir: stack ? logDir : null,
-    builds: stack ? buildInfo() : null,
+    builds: stack ? buildInfo(o.appRoot) : null,
   },
 };
 let exitCode = 0;

@@ -14,7 +14,7 @@ import {
   statSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { appNodeFlags } from '../../dev/app-commands.mjs';
+import { appNodeFlagsAt } from '../../dev/app-commands.mjs';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { freePort, startEmbeddedPostgres } from '../../dev/embedded-pg.mjs';
@@ -24,16 +24,16 @@ import { sleep } from './stats.mjs';
 export const ROOT = resolve(import.meta.dirname, '../../..');
 const APPS = ['mock-openai', 'mock-llamaparse', 'api', 'worker'];
 
-/** Builds the four apps only when one of them has no dist/apps/<app>/main.js. */
-export function ensureBuilt(log) {
-  const missing = APPS.filter((a) => !existsSync(join(ROOT, 'dist/apps', a, 'main.js')));
+/** Builds the four apps (of the checkout at `appRoot`) only when one of them has no dist/apps/<app>/main.js. */
+export function ensureBuilt(log, appRoot = ROOT) {
+  const missing = APPS.filter((a) => !existsSync(join(appRoot, 'dist/apps', a, 'main.js')));
   if (!missing.length) return;
   log(`dist missing for ${missing.join(', ')}: building (npx nx run-many -t build)`);
   const b = spawnSync(
     'npx',
     ['nx', 'run-many', '-t', 'build', '-p', APPS.join(','), '--outputStyle=static'],
     {
-      cwd: ROOT,
+      cwd: appRoot,
       stdio: 'inherit',
     },
   );
@@ -102,9 +102,11 @@ export async function startStack(o) {
     EMBEDDING_DIMENSIONS: '1536',
   };
 
-  log('migrating (node dist/apps/api/main.js migrate)');
-  const m = spawnSync(process.execPath, [join(ROOT, 'dist/apps/api/main.js'), 'migrate'], {
-    cwd: ROOT,
+  // the built apps of this checkout, or of another one (--app-root: its dist/ and its app commands)
+  const appRoot = o.appRoot ?? ROOT;
+  log(`migrating (node dist/apps/api/main.js migrate${appRoot === ROOT ? '' : `, in ${appRoot}`})`);
+  const m = spawnSync(process.execPath, [join(appRoot, 'dist/apps/api/main.js'), 'migrate'], {
+    cwd: appRoot,
     env: { ...common, JWT_SECRET: secrets.JWT_SECRET },
     encoding: 'utf8',
   });
@@ -116,7 +118,7 @@ export async function startStack(o) {
     const out = createWriteStream(join(o.logDir, `${name}.log`));
     // as the Dockerfiles run them
     // the flags it ships with (tools/dev/app-commands.json); --source-maps adds --enable-source-maps
-    const nodeArgs = appNodeFlags(app);
+    const nodeArgs = appNodeFlagsAt(appRoot, app);
     if (o.sourceMaps) nodeArgs.unshift('--enable-source-maps');
     if (app === 'worker' && o.workerNodeArgs?.length) nodeArgs.push(...o.workerNodeArgs);
     // --cpu-prof: a V8 CPU profile of every app (mocks included), written on exit (summarize with profile-summary.mjs)
@@ -126,8 +128,8 @@ export async function startStack(o) {
         `--cpu-prof-dir=${join(o.logDir, 'profiles')}`,
         `--cpu-prof-name=${name}.cpuprofile`,
       );
-    const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist/apps', app, 'main.js')], {
-      cwd: ROOT,
+    const child = spawn(process.execPath, [...nodeArgs, join(appRoot, 'dist/apps', app, 'main.js')], {
+      cwd: appRoot,
       env: { ...common, ...env, [portVar]: String(port) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -235,10 +237,10 @@ export async function startStack(o) {
 }
 
 /** Which build ran: mtime and a short sha256 of each dist/apps/<app>/main.js (others may rebuild dist meanwhile). */
-export function buildInfo() {
+export function buildInfo(appRoot = ROOT) {
   return Object.fromEntries(
     APPS.map((a) => {
-      const f = join(ROOT, 'dist/apps', a, 'main.js');
+      const f = join(appRoot, 'dist/apps', a, 'main.js');
       if (!existsSync(f)) return [a, null];
       return [
         a,

@@ -1,0 +1,171 @@
+#!/usr/bin/env node
+// A/B benchmark: this checkout against another commit, runs interleaved on the same machine.
+//
+// A shared host drifts by 20 % and more within minutes (stop 12 measured the same build at 1,540 and then
+// 1,853 docs/min a quarter of an hour apart), so a before/after pair run at different times says little.
+// This tool builds the base commit in a git worktree ($TMPDIR/ingest-bench-ab-<sha>, its node_modules linked to
+// this checkout's), builds this checkout, then runs bench.mjs --rounds times for each, alternating the order
+// (A B, B A, A B, ...) so that a drift weighs on both sides alike. Each run's table and JSON go to --out;
+// the summary compares each pair (B / A) and gives the medians. The benchmark script is this checkout's
+// for both sides (--app-root points it at the base's dist/ and its app commands), so both are measured alike.
+//
+//   node tools/bench/ab.mjs --base <commit> [--rounds 3] [--out DIR] [--keep-worktree] [-- <bench.mjs options>]
+//
+// Without bench options it runs `--probe-docs 0 --search-chunks 0` (the 2,000-document run with uploads).
+import { spawnSync } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ROOT } from './lib/stack.mjs';
+import { fmt, table } from './lib/stats.mjs';
+
+const USAGE = `usage: node tools/bench/ab.mjs --base <commit> [--rounds N] [--out DIR] [--keep-worktree] [-- <bench.mjs options>]
+  --base REV        the commit to compare with (A); this checkout, as built from its working tree, is B
+  --rounds N        pairs of runs (default 3)
+  --out DIR         where each run's table and JSON go (default tmp/bench/ab-<time>)
+  --keep-worktree   keep the base's worktree and build for the next comparison (default: removed at the end)
+  after --, options for every bench.mjs run (default: --probe-docs 0 --search-chunks 0)`;
+
+let parsed;
+try {
+  parsed = parseArgs({
+    options: {
+      base: { type: 'string' },
+      rounds: { type: 'string', default: '3' },
+      out: { type: 'string' },
+      'keep-worktree': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+} catch (e) {
+  process.stderr.write(`${e.message}\n${USAGE}\n`);
+  process.exit(2);
+}
+const { values: args, positionals } = parsed;
+const rounds = Number(args.rounds);
+if (args.help || !args.base || !Number.isInteger(rounds) || rounds < 1) {
+  process.stderr.write(`${USAGE}\n`);
+  process.exit(args.help ? 0 : 2);
+}
+const benchArgs = positionals.length ? positionals : ['--probe-docs', '0', '--search-chunks', '0'];
+const log = (m) => process.stderr.write(`[ab ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
+
+function run(cmd, argv, cwd, env = {}) {
+  const r = spawnSync(cmd, argv, { cwd, encoding: 'utf8', env: { ...process.env, ...env } });
+  if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} (in ${cwd}) failed: ${r.stderr || r.stdout}`);
+  return r.stdout.trim();
+}
+
+const APPS = 'api,worker,mock-llamaparse,mock-openai';
+const build = (cwd) => run('npx', ['nx', 'run-many', '-t', 'build', '-p', APPS, '--outputStyle=static'], cwd, { NX_DAEMON: 'false' });
+
+const baseSha = run('git', ['rev-parse', '--verify', `${args.base}^{commit}`], ROOT);
+const headSha = run('git', ['rev-parse', 'HEAD'], ROOT);
+const dirty = run('git', ['status', '--porcelain', '--untracked-files=no'], ROOT) !== '';
+// outside this checkout, so that Nx, Jest and ESLint here never see a second copy of the projects
+const worktree = join(tmpdir(), `ingest-bench-ab-${baseSha.slice(0, 12)}`);
+const out = resolve(args.out ?? join(ROOT, 'tmp', 'bench', `ab-${new Date().toISOString().replace(/[:.]/g, '-')}`));
+mkdirSync(out, { recursive: true });
+
+if (!existsSync(join(worktree, '.git'))) {
+  log(`A: worktree of ${baseSha.slice(0, 12)} in ${worktree}`);
+  run('git', ['worktree', 'add', '--detach', '--force', worktree, baseSha], ROOT);
+}
+if (!existsSync(join(worktree, 'node_modules'))) symlinkSync(join(ROOT, 'node_modules'), join(worktree, 'node_modules'));
+log('A: building');
+build(worktree);
+log(`B: building this checkout (${headSha.slice(0, 12)}${dirty ? ' with uncommitted changes' : ''})`);
+build(ROOT);
+
+/** One bench.mjs run of `side`; returns its JSON. */
+function bench(side, round) {
+  const name = `${String(round).padStart(2, '0')}-${side}`;
+  const json = join(out, `${name}.json`);
+  const argv = [join(ROOT, 'tools/bench/bench.mjs'), ...benchArgs, '--json', json];
+  if (side === 'A') argv.push('--app-root', worktree);
+  log(`round ${round}: ${side} (${side === 'A' ? baseSha.slice(0, 12) : 'this checkout'})`);
+  const txt = createWriteStream(join(out, `${name}.txt`));
+  const r = spawnSync(process.execPath, argv, { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  txt.end(`${r.stderr}${r.stdout}`);
+  if (r.status !== 0) throw new Error(`bench ${name} failed (exit ${r.status}); see ${join(out, `${name}.txt`)}`);
+  return JSON.parse(readFileSync(json, 'utf8'));
+}
+
+/** The figures compared, from one run's JSON. */
+function figures(r) {
+  const t = r.throughput;
+  const cpu = t.cpu?.ms_per_doc ?? {};
+  const sum = (pred) =>
+    Object.entries(cpu)
+      .filter(([k]) => pred(k))
+      .reduce((n, [, v]) => n + v, 0);
+  return {
+    docs_per_minute: t.docs_per_minute,
+    steady_docs_per_minute: t.docs_per_minute_steady_10_90,
+    cpu_ms_per_doc_total: Number(sum(() => true).toFixed(1)),
+    cpu_ms_per_doc_worker: Number(sum((k) => k.startsWith('worker')).toFixed(1)),
+    cpu_ms_per_doc_postgres: cpu.postgres ?? null,
+    cpu_ms_per_doc_api: cpu.api ?? null,
+    commits_per_doc: t.database?.commits_per_doc ?? null,
+    write_xacts_per_doc: t.database?.write_xacts_per_doc ?? null,
+  };
+}
+
+const runs = [];
+for (let round = 1; round <= rounds; round++) {
+  const order = round % 2 ? ['A', 'B'] : ['B', 'A'];
+  const pair = {};
+  for (const side of order) pair[side] = figures(bench(side, round));
+  runs.push({ round, order: order.join(''), A: pair.A, B: pair.B });
+}
+
+const median = (xs) => {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (!s.length) return null;
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const keys = Object.keys(runs[0].A);
+const summary = Object.fromEntries(
+  keys.map((k) => {
+    const a = median(runs.map((r) => r.A[k]));
+    const b = median(runs.map((r) => r.B[k]));
+    const ratio = median(runs.map((r) => (r.A[k] ? r.B[k] / r.A[k] : NaN)));
+    return [k, { A: a, B: b, ratio_B_over_A: ratio === null ? null : Number(ratio.toFixed(3)) }];
+  }),
+);
+const result = {
+  benchmark: 'A/B, interleaved runs of bench.mjs',
+  base: { rev: args.base, sha: baseSha },
+  head: { sha: headSha, uncommitted_changes: dirty },
+  bench_args: benchArgs,
+  runs,
+  median: summary,
+};
+writeFileSync(join(out, 'ab.json'), `${JSON.stringify(result, null, 2)}\n`);
+if (!args['keep-worktree']) {
+  log('removing the worktree');
+  run('git', ['worktree', 'remove', '--force', worktree], ROOT);
+}
+
+const rows = [];
+for (const r of runs) {
+  for (const side of r.order.split('')) {
+    const f = r[side];
+    rows.push([`${r.round} ${side}`, ...keys.map((k) => fmt(f[k]))]);
+  }
+}
+process.stdout.write(
+  `A = ${baseSha.slice(0, 12)} (${args.base}), B = this checkout ${headSha.slice(0, 12)}${dirty ? ' + uncommitted changes' : ''}\n` +
+    `bench options: ${benchArgs.join(' ')}\n\n` +
+    table([['run', ...keys], ...rows]) +
+    '\n\nmedians and the median of the pairs\' ratios (B / A)\n' +
+    table([
+      ['figure', 'A', 'B', 'B / A'],
+      ...keys.map((k) => [k, fmt(summary[k].A), fmt(summary[k].B), fmt(summary[k].ratio_B_over_A, 3)]),
+    ]) +
+    `\n\nruns in ${out}\n`,
+);
