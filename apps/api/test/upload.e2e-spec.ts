@@ -2,7 +2,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import request from 'supertest';
 import type { App } from 'supertest/types';
 import { signDevToken } from '@app/auth';
-import { signUpload } from '@app/storage';
+import { STORAGE, signUpload, storageKey, type StorageDriver } from '@app/storage';
 import { ApiHarness, pathOf, sha256, startApi, tinyPdf } from './api-harness';
 
 const PDF = 'application/pdf';
@@ -91,6 +91,81 @@ describe('api: upload flow (e2e, real PostgreSQL and local storage)', () => {
     it('the same bytes from another user make another document', async () => {
       const r = await upload(bodyFor(pdf), h.token(randomUUID())).expect(201);
       expect(r.body.document_id).not.toBe(documentId);
+    });
+  });
+
+  describe('POST /api/v2/upload/:document_id/complete (bytes stored directly, as with S3)', () => {
+    const complete = (documentId: string, t = token) =>
+      request(http).post(`/api/v2/upload/${documentId}/complete`).set('Authorization', `Bearer ${t}`);
+    /** Stores bytes at the document's raw key the way a direct upload to the bucket would (no api PUT). */
+    const storeDirectly = (documentId: string, bytes: Buffer, owner = user) =>
+      h.app.get<symbol, StorageDriver>(STORAGE).putObject(storageKey.raw(owner, documentId), bytes);
+
+    it('409 upload_missing before the bytes are stored; the job still waits', async () => {
+      const pdf = tinyPdf('complete: missing');
+      const r = await upload(bodyFor(pdf)).expect(201);
+      const c = await complete(r.body.document_id).expect(409);
+      expect(c.body.error).toMatchObject({ status: 409, code: 'upload_missing' });
+      const job = await request(http).get(`/api/v2/jobs/${r.body.job_id}`).set('Authorization', `Bearer ${token}`).expect(200);
+      expect(job.body).toMatchObject({ stage: 'uploaded', state: 'waiting' });
+    });
+
+    it('confirms stored bytes of the declared size: the job moves to job_validated; a repeat answers received: false', async () => {
+      const pdf = tinyPdf('complete: stored directly');
+      const r = await upload(bodyFor(pdf)).expect(201);
+      await storeDirectly(r.body.document_id, pdf);
+      const c = await complete(r.body.document_id).expect(200);
+      expect(c.body).toEqual({ job_id: r.body.job_id, document_id: r.body.document_id, received: true, stage: 'job_validated', state: 'queued' });
+      const again = await complete(r.body.document_id).expect(200);
+      expect(again.body).toMatchObject({ received: false, stage: 'job_validated', state: 'queued' });
+      const job = await request(http).get(`/api/v2/jobs/${r.body.job_id}`).set('Authorization', `Bearer ${token}`).expect(200);
+      expect(job.body.events.map((e: { type: string }) => e.type)).toEqual(['stage_started', 'stage_done']);
+    });
+
+    it('422 size_mismatch when the stored object has another size; nothing moves', async () => {
+      const pdf = tinyPdf('complete: wrong size');
+      const r = await upload(bodyFor(pdf)).expect(201);
+      await storeDirectly(r.body.document_id, Buffer.concat([pdf, Buffer.from('extra')]));
+      const c = await complete(r.body.document_id).expect(422);
+      expect(c.body.error).toMatchObject({ code: 'size_mismatch', details: { expected: pdf.length, received: pdf.length + 5 } });
+      const job = await request(http).get(`/api/v2/jobs/${r.body.job_id}`).set('Authorization', `Bearer ${token}`).expect(200);
+      expect(job.body).toMatchObject({ stage: 'uploaded', state: 'waiting' });
+    });
+
+    it('422 sha256_mismatch when the store reports another sha256 (S3 reports the checksum it verified)', async () => {
+      const pdf = tinyPdf('complete: wrong sha');
+      const r = await upload(bodyFor(pdf)).expect(201);
+      await storeDirectly(r.body.document_id, pdf);
+      // the local driver knows sizes only; S3's HeadObject also returns the object's SHA-256
+      const storage = h.app.get<symbol, StorageDriver>(STORAGE);
+      const stat = jest.spyOn(storage, 'stat').mockResolvedValueOnce({ size: pdf.length, sha256: 'f'.repeat(64) });
+      try {
+        const c = await complete(r.body.document_id).expect(422);
+        expect(c.body.error).toMatchObject({ code: 'sha256_mismatch', details: { expected: sha256(pdf), received: 'f'.repeat(64) } });
+      } finally {
+        stat.mockRestore();
+      }
+      const ok = await complete(r.body.document_id).expect(200);
+      expect(ok.body).toMatchObject({ received: true, stage: 'job_validated' });
+    });
+
+    it("404 for another user's document, an unknown id and a malformed id", async () => {
+      const pdf = tinyPdf('complete: not yours');
+      const r = await upload(bodyFor(pdf)).expect(201);
+      await storeDirectly(r.body.document_id, pdf);
+      const other = h.token(randomUUID());
+      expect((await complete(r.body.document_id, other).expect(404)).body.error.code).toBe('not_found');
+      await complete(randomUUID()).expect(404);
+      await complete('not-a-uuid').expect(404);
+      await request(http).post(`/api/v2/upload/${r.body.document_id}/complete`).expect(401);
+    });
+
+    it('after a PUT through the api the upload is already confirmed: received: false', async () => {
+      const pdf = tinyPdf('complete: after put');
+      const r = await upload(bodyFor(pdf)).expect(201);
+      await request(http).put(pathOf(r.body.signed_url)).set('Content-Type', PDF).send(pdf).expect(200);
+      const c = await complete(r.body.document_id).expect(200);
+      expect(c.body).toMatchObject({ received: false, stage: 'job_validated', state: 'queued' });
     });
   });
 

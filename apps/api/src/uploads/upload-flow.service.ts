@@ -88,6 +88,52 @@ export class UploadFlowService {
   }
 
   /**
+   * The client says its bytes are stored: the confirmation for uploads that went to the object store directly (S3),
+   * where no PUT reaches the api. The stored object must be there with the declared size, and with the declared
+   * sha256 when the store knows it (S3 verified the signed `x-amz-checksum-sha256` on receipt). The worker's
+   * `job_validated` stage hashes the stored bytes again either way. Only the owner's document; idempotent.
+   */
+  async complete(userId: string, documentId: string, requestId: string) {
+    const key = storageKey.raw(userId, documentId);
+    // the raw key holds the owner's id: another user's document (or an unknown one) is not found
+    const found = UUID.test(documentId) && UUID.test(userId) ? await this.uploads.findByRawPath(documentId, key) : null;
+    if (!found) throw new ApiError(404, 'not_found', 'Document not found');
+    const { document, job } = found;
+    if (!(job.stage === 'uploaded' && job.state === 'waiting')) {
+      return { job_id: job.jobId, document_id: document.documentId, received: false, stage: job.stage, state: job.state };
+    }
+    const stored = await this.storage.stat(document.rawPath);
+    if (!stored) {
+      throw new ApiError(409, 'upload_missing', 'No bytes are stored for this document yet: PUT them to the signed URL first');
+    }
+    if (stored.size !== document.bytesLen) {
+      throw new ApiError(422, 'size_mismatch', `The stored object's size does not match the declared bytes_len (${document.bytesLen})`, {
+        expected: document.bytesLen,
+        received: stored.size,
+      });
+    }
+    if (stored.sha256 !== undefined && stored.sha256 !== document.fileSha256.toLowerCase()) {
+      throw new ApiError(422, 'sha256_mismatch', "The stored object's sha256 does not match the declared sha256", {
+        expected: document.fileSha256,
+        received: stored.sha256,
+      });
+    }
+    const t = await this.transitions.apply(
+      job.jobId,
+      { stage: 'uploaded', state: 'waiting' },
+      { type: 'upload_confirmed' },
+      {
+        actor: 'api',
+        detail: { size: stored.size, sha256: stored.sha256 ?? null, confirmed_by: 'complete', request_id: requestId },
+      },
+    );
+    this.logger.log({ msg: 'upload confirmed', job_id: job.jobId, document_id: document.documentId, bytes: stored.size });
+    // null: a concurrent confirmation (a PUT, or this call repeated) moved it first
+    const now = t ? t.to : { stage: job.stage, state: job.state };
+    return { job_id: job.jobId, document_id: document.documentId, received: t !== null, stage: now.stage, state: now.state };
+  }
+
+  /**
    * Receives the bytes of a signed upload (local storage driver). The signature has been checked by
    * the caller; here the declared size and sha256 are enforced while streaming.
    */

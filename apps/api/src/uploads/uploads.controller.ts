@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, Post, Res } from '@nestjs/common';
+import { Body, Controller, HttpCode, Param, Post, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { AuthUser, CurrentUser } from '@app/auth';
@@ -24,5 +24,15 @@ export class UploadsController {
     const { body, created } = await this.flow.create(user.userId, dto, requestId);
     if (!created) res.status(200);
     return body;
+  }
+
+  /**
+   * The bytes are stored (uploaded to the object store directly): checks the stored object and moves the job on.
+   * 200 `received: true`, or `received: false` when the job had already moved on; 409 `upload_missing` before the bytes.
+   */
+  @Post(':document_id/complete')
+  @HttpCode(200)
+  async complete(@Param('document_id') documentId: string, @CurrentUser() user: AuthUser, @RequestId() requestId: string) {
+    return this.flow.complete(user.userId, documentId, requestId);
   }
 }
