@@ -32,7 +32,7 @@ export interface TransitionOptions {
   /** Correlation id for the event row; defaults to the job's own. */
   correlationId?: string;
   actor?: string;
-  /** Written to the event row (of the first step, when several are applied at once). */
+  /** Written to the event row (of the first step, when several are applied at once; not with `steps`). */
   detail?: Record<string, unknown>;
   /** Document columns written in the same statement. */
   document?: DocumentWrites;
@@ -46,7 +46,10 @@ export interface TransitionOptions {
 /** One step's event row, when a statement commits steps that happened at different times. */
 export interface TransitionStep {
   detail?: Record<string, unknown>;
-  /** The step was done this long before the statement runs: its event's created_at is now() minus this. */
+  /**
+   * The step was done this long before the statement runs: its event's created_at is statement_timestamp() minus
+   * this (not now(): in a transaction that is its start, before the caller's earlier statements in it ran).
+   */
   agoMs?: number;
 }
 
@@ -157,10 +160,11 @@ export class JobTransitionsService {
     let eventRows: string;
     if (opts.steps) {
       if (opts.steps.length !== steps.length) throw new Error(`steps: ${opts.steps.length} given for ${steps.length} events`);
+      if (opts.detail) throw new Error('detail and steps: give each step its detail in steps');
       const info = opts.steps;
       eventColumns += ', created_at';
       eventRows = `SELECT upd.job_id, upd.document_id, s.event_type, s.stage, s.from_stage, s.from_state, s.to_state,
-                 COALESCE(${correlation}, upd.correlation_id), ${actor}, s.detail, now() - s.ago_ms * interval '1 millisecond'
+                 COALESCE(${correlation}, upd.correlation_id), ${actor}, s.detail, statement_timestamp() - s.ago_ms * interval '1 millisecond'
            FROM upd, (VALUES ${steps
              .map(
                (t, i) =>

@@ -153,6 +153,75 @@ describe('StageRunner: transitions committed with the next stage (real PostgreSQ
     expect(await eventsAfterClaim(job.jobId)).toEqual([]);
   });
 
+  it('a job taken over by another worker meanwhile: the commit finds it not ours and writes nothing', async () => {
+    const job = await claimedAt('job_validated');
+    const outcome = await runner([
+      handler('job_validated', async () => ({ type: 'advance' }), true),
+      handler('parse_queued', async () => {
+        // its lease ran out and another worker claimed it
+        await ds.query(`UPDATE upload_pipeline.upload_jobs SET claimed_by = 'other-worker' WHERE job_id = $1`, [job.jobId]);
+        return { type: 'advance', parserJobId: 'parser-x', nextAttemptAt: new Date(Date.now() + 60_000) };
+      }),
+    ]).run(job, new AbortController().signal, new AbortController().signal);
+
+    expect(outcome).toBe('lost');
+    expect(await jobRow(job.jobId)).toMatchObject({ stage: 'job_validated', state: 'working', claimed_by: 'other-worker', parser_job_id: null });
+    expect(await eventsAfterClaim(job.jobId)).toEqual([]);
+  });
+
+  it("clears the claimed row's last_error when the job moves on, and keeps it on a release", async () => {
+    const error = { kind: 'transient', code: 'parser_down', message: 'x', stage: 'job_validated', at: new Date().toISOString() };
+    const withError = async () => {
+      const claimed = await claimedAt('job_validated');
+      await ds.query(`UPDATE upload_pipeline.upload_jobs SET last_error = $2, retry_count = 2 WHERE job_id = $1`, [claimed.jobId, error]);
+      return { ...claimed, job: Object.assign(claimed.job, { lastError: error, retryCount: 2 }) };
+    };
+    const moved = await withError();
+    expect(
+      await runner([
+        handler('job_validated', async () => ({ type: 'advance' }), true),
+        handler('parse_queued', async () => ({ type: 'advance', parserJobId: 'parser-2', nextAttemptAt: new Date(Date.now() + 60_000) })),
+      ]).run(moved, new AbortController().signal, new AbortController().signal),
+    ).toBe('waiting');
+    expect(await jobRow(moved.jobId)).toMatchObject({ stage: 'parsing', state: 'waiting', retry_count: 0, last_error: null });
+
+    const released = await withError();
+    const shutdown = new AbortController();
+    expect(
+      await runner([
+        handler('job_validated', async () => {
+          shutdown.abort();
+          throw new Error('aborted');
+        }, true),
+      ]).run(released, shutdown.signal, new AbortController().signal),
+    ).toBe('released');
+    expect(await jobRow(released.jobId)).toMatchObject({ stage: 'job_validated', state: 'queued', retry_count: 2, last_error: { code: 'parser_down' } });
+  });
+
+  it('a deferred step committed in the final transaction is dated when it was done, after its claim', async () => {
+    const job = await claimedAt('embedding_in_progress');
+    const outcome = await runner([
+      handler('embedding_in_progress', async () => ({ type: 'advance', detail: { embedded: 0 } }), true),
+      // a final move that takes a while inside the transaction, before the transition statement
+      handler('embeddings_stored', async () => ({ type: 'advance', commit: async (m) => void (await m.query('SELECT pg_sleep(0.1)')) })),
+    ]).run(job, new AbortController().signal, new AbortController().signal);
+
+    expect(outcome).toBe('done');
+    const rows = (await ds.query(
+      `SELECT event_type, stage, detail, extract(epoch FROM created_at)::float8 * 1000 AS t, xmin::text AS tx
+       FROM upload_pipeline.events WHERE job_id = $1 ORDER BY event_id`,
+      [job.jobId],
+    )) as EventRow[];
+    const claim = rows.find((e) => e.event_type === 'stage_started' && e.stage === 'embedding_in_progress');
+    const [embedded, finalized] = rows.slice(-2);
+    expect([embedded.event_type, embedded.stage, embedded.detail]).toEqual(['stage_done', 'embeddings_stored', { embedded: 0 }]);
+    expect([finalized.event_type, finalized.stage]).toEqual(['finalized', 'complete']);
+    expect(embedded.tx).toBe(finalized.tx);
+    // not before its own claim (the transaction began before the 100 ms move; the step was done before that)
+    expect(embedded.t).toBeGreaterThanOrEqual(claim?.t ?? Infinity);
+    expect(await jobRow(job.jobId)).toMatchObject({ stage: 'complete', state: 'done' });
+  });
+
   it('a shutdown during the next stage releases the job there, with the deferred step recorded', async () => {
     const job = await claimedAt('job_validated');
     const shutdown = new AbortController();
@@ -209,6 +278,10 @@ describe('StageRunner: transitions committed with the next stage (real PostgreSQ
     // parse_queued -> parsing/waiting: nothing follows in this claim, so the flag changes nothing
     const outcome = await runner([
       handler('parse_queued', async () => ({ type: 'advance', nextAttemptAt: new Date(Date.now() + 60_000) }), true),
+      // a handler for the next stage exists: only the job's state there (waiting, not this worker's) stops the deferral
+      handler('parsing', async () => {
+        throw new Error('parsing must not run in this claim');
+      }),
     ]).run(job, new AbortController().signal, new AbortController().signal);
     expect(outcome).toBe('waiting');
     expect(await jobRow(job.jobId)).toMatchObject({ stage: 'parsing', state: 'waiting' });

@@ -165,7 +165,7 @@ export class StageRunner {
    * ONE statement, in `m`'s transaction when given. Each step's event carries its own detail and is dated when
    * its work was done; the deferred steps' progress and document columns are written with it.
    */
-  private applyHeld(
+  private async applyHeld(
     held: Held,
     tail: readonly JobEvent[],
     tailDetail: Record<string, unknown> | undefined,
@@ -173,7 +173,10 @@ export class StageRunner {
     m?: EntityManager,
   ): Promise<AppliedTransition[] | null> {
     const from: JobStatus = { stage: held.committedStage, state: 'working' };
-    const base: TransitionOptions = { ...opts, workerId: this.opts.workerId, lastError: opts.lastError ?? (held.clearError ? null : undefined) };
+    // the claimed row's last_error goes once the job moves on (a stage done), not on a release or another wait
+    const movesOn = held.deferred.length > 0 || tail.some((e) => e.type === 'advance');
+    const lastError = opts.lastError !== undefined ? opts.lastError : held.clearError && movesOn ? null : undefined;
+    const base: TransitionOptions = { ...opts, workerId: this.opts.workerId, lastError };
     if (!held.deferred.length) return this.transitions.applySteps(held.jobId, from, tail, { ...base, detail: tailDetail }, m);
     const at = performance.now();
     const events: JobEvent[] = [];
@@ -194,7 +197,10 @@ export class StageRunner {
     });
     if (opts.progress) progress = { ...progress, ...opts.progress };
     if (opts.document) document = { ...document, ...opts.document };
-    return this.transitions.applySteps(held.jobId, from, events, { ...base, progress, document, steps }, m);
+    const applied = await this.transitions.applySteps(held.jobId, from, events, { ...base, progress, document, steps }, m);
+    // the deferred steps' transitions are counted here, whatever the tail (the caller counts the tail's)
+    if (applied) for (const t of applied.slice(0, events.length - tail.length)) this.metrics.transition(t.to.stage, t.event);
+    return applied;
   }
 
   /** Applies the stage's transition; returns the outcome when the job leaves our hands, else the transition. */
@@ -220,7 +226,8 @@ export class StageRunner {
         m,
       );
       if (!steps) return null;
-      for (const step of steps.slice(0, -1)) this.metrics.transition(step.to.stage, step.event);
+      // the tail's own steps but the last (the deferred ones were counted by applyHeld; the last is counted below)
+      for (const step of steps.slice(steps.length - events.length, -1)) this.metrics.transition(step.to.stage, step.event);
       return steps[steps.length - 1];
     };
     // A stage with writes of its own beyond document columns commits them with the transition; otherwise the
