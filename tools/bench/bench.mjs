@@ -211,9 +211,11 @@ const cleanup = async () => {
     await stack.close();
   }
 };
-process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
+// a signal stops the stack too (startStack's own handlers)
 
 const db = new pg.Client({ connectionString: databaseUrl, application_name: 'ingest-bench' });
+// the stack's database going away (a signal stops it) ends this client with an error event: not a crash
+db.on('error', (e) => log(`database connection: ${e.message}`));
 await db.connect();
 let ownXacts = 0; // transactions this script causes during the measured window (subtracted from the counts)
 const q = async (text, params) => {
@@ -455,6 +457,7 @@ try {
   const waits = new Map();
   let waitSamples = 0;
   const waitDb = new pg.Client({ connectionString: databaseUrl, application_name: 'ingest-bench-waits' });
+  waitDb.on('error', (e) => log(`database connection (wait sampler): ${e.message}`));
   await waitDb.connect();
   let waitTimer = null;
   let waitBusy = false;

@@ -112,6 +112,7 @@ if (args.url) {
   databaseUrl = stack.databaseUrl;
 }
 const db = databaseUrl ? new pg.Client({ connectionString: databaseUrl }) : null;
+db?.on('error', (e) => log(`database connection: ${e.message}`));
 await db?.connect();
 
 async function xids() {

@@ -71,6 +71,7 @@ export async function startStack(o) {
   );
   const db = await startEmbeddedPostgres({ dataDir, persistent: false, fast: false });
   const admin = new pg.Client({ connectionString: db.url });
+  admin.on('error', () => undefined); // the database stopped under it (a signal): the stack is closing anyway
   await admin.connect();
   await admin.query('CREATE DATABASE ingest');
   const serverVersion = (await admin.query('SHOW server_version')).rows[0].server_version;
@@ -200,7 +201,7 @@ export async function startStack(o) {
   };
   if (!o.deferWorkers) await startWorkers();
 
-  return {
+  const stack = {
     databaseUrl,
     serverVersion,
     pgSettings: Object.fromEntries(settings.map((s) => [s.name, s.setting])),
@@ -214,26 +215,56 @@ export async function startStack(o) {
     /** Starts the workers when `deferWorkers` held them back. */
     startWorkers,
     procs,
-    async close() {
-      await Promise.all(
-        procs.map(
-          (p) =>
-            new Promise((res) => {
-              if (p.child.exitCode !== null || p.child.signalCode !== null) return res();
-              const t = setTimeout(() => p.child.kill('SIGKILL'), 20_000);
-              p.child.once('exit', () => {
-                clearTimeout(t);
-                res();
-              });
-              p.child.kill('SIGTERM');
-            }),
-        ),
-      );
-      await db.stop().catch(() => undefined);
-      rmSync(dataDir, { recursive: true, force: true });
-      rmSync(storageRoot, { recursive: true, force: true });
+    /** Stops the apps and the database and removes their directories; once, however often it is called. */
+    close() {
+      closing ??= stop();
+      return closing;
     },
   };
+  // A benchmark stopped by a signal (Ctrl-C, kill, a closed terminal) stops its stack too: apps left running
+  // would take CPU from every later run on this machine.
+  let closing;
+  const onSignal = (signal) => {
+    void stack.close().finally(() => process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1)));
+  };
+  const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const signal of SIGNALS) process.once(signal, onSignal);
+  // And should this process end without closing it (a crash, process.exit), nothing of the stack outlives it:
+  // the apps and the database are killed outright (only what close() has not already stopped).
+  const postmaster = stack.postmaster;
+  process.once('exit', () => {
+    for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+    if (postmaster && !closed) {
+      try {
+        process.kill(postmaster, 'SIGQUIT'); // immediate shutdown; its backends follow
+      } catch {
+        // already gone
+      }
+    }
+  });
+  let closed = false;
+  async function stop() {
+    for (const signal of SIGNALS) process.off(signal, onSignal);
+    await Promise.all(
+      procs.map(
+        (p) =>
+          new Promise((res) => {
+            if (p.child.exitCode !== null || p.child.signalCode !== null) return res();
+            const t = setTimeout(() => p.child.kill('SIGKILL'), 20_000);
+            p.child.once('exit', () => {
+              clearTimeout(t);
+              res();
+            });
+            p.child.kill('SIGTERM');
+          }),
+      ),
+    );
+    await db.stop().catch(() => undefined);
+    closed = true;
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(storageRoot, { recursive: true, force: true });
+  }
+  return stack;
 }
 
 /** Which build ran: mtime and a short sha256 of each dist/apps/<app>/main.js (others may rebuild dist meanwhile). */
