@@ -94,9 +94,10 @@ export class UploadFlowService {
    * `job_validated` stage hashes the stored bytes again either way. Only the owner's document; idempotent.
    */
   async complete(userId: string, documentId: string, requestId: string) {
-    const key = storageKey.raw(userId, documentId);
-    // the raw key holds the owner's id: another user's document (or an unknown one) is not found
-    const found = UUID.test(documentId) && UUID.test(userId) ? await this.uploads.findByRawPath(documentId, key) : null;
+    // the raw key holds the owner's id: another user's document (or an unknown one) is not found. The ids are
+    // checked first: a key is built only from valid ones (an overlong id is no key at all)
+    const found =
+      UUID.test(documentId) && UUID.test(userId) ? await this.uploads.findByRawPath(documentId, storageKey.raw(userId, documentId)) : null;
     if (!found) throw new ApiError(404, 'not_found', 'Document not found');
     const { document, job } = found;
     if (!(job.stage === 'uploaded' && job.state === 'waiting')) {
