@@ -81,6 +81,21 @@ describe('pipeline: the real stack carries documents to complete (api, worker, m
     const stages = new Set(events.map((e) => e.stage));
     for (const s of ['uploaded', 'job_validated', 'parse_queued', 'parsing', 'parsed', 'parse_validated', 'chunking', 'chunks_stored', 'embedding_queued', 'embedding_in_progress', 'embeddings_stored', 'complete'])
       expect(stages).toContain(s);
+    // Within one claim, the worker's events are in time order too: a step committed with the next stage's
+    // (commitsWithNext) is dated when it was done, never before the claim or the step before it.
+    const timed = await stack.sql<{ event_type: string; to_state: string; actor: string | null; t: number }>(
+      `SELECT event_type, to_state, actor, extract(epoch FROM created_at)::float8 * 1000 AS t
+       FROM upload_pipeline.events WHERE job_id = $1 ORDER BY event_id`,
+      [jobId],
+    );
+    let claim: { actor: string | null; t: number } | null = null;
+    for (const e of timed) {
+      if (e.event_type === 'stage_started' && e.to_state === 'working') claim = e;
+      else if (claim && e.actor === claim.actor) {
+        expect(e.t).toBeGreaterThanOrEqual(claim.t);
+        claim = e.to_state === 'working' ? { actor: e.actor, t: e.t } : null;
+      }
+    }
 
     // the job as the owner sees it
     const r = await fetch(`${stack.api.url}/api/v2/jobs/${jobId}`, { headers: { Authorization: `Bearer ${token}` } });
