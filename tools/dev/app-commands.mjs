@@ -3,14 +3,21 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** `{ apps: { <app>: ['node', ...flags, 'dist/apps/<app>/main.js'] }, migrate: [...] }` */
-export const APP_COMMANDS = JSON.parse(readFileSync(join(import.meta.dirname, 'app-commands.json'), 'utf8'));
+const FILE = join(import.meta.dirname, 'app-commands.json');
 
-/** The node flags `app` ships with: its command without `node` and the bundle. */
-export function appNodeFlags(app) {
-  const cmd = APP_COMMANDS.apps[app];
-  if (!cmd) throw new Error(`tools/dev/app-commands.json has no command for ${app}`);
+/** `{ apps: { <app>: ['node', ...flags, 'dist/apps/<app>/main.js'] }, migrate: [...] }` */
+export const APP_COMMANDS = JSON.parse(readFileSync(FILE, 'utf8'));
+
+/** The node flags of `app` in `commands` (read from `file`): its command without `node` and the bundle. */
+function flagsOf(commands, file, app) {
+  const cmd = commands.apps[app];
+  if (!cmd) throw new Error(`${file} has no command for ${app}`);
   return cmd.slice(1, -1);
+}
+
+/** The node flags `app` ships with. */
+export function appNodeFlags(app) {
+  return flagsOf(APP_COMMANDS, 'tools/dev/app-commands.json', app);
 }
 
 /**
@@ -20,7 +27,5 @@ export function appNodeFlags(app) {
 export function appNodeFlagsAt(root, app) {
   const file = join(root, 'tools/dev/app-commands.json');
   if (!existsSync(file)) return appNodeFlags(app);
-  const cmd = JSON.parse(readFileSync(file, 'utf8')).apps[app];
-  if (!cmd) throw new Error(`${file} has no command for ${app}`);
-  return cmd.slice(1, -1);
+  return flagsOf(JSON.parse(readFileSync(file, 'utf8')), file, app);
 }

@@ -1,7 +1,9 @@
 import type { Readable } from 'node:stream';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ApiError } from '@app/http';
+import type { UploadJobEntity } from '@app/database';
 import { JobTransitionsService, UploadsService } from '@app/jobs';
+import type { JobStatus } from '@app/state-machine';
 import {
   LocalStorageDriver,
   receiveUpload,
@@ -57,7 +59,7 @@ export class UploadFlowService {
     let signedUrl: string | null = null;
     let headers: Record<string, string> = {};
     let uploadExpiresAt: Date | null = null;
-    const waitingForBytes = job.stage === 'uploaded' && job.state === 'waiting';
+    const waitingForBytes = awaitingBytes(job);
     if (waitingForBytes) {
       // A repeated request for a document still waiting for its bytes gets a fresh URL.
       if (!rec.created) await this.uploads.extendUploadWindow(job.jobId, expiresAt);
@@ -100,9 +102,7 @@ export class UploadFlowService {
       UUID.test(documentId) && UUID.test(userId) ? await this.uploads.findByRawPath(documentId, storageKey.raw(userId, documentId)) : null;
     if (!found) throw new ApiError(404, 'not_found', 'Document not found');
     const { document, job } = found;
-    if (!(job.stage === 'uploaded' && job.state === 'waiting')) {
-      return { job_id: job.jobId, document_id: document.documentId, received: false, stage: job.stage, state: job.state };
-    }
+    if (!awaitingBytes(job)) return answer(job, false);
     const stored = await this.storage.stat(document.rawPath);
     if (!stored) {
       throw new ApiError(409, 'upload_missing', 'No bytes are stored for this document yet: PUT them to the signed URL first');
@@ -119,19 +119,10 @@ export class UploadFlowService {
         received: stored.sha256,
       });
     }
-    const t = await this.transitions.apply(
-      job.jobId,
-      { stage: 'uploaded', state: 'waiting' },
-      { type: 'upload_confirmed' },
-      {
-        actor: 'api',
-        detail: { size: stored.size, sha256: stored.sha256 ?? null, confirmed_by: 'complete', request_id: requestId },
-      },
-    );
+    const t = await this.confirm(job.jobId, { size: stored.size, sha256: stored.sha256 ?? null, confirmed_by: 'complete', request_id: requestId });
     this.logger.log({ msg: 'upload confirmed', job_id: job.jobId, document_id: document.documentId, bytes: stored.size });
     // null: a concurrent confirmation (a PUT, or this call repeated) moved it first
-    const now = t ? t.to : { stage: job.stage, state: job.state };
-    return { job_id: job.jobId, document_id: document.documentId, received: t !== null, stage: now.stage, state: now.state };
+    return answer(job, t !== null, t?.to);
   }
 
   /**
@@ -149,10 +140,8 @@ export class UploadFlowService {
     if (document.bytesLen !== upload.size || document.fileSha256 !== upload.sha256) {
       throw new ApiError(403, 'invalid_signature', 'The upload URL does not match the document');
     }
-    if (!(job.stage === 'uploaded' && job.state === 'waiting')) {
-      // Already received (a retried PUT): idempotent answer, nothing stored twice.
-      return { job_id: job.jobId, document_id: document.documentId, received: false, stage: job.stage, state: job.state };
-    }
+    // Already received (a retried PUT): idempotent answer, nothing stored twice.
+    if (!awaitingBytes(job)) return answer(job, false);
 
     const outcome = await receiveUpload(this.storage, upload.key, body, {
       expectedSize: upload.size,
@@ -176,14 +165,23 @@ export class UploadFlowService {
         break;
     }
 
-    const t = await this.transitions.apply(
-      job.jobId,
-      { stage: 'uploaded', state: 'waiting' },
-      { type: 'upload_confirmed' },
-      { actor: 'api', detail: { size: outcome.size, sha256: outcome.sha256, request_id: requestId } },
-    );
+    const t = await this.confirm(job.jobId, { size: outcome.size, sha256: outcome.sha256, request_id: requestId });
     this.logger.log({ msg: 'upload received', job_id: job.jobId, document_id: document.documentId, bytes: outcome.size });
-    const now = t ? t.to : { stage: job.stage, state: job.state };
-    return { job_id: job.jobId, document_id: document.documentId, received: true, stage: now.stage, state: now.state };
+    return answer(job, true, t?.to);
   }
+
+  /** The bytes are stored and checked: the job moves on to job_validated (null when something moved it first). */
+  private confirm(jobId: string, detail: Record<string, unknown>) {
+    return this.transitions.apply(jobId, { stage: 'uploaded', state: 'waiting' }, { type: 'upload_confirmed' }, { actor: 'api', detail });
+  }
+}
+
+/** The job still waits for its bytes. */
+function awaitingBytes(job: UploadJobEntity): boolean {
+  return job.stage === 'uploaded' && job.state === 'waiting';
+}
+
+/** The answer to a PUT or a confirmation: the job where `at` says (where it was read, by default). */
+function answer(job: UploadJobEntity, received: boolean, at: JobStatus = job) {
+  return { job_id: job.jobId, document_id: job.documentId, received, stage: at.stage, state: at.state };
 }

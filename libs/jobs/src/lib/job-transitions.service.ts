@@ -155,38 +155,29 @@ export class JobTransitionsService {
     const actor = p(opts.actor ?? opts.workerId ?? null);
     // a function: only the texts that use it take the parameter (an unused one has no type)
     const detail = () => p(opts.detail ? JSON.stringify(opts.detail) : null);
-    // one event row per step, in order (event_id follows the ORDER BY)
+    // one event row per step, in order (event_id follows the ORDER BY); with `steps`, each row has its own
+    // detail and date
     let eventColumns = 'job_id, document_id, event_type, stage, from_stage, from_state, to_state, correlation_id, actor, detail';
     let eventRows: string;
-    if (opts.steps) {
-      if (opts.steps.length !== steps.length) throw new Error(`steps: ${opts.steps.length} given for ${steps.length} events`);
+    const info = opts.steps;
+    if (info) {
+      if (info.length !== steps.length) throw new Error(`steps: ${info.length} given for ${steps.length} events`);
       if (opts.detail) throw new Error('detail and steps: give each step its detail in steps');
-      const info = opts.steps;
-      eventColumns += ', created_at';
-      eventRows = `SELECT upd.job_id, upd.document_id, s.event_type, s.stage, s.from_stage, s.from_state, s.to_state,
-                 COALESCE(${correlation}, upd.correlation_id), ${actor}, s.detail, statement_timestamp() - s.ago_ms * interval '1 millisecond'
-           FROM upd, (VALUES ${steps
-             .map(
-               (t, i) =>
-                 `(${i}, ${p(t.event)}, ${p(t.to.stage)}, ${p(t.from.stage)}, ${p(t.from.state)}, ${p(t.to.state)}, ${p(
-                   info[i].detail ? JSON.stringify(info[i].detail) : null,
-                 )}::jsonb, ${p(Math.max(0, info[i].agoMs ?? 0))}::double precision)`,
-             )
-             .join(', ')}) AS s (n, event_type, stage, from_stage, from_state, to_state, detail, ago_ms)
-           ORDER BY s.n`;
-    } else if (steps.length === 1) {
+    }
+    if (steps.length === 1 && !info) {
       eventRows = `SELECT job_id, document_id, ${p(last.event)}, ${p(last.to.stage)}, ${p(from.stage)}, ${p(from.state)}, ${p(last.to.state)},
                  COALESCE(${correlation}, correlation_id), ${actor}, ${detail()}::jsonb
            FROM upd`;
     } else {
+      if (info) eventColumns += ', created_at';
+      const rows = steps.map((t, i) => {
+        const stepDetail = info ? `${p(info[i].detail ? JSON.stringify(info[i].detail) : null)}::jsonb` : i === 0 ? `${detail()}::jsonb` : 'NULL::jsonb';
+        const ago = info ? `, ${p(Math.max(0, info[i].agoMs ?? 0))}::double precision` : '';
+        return `(${i}, ${p(t.event)}, ${p(t.to.stage)}, ${p(t.from.stage)}, ${p(t.from.state)}, ${p(t.to.state)}, ${stepDetail}${ago})`;
+      });
       eventRows = `SELECT upd.job_id, upd.document_id, s.event_type, s.stage, s.from_stage, s.from_state, s.to_state,
-                 COALESCE(${correlation}, upd.correlation_id), ${actor}, s.detail
-           FROM upd, (VALUES ${steps
-             .map(
-               (t, i) =>
-                 `(${i}, ${p(t.event)}, ${p(t.to.stage)}, ${p(t.from.stage)}, ${p(t.from.state)}, ${p(t.to.state)}, ${i === 0 ? `${detail()}::jsonb` : 'NULL::jsonb'})`,
-             )
-             .join(', ')}) AS s (n, event_type, stage, from_stage, from_state, to_state, detail)
+                 COALESCE(${correlation}, upd.correlation_id), ${actor}, s.detail${info ? `, statement_timestamp() - s.ago_ms * interval '1 millisecond'` : ''}
+           FROM upd, (VALUES ${rows.join(', ')}) AS s (n, event_type, stage, from_stage, from_state, to_state, detail${info ? ', ago_ms' : ''})
            ORDER BY s.n`;
     }
 

@@ -70,13 +70,13 @@ export class StageRunner {
     let committedStage = claimed.job.stage;
     // the claimed row's last_error, cleared by the first transition that moves the job on
     let clearError = claimed.job.lastError != null;
+    const held = (): Held => ({ jobId: claimed.jobId, committedStage, deferred, clearError });
     for (let step = 0; step < 20; step++) {
       if (!ctx) return 'stale';
       const { job } = ctx;
       if (job.state !== 'working' || job.claimedBy !== worker) return 'stale';
       const handler = this.handlers.get(job.stage);
       if (!handler) throw new Error(`no handler for stage ${job.stage}`);
-      const held: Held = { jobId: job.jobId, committedStage, deferred, clearError };
 
       let result: StageResult;
       const timer = this.metrics.startStageTimer(job.stage);
@@ -87,51 +87,37 @@ export class StageRunner {
       } catch (e) {
         timer(leaseLost.aborted ? 'lost' : shutdown.aborted ? 'released' : 'error');
         if (leaseLost.aborted) return 'lost';
-        if (shutdown.aborted) return this.release(held, job.stage);
-        return this.fail(held, job, e);
+        if (shutdown.aborted) return this.release(held(), job.stage);
+        return this.fail(held(), job, e);
       }
 
-      const events = result.type === 'advance' ? this.advanceEvents({ stage: job.stage, state: 'working' }) : [];
-      const landed = result.type === 'advance' && handler.commitsWithNext && !result.commit && !result.parserJobId ? landsAt(job, events) : null;
-      if (result.type === 'advance' && landed?.state === 'working' && this.handlers.has(landed.stage)) {
+      const { events, to: landed } = result.type === 'advance' ? this.advanceEvents({ stage: job.stage, state: 'working' }) : { events: [], to: null };
+      const deferrable = handler.commitsWithNext && landed?.state === 'working' && this.handlers.has(landed.stage);
+      if (deferrable && result.type === 'advance' && !result.commit && !result.parserJobId) {
         // Its transition goes with the next stage's: the next handler runs on the job as that transition leaves it.
         deferred = [...deferred, { events, result, doneAt: performance.now() }];
-        const next = Object.assign(new UploadJobEntity(), job, {
-          stage: landed.stage,
-          retryCount: 0,
-          lastError: null,
-          progress: { ...job.progress, ...result.progress },
-        });
-        ctx = { ...ctx, job: next, document: result.document ? withWrites(ctx.document, result.document) : ctx.document };
+        ctx = { ...ctx, job: movedOn(job, landed, result), document: documentAfter(ctx.document, result) };
         continue;
       }
 
       let next: UploadJobEntity;
       try {
-        const outcome = await this.commit(held, job.stage, events, result);
+        const outcome = await this.commit(held(), job.stage, events, result);
         if (typeof outcome === 'string') return outcome;
-        next = Object.assign(new UploadJobEntity(), job, {
-          stage: outcome.to.stage,
-          state: outcome.to.state,
-          retryCount: 0,
-          lastError: null,
-          parserJobId: result.type === 'advance' && result.parserJobId ? result.parserJobId : job.parserJobId,
-          progress: { ...job.progress, ...(result.type === 'advance' ? result.progress : {}) },
-        });
+        next = movedOn(job, outcome.to, result);
         deferred = [];
         committedStage = outcome.to.stage;
         clearError = false;
       } catch (e) {
         if (e instanceof LeaseLostError) return 'lost';
-        return this.fail(held, job, e);
+        return this.fail(held(), job, e);
       }
-      if (shutdown.aborted) return this.release({ jobId: next.jobId, committedStage, deferred, clearError }, next.stage);
+      if (shutdown.aborted) return this.release(held(), next.stage);
       if (result.type === 'advance' && result.commit) {
         const again = await this.load(job.jobId, signal);
         ctx = again && { ...again, scratch: ctx.scratch };
       } else {
-        const document = result.type === 'advance' && result.document ? withWrites(ctx.document, result.document) : ctx.document;
-        ctx = { ...ctx, job: next, document };
+        ctx = { ...ctx, job: next, document: documentAfter(ctx.document, result) };
       }
     }
     return 'stale';
@@ -147,9 +133,10 @@ export class StageRunner {
 
   /**
    * The advance from `from`, followed by the advances through the pass-through stages it lands on (while the
-   * job stays in this worker's hands), so that they all go in one statement.
+   * job stays in this worker's hands), so that they all go in one statement; and where they leave the job
+   * (null when the advance is not allowed).
    */
-  private advanceEvents(from: JobStatus): JobEvent[] {
+  private advanceEvents(from: JobStatus): { events: JobEvent[]; to: JobStatus | null } {
     const advance: JobEvent = { type: 'advance', chain: true };
     const events: JobEvent[] = [advance];
     let at = tryTransition(from, advance)?.to;
@@ -157,13 +144,14 @@ export class StageRunner {
       events.push(advance);
       at = tryTransition(at, advance)?.to;
     }
-    return events;
+    return { events, to: at ?? null };
   }
 
   /**
    * Applies the deferred steps' transitions and then `tail` (events from `stage`, this worker's, `working`) in
    * ONE statement, in `m`'s transaction when given. Each step's event carries its own detail and is dated when
-   * its work was done; the deferred steps' progress and document columns are written with it.
+   * its work was done; the deferred steps' progress and document columns are written with it. Every applied step
+   * but the last is counted in the transition metrics here; the caller decides about the last.
    */
   private async applyHeld(
     held: Held,
@@ -177,7 +165,21 @@ export class StageRunner {
     const movesOn = held.deferred.length > 0 || tail.some((e) => e.type === 'advance');
     const lastError = opts.lastError !== undefined ? opts.lastError : held.clearError && movesOn ? null : undefined;
     const base: TransitionOptions = { ...opts, workerId: this.opts.workerId, lastError };
-    if (!held.deferred.length) return this.transitions.applySteps(held.jobId, from, tail, { ...base, detail: tailDetail }, m);
+    const applied = held.deferred.length
+      ? await this.applyWithDeferred(held, from, tail, tailDetail, base, m)
+      : await this.transitions.applySteps(held.jobId, from, tail, { ...base, detail: tailDetail }, m);
+    if (applied) for (const t of applied.slice(0, -1)) this.metrics.transition(t.to.stage, t.event);
+    return applied;
+  }
+
+  private applyWithDeferred(
+    held: Held,
+    from: JobStatus,
+    tail: readonly JobEvent[],
+    tailDetail: Record<string, unknown> | undefined,
+    opts: TransitionOptions,
+    m?: EntityManager,
+  ): Promise<AppliedTransition[] | null> {
     const at = performance.now();
     const events: JobEvent[] = [];
     const steps: TransitionStep[] = [];
@@ -197,10 +199,7 @@ export class StageRunner {
     });
     if (opts.progress) progress = { ...progress, ...opts.progress };
     if (opts.document) document = { ...document, ...opts.document };
-    const applied = await this.transitions.applySteps(held.jobId, from, events, { ...base, progress, document, steps }, m);
-    // the deferred steps' transitions are counted here, whatever the tail (the caller counts the tail's)
-    if (applied) for (const t of applied.slice(0, events.length - tail.length)) this.metrics.transition(t.to.stage, t.event);
-    return applied;
+    return this.transitions.applySteps(held.jobId, from, events, { ...opts, progress, document, steps }, m);
   }
 
   /** Applies the stage's transition; returns the outcome when the job leaves our hands, else the transition. */
@@ -225,10 +224,7 @@ export class StageRunner {
         },
         m,
       );
-      if (!steps) return null;
-      // the tail's own steps but the last (the deferred ones were counted by applyHeld; the last is counted below)
-      for (const step of steps.slice(steps.length - events.length, -1)) this.metrics.transition(step.to.stage, step.event);
-      return steps[steps.length - 1];
+      return steps ? steps[steps.length - 1] : null;
     };
     // A stage with writes of its own beyond document columns commits them with the transition; otherwise the
     // transition is one statement, atomic by itself, and needs no explicit transaction.
@@ -327,14 +323,22 @@ interface Held {
   readonly clearError: boolean;
 }
 
-/** Where `events` take the job from `stage`/`working`, or null if one is not allowed. */
-function landsAt(job: Pick<UploadJobEntity, 'stage'>, events: readonly JobEvent[]): JobStatus | null {
-  let at: JobStatus | undefined = { stage: job.stage, state: 'working' };
-  for (const e of events) {
-    at = tryTransition(at, e)?.to;
-    if (!at) return null;
-  }
-  return at;
+/** The job as a transition to `to` with the stage's result leaves it (the in-memory copy kept in step). */
+function movedOn(job: UploadJobEntity, to: JobStatus, result: StageResult): UploadJobEntity {
+  const advance = result.type === 'advance' ? result : undefined;
+  return Object.assign(new UploadJobEntity(), job, {
+    stage: to.stage,
+    state: to.state,
+    retryCount: 0,
+    lastError: null,
+    parserJobId: advance?.parserJobId || job.parserJobId,
+    progress: { ...job.progress, ...advance?.progress },
+  });
+}
+
+/** The document as the stage's document writes leave it. */
+function documentAfter(document: DocumentEntity, result: StageResult): DocumentEntity {
+  return result.type === 'advance' && result.document ? withWrites(document, result.document) : document;
 }
 
 /** The document as the transition's statement left it. */

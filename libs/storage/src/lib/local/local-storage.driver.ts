@@ -334,18 +334,15 @@ export class LocalStorageDriver implements StorageDriver {
     const target = resolve(root, ...segments);
     if (target !== root && !target.startsWith(root + sep)) throw new InvalidStorageKeyError(key, 'escapes the storage root');
     if (target === root) return root;
-    // Fast path, one call instead of an lstat a segment: realpath of `<target>/.` equals `target` exactly
-    // when every segment exists, none is a symbolic link (the root is already canonical) and the last one
-    // is a directory. Anything else (missing, a link, a file) takes the walk below, which decides.
-    const canonical = await realpath(`${target}${sep}.`).catch(() => undefined);
-    if (canonical === target) return target;
+    // Fast path (isCanonicalDir). Anything else (missing, a link, a file) takes the walk below, which decides.
+    if (await isCanonicalDir(target)) return target;
     // A new object's directory is usually one level below an existing one (a new document under its user's
     // documents): when the parent passes the same check, only the last segment needs the walk.
     let cur = root;
     let walk = segments;
     if (segments.length > 1) {
       const parent = resolve(root, ...segments.slice(0, -1));
-      if ((await realpath(`${parent}${sep}.`).catch(() => undefined)) === parent) {
+      if (await isCanonicalDir(parent)) {
         cur = parent;
         walk = segments.slice(-1);
       }
@@ -387,6 +384,14 @@ export class LocalStorageDriver implements StorageDriver {
       cur = join(cur, '..');
     }
   }
+}
+
+/**
+ * One call instead of an lstat a segment: the realpath of `<dir>/.` equals `dir` exactly when every segment exists,
+ * none is a symbolic link (`dir` is under the canonical root) and the last one is a directory.
+ */
+async function isCanonicalDir(dir: string): Promise<boolean> {
+  return (await realpath(`${dir}${sep}.`).catch(() => undefined)) === dir;
 }
 
 /** Deletes a file or directory tree without following symlinks; returns how many objects it removed. */
