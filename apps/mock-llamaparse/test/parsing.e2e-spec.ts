@@ -102,11 +102,18 @@ describe('mock-llamaparse parsing API (e2e)', () => {
 
   describe('bad requests', () => {
     it('404s unknown jobs and their results', async () => {
+      const checks = async () => ((await request(t.http).get('/_mock/stats')).body as { statusChecks: number }).statusChecks;
+      const before = await checks();
       for (const path of ['', '/result/markdown', '/result/text']) {
         const res = await request(t.http).get(`/api/v1/parsing/job/00000000-0000-4000-8000-000000000000${path}`);
         expect(res.status).toBe(404);
         expect(res.body).toEqual({ detail: 'Job not found' });
       }
+      // the stats count status answers for known jobs only (a client's reachability probe asks for an unknown one)
+      expect(await checks()).toBe(before);
+      const id = await upload(Buffer.from('counted'), 'counted.txt');
+      await request(t.http).get(`/api/v1/parsing/job/${id}`).expect(200);
+      expect(await checks()).toBe(before + 1);
     });
 
     it('answers 404 "Job not completed" for the result of a job still PENDING', async () => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { SAMPLE_HTML, SAMPLE_PDF_PAGES, SECRETS_IN_SAMPLE_HTML, sampleDocx, samplePdf } from '@app/testing';
-import { Stack, startStack, uploadDocument, waitForJobs } from './stack';
+import { Stack, parserStatusChecks, startStack, uploadDocument, waitForJobs } from './stack';
 
 const MD = `# Ingestion notes
 
@@ -36,6 +36,7 @@ describe('pipeline: the real stack carries documents to complete (api, worker, m
 
   it.each(docs.map((d) => [d.name, d] as const))('%s reaches complete/done with its real text embedded', async (_n, d) => {
     const token = stack.token(user);
+    const statusChecks = await parserStatusChecks(stack.parser);
     const { jobId, documentId } = await uploadDocument(stack, token, d.name, d.mime, d.bytes());
     const [row] = await waitForJobs(stack, [jobId], 60_000);
     expect(row).toMatchObject({ stage: 'complete', state: 'done', last_error: null });
@@ -43,6 +44,8 @@ describe('pipeline: the real stack carries documents to complete (api, worker, m
     // the job's own secret, taken from the claimed row
     const hooks = await stack.sql(`SELECT 1 FROM upload_pipeline.webhook_log WHERE job_id = $1`, [jobId]);
     expect(hooks.length).toBeGreaterThan(0);
+    // and the webhook's SUCCESS was taken as the parse's status: the worker fetched the markdown without asking
+    expect(await parserStatusChecks(stack.parser)).toBe(statusChecks);
 
     const chunks = await stack.sql<{ text: string; dims: number; chunk_id: string; ord: number; token_count: number }>(
       `SELECT text, coalesce(array_length(embedding::real[], 1), 0) AS dims, chunk_id, ord, token_count
@@ -113,10 +116,14 @@ describe('pipeline: the real stack carries documents to complete (api, worker, m
 
   it('a corrupt PDF dead-letters with the parser reason, and retry brings it back', async () => {
     const token = stack.token(user);
+    const statusChecks = await parserStatusChecks(stack.parser);
     const { jobId } = await uploadDocument(stack, token, 'broken.pdf', 'application/pdf', Buffer.from('%PDF-1.4 this is not really a pdf'));
     const [row] = await waitForJobs(stack, [jobId], 30_000);
     expect(row).toMatchObject({ stage: 'parsing', state: 'deadletter' });
     expect(row.last_error).toMatchObject({ kind: 'permanent', code: 'parse_failed' });
+    // the webhook said ERROR: the reason comes from the parser's status answer
+    expect(await parserStatusChecks(stack.parser)).toBeGreaterThan(statusChecks);
+    expect(row.last_error?.message).toMatch(/^parser error: ./);
     const r = await fetch(`${stack.api.url}/api/v2/jobs/${jobId}/retry`, { method: 'POST', headers: { Authorization: `Bearer ${token}` } });
     expect(r.status).toBe(200);
     expect(await r.json()).toMatchObject({ stage: 'parse_queued', retry_count: 0, last_error: null });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { setFaults, Stack, startStack, until, uploadDocument, waitForJobs } from './stack';
+import { parserStatusChecks, setFaults, Stack, startStack, until, uploadDocument, waitForJobs } from './stack';
 
 const doc = (i: number | string) =>
   Buffer.from(`# Document ${i}\n\nThis is document number ${i} about ${randomUUID()}.\n\n## Part two\n\nMore words for the chunker.\n`);
@@ -111,11 +111,14 @@ describe('pipeline resilience on the real stack', () => {
     it('a dropped webhook is recovered by polling the parser', async () => {
       await stack.startWorker({ WEBHOOK_TIMEOUT_MS: '1000' });
       await setFaults(stack.parser, { dropWebhookRate: 1 });
+      const statusChecks = await parserStatusChecks(stack.parser);
       const { jobId } = await uploadDocument(stack, stack.token(), 'nohook.md', 'text/markdown', doc('nohook'));
       const [row] = await waitForJobs(stack, [jobId], 30_000);
       expect(row).toMatchObject({ stage: 'complete', state: 'done' });
       const hooks = await stack.sql(`SELECT 1 FROM upload_pipeline.webhook_log WHERE job_id = $1`, [jobId]);
       expect(hooks).toEqual([]);
+      // with no webhook, the parser's status answer said it was done
+      expect(await parserStatusChecks(stack.parser)).toBeGreaterThan(statusChecks);
     });
 
     it('a worker given SIGTERM mid-run exits 0 and its job finishes on another worker', async () => {

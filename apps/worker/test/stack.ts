@@ -267,6 +267,13 @@ export async function setFaults(p: AppProcess, faults: Record<string, unknown>):
   if (!r.ok) throw new Error(`faults ${p.name}: ${r.status} ${await r.text()}`);
 }
 
+/** How many status answers the mock parser gave for known jobs (its `GET /_mock/stats`). */
+export async function parserStatusChecks(p: AppProcess): Promise<number> {
+  const r = await fetch(`${p.url}/_mock/stats`);
+  if (!r.ok) throw new Error(`stats ${p.name}: ${r.status} ${await r.text()}`);
+  return ((await r.json()) as { statusChecks: number }).statusChecks;
+}
+
 /** Sum of a metric's samples matching the labels in Prometheus text; NaN when there is none. */
 export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
   let total = 0;

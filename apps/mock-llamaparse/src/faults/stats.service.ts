@@ -7,6 +7,8 @@ export type WebhookOutcome = 'sent' | 'dropped' | 'failed';
 export interface MockStats {
   /** Accepted uploads (jobs created). */
   uploads: number;
+  /** Status answers for a known job (`GET /job/:id`). */
+  statusChecks: number;
   parsed: Record<DocumentType, number>;
   parseErrors: number;
   canceled: number;
@@ -17,6 +19,7 @@ export interface MockStats {
 function zero(): MockStats {
   return {
     uploads: 0,
+    statusChecks: 0,
     parsed: Object.fromEntries(DOCUMENT_TYPES.map((t) => [t, 0])) as Record<DocumentType, number>,
     parseErrors: 0,
     canceled: 0,
@@ -32,6 +35,10 @@ export class StatsService {
 
   upload(): void {
     this.stats.uploads++;
+  }
+
+  statusCheck(): void {
+    this.stats.statusChecks++;
   }
 
   parsed(type: DocumentType): void {

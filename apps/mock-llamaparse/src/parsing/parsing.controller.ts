@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, Post, UploadedFile, UseGuards, UseInterceptors } from '@nestjs/common';
 import { DetailException } from '../common/detail.exception';
+import { StatsService } from '../faults/stats.service';
 import { detectDocumentType } from '../parsers/parser.registry';
 import { ApiKeyGuard } from './api-key.guard';
 import { Job } from './job.model';
@@ -52,7 +53,10 @@ function metadataOf(job: Job): JobMetadata {
 @Controller(['api/v1/parsing', 'api/parsing'])
 @UseGuards(ApiKeyGuard)
 export class ParsingController {
-  constructor(private readonly jobs: JobsService) {}
+  constructor(
+    private readonly jobs: JobsService,
+    private readonly stats: StatsService,
+  ) {}
 
   @Post('upload')
   @HttpCode(200)
@@ -82,6 +86,7 @@ export class ParsingController {
   @Get('job/:id')
   status(@Param('id') id: string): JobStatusResponse {
     const job = this.find(id);
+    this.stats.statusCheck();
     const response: JobStatusResponse = { id: job.id, status: job.status };
     if (job.status === 'ERROR' || job.status === 'CANCELED') {
       response.error_code = job.errorCode ?? job.status;

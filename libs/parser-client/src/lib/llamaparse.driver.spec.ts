@@ -3,7 +3,7 @@ import { Test } from '@nestjs/testing';
 import { CircuitBreakerModule } from '@app/circuit-breaker';
 import { AddressInfo } from 'node:net';
 import { IncomingMessage, Server, ServerResponse, createServer } from 'node:http';
-import { LlamaParseClient } from './llamaparse.driver';
+import { LlamaParseClient, parserJobStatusOf } from './llamaparse.driver';
 import { ParserClientModule } from './parser-client.module';
 import { PARSER_CLIENT, ParserClient } from './parser-client.interface';
 
@@ -107,6 +107,18 @@ describe('LlamaParseClient (wire)', () => {
     await expect(client.status('j')).resolves.toEqual({ status: 'CANCELED' });
     await expect(client.status('j')).resolves.toEqual({ status: 'SUCCESS' });
     await expect(client.status('j')).rejects.toMatchObject({ kind: 'permanent', code: 'bad_response' });
+  });
+
+  it('reads a status as LlamaParse spells it, in any case, and nothing else', () => {
+    expect(parserJobStatusOf('SUCCESS')).toBe('SUCCESS');
+    expect(parserJobStatusOf('success')).toBe('SUCCESS');
+    expect(parserJobStatusOf('PARTIAL_SUCCESS')).toBe('SUCCESS');
+    expect(parserJobStatusOf('Cancelled')).toBe('CANCELED');
+    expect(parserJobStatusOf('ERROR')).toBe('ERROR');
+    expect(parserJobStatusOf('pending')).toBe('PENDING');
+    for (const other of ['WEIRD', '', 'constructor', '__proto__', 'toString', null, undefined, 1, { status: 'SUCCESS' }]) {
+      expect(parserJobStatusOf(other)).toBeUndefined();
+    }
   });
 
   it('retries a 5xx burst and then succeeds', async () => {

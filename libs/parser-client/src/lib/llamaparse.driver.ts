@@ -23,6 +23,15 @@ const STATUS_MAP: Record<string, ParserJobStatus> = {
   CANCELLED: 'CANCELED',
 };
 
+/**
+ * A status as LlamaParse spells it (job status answers and completion webhooks; any case, PARTIAL_SUCCESS counts
+ * as SUCCESS) in the client's terms; undefined for anything else.
+ */
+export function parserJobStatusOf(raw: unknown): ParserJobStatus | undefined {
+  const key = typeof raw === 'string' ? raw.toUpperCase() : '';
+  return Object.hasOwn(STATUS_MAP, key) ? STATUS_MAP[key] : undefined;
+}
+
 type Json = Record<string, unknown>;
 
 function isObject(v: unknown): v is Json {
@@ -166,8 +175,7 @@ export class LlamaParseClient implements ParserClient {
       opts,
       (signal) => fetch(this.url(`/job/${encodeURIComponent(parserJobId)}`), { headers: this.authHeaders, signal }),
       (body) => {
-        const raw = typeof body['status'] === 'string' ? body['status'].toUpperCase() : '';
-        const status = STATUS_MAP[raw];
+        const status = parserJobStatusOf(body['status']);
         if (!status) throw badShape('job status', `unknown status ${JSON.stringify(body['status'])}`);
         const result: ParserStatusResult = { status };
         const msg = body['error_message'] ?? body['error'];

@@ -1,13 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PermanentError } from '@app/circuit-breaker';
-import { PARSER_CLIENT, ParserClient } from '@app/parser-client';
+import { ParserWebhookService } from '@app/jobs';
+import { PARSER_CLIENT, ParserClient, parserJobStatusOf, type ParserStatusResult } from '@app/parser-client';
 import { STORAGE, StorageDriver, storageKey } from '@app/storage';
 import type { JobContext, StageHandler, StageResult } from '../job-context';
 import { PIPELINE_OPTIONS, PipelineOptions } from '../pipeline.options';
 
 /**
- * parsing: the parser said it is done (webhook) or the wait timed out. Ask the parser for the job's
- * status; when it succeeded, store the markdown and record where it is.
+ * parsing: the parser said it is done (webhook) or the wait timed out. When the parser's signed webhook reported
+ * success for this parse, fetch the markdown; otherwise ask the parser for the job's status first. When it
+ * succeeded, store the markdown and record where it is.
  */
 @Injectable()
 export class FetchParseHandler implements StageHandler {
@@ -17,11 +19,12 @@ export class FetchParseHandler implements StageHandler {
     @Inject(STORAGE) private readonly storage: StorageDriver,
     @Inject(PARSER_CLIENT) private readonly parser: ParserClient,
     @Inject(PIPELINE_OPTIONS) private readonly opts: PipelineOptions,
+    private readonly webhooks: ParserWebhookService,
   ) {}
 
   async run({ job, document, signal, scratch }: JobContext): Promise<StageResult> {
     if (!job.parserJobId) throw new PermanentError('job is at parsing without a parser job id', { code: 'no_parser_job' });
-    const status = await this.parser.status(job.parserJobId, { signal });
+    const status = await this.parseStatus(job.jobId, job.parserJobId, signal);
     if (status.status === 'PENDING') {
       return { type: 'parser_pending', nextAttemptAt: new Date(Date.now() + this.opts.parserPollIntervalMs) };
     }
@@ -44,5 +47,15 @@ export class FetchParseHandler implements StageHandler {
       detail: { pages, markdown_bytes: stored.size },
       document: { parsedPath: key, pageCount: pages },
     };
+  }
+
+  /**
+   * The parse's status: SUCCESS when the parser's signed webhook said so (one database read instead of a call to the
+   * parser, on the path every document takes), else the parser's own answer (no webhook yet, or one reporting a
+   * failure, whose reason only the status call gives).
+   */
+  private async parseStatus(jobId: string, parserJobId: string, signal: AbortSignal): Promise<ParserStatusResult> {
+    if (parserJobStatusOf(await this.webhooks.reportedStatus(jobId, parserJobId)) === 'SUCCESS') return { status: 'SUCCESS' };
+    return this.parser.status(parserJobId, { signal });
   }
 }
