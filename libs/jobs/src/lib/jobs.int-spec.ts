@@ -5,7 +5,6 @@ import { createTestDatabase, TestDatabase } from '@app/testing';
 import { JobTransitionsService } from './job-transitions.service';
 import { JobsQueryService } from './jobs-query.service';
 import { InvalidCursorError } from './keyset-cursor';
-import { ParserWebhookService, signWebhook } from './parser-webhook.service';
 import { NewUpload, UploadsService } from './uploads.service';
 
 const sha = () => randomBytes(32).toString('hex');
@@ -166,37 +165,4 @@ describe('jobs (real PostgreSQL)', () => {
     });
   });
 
-  describe('parser webhooks', () => {
-    it("report the status of the job's own parse from its last signed webhook only", async () => {
-      const webhooks = new ParserWebhookService(ds, transitions);
-      const r = await uploads.createOrGet(upload(randomUUID()));
-      const jobId = r.job.jobId;
-      await ds.query(`UPDATE upload_pipeline.upload_jobs SET parser_job_id = 'parse-2' WHERE job_id = $1`, [jobId]);
-      const [{ webhook_secret: secret }] = (await ds.query(`SELECT webhook_secret FROM upload_pipeline.upload_jobs WHERE job_id = $1`, [
-        jobId,
-      ])) as { webhook_secret: string }[];
-      const send = (body: object, key = secret) => {
-        const raw = Buffer.from(JSON.stringify(body));
-        return webhooks.handle(jobId, raw, signWebhook(key, raw), 'req-1');
-      };
-
-      expect(await webhooks.reportedStatus(jobId, 'parse-2')).toBeNull();
-      // a forged webhook is not logged, so it reports nothing
-      await expect(send({ id: 'parse-2', status: 'SUCCESS' }, 'not-the-secret')).resolves.toEqual({ status: 'unauthorized' });
-      expect(await webhooks.reportedStatus(jobId, 'parse-2')).toBeNull();
-      // another parse's webhook (an earlier submission) is not this parse's status
-      await expect(send({ id: 'parse-1', status: 'SUCCESS' })).resolves.toMatchObject({ status: 'ignored' });
-      expect(await webhooks.reportedStatus(jobId, 'parse-2')).toBeNull();
-      // a webhook without a status says nothing either
-      await send({ id: 'parse-2' });
-      expect(await webhooks.reportedStatus(jobId, 'parse-2')).toBeNull();
-      await send({ id: 'parse-2', status: 'ERROR' });
-      expect(await webhooks.reportedStatus(jobId, 'parse-2')).toBe('ERROR');
-      // the last one counts
-      await send({ id: 'parse-2', status: 'SUCCESS' });
-      expect(await webhooks.reportedStatus(jobId, 'parse-2')).toBe('SUCCESS');
-      expect(await webhooks.reportedStatus(jobId, 'parse-1')).toBe('SUCCESS');
-      expect(await webhooks.reportedStatus(randomUUID(), 'parse-2')).toBeNull();
-    });
-  });
 });

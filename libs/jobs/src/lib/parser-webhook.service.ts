@@ -40,21 +40,6 @@ export class ParserWebhookService {
     private readonly transitions: JobTransitionsService,
   ) {}
 
-  /**
-   * The status the parser's last signed webhook reported for this parse of the job (as sent, e.g. `SUCCESS`), or
-   * null when none came. Only webhooks whose signature verified are logged, so this is the parser's word.
-   */
-  async reportedStatus(jobId: string, parserJobId: string): Promise<string | null> {
-    const rows = (await runPrepared(
-      this.ds,
-      prepared(
-        `SELECT status FROM upload_pipeline.webhook_log WHERE job_id = $1 AND parser_job_id = $2 AND status IS NOT NULL ORDER BY id DESC LIMIT 1`,
-      ),
-      [jobId, parserJobId],
-    )) as { status: string }[];
-    return rows[0]?.status ?? null;
-  }
-
   async handle(jobId: string, rawBody: Buffer, signature: string | undefined, requestId: string): Promise<WebhookOutcome> {
     if (!UUID.test(jobId)) return { status: 'unauthorized' };
     const rows = (await runPrepared(this.ds, prepared(`SELECT webhook_secret, parser_job_id FROM upload_pipeline.upload_jobs WHERE job_id = $1`), [

@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
 import { createDataSource, migratedTemplate } from '@app/database';
-import { JobTransitionsService, UploadsService } from '@app/jobs';
+import { JobTransitionsService, ParserWebhookService, signWebhook, UploadsService } from '@app/jobs';
 import { createTestDatabase, TestDatabase } from '@app/testing';
 import { ClaimService } from './claim.service';
 import { newQueuedJob as newQueuedJobIn, testPipelineOptions } from './pipeline.test-fixtures';
@@ -99,5 +99,60 @@ describe('ClaimService (real PostgreSQL)', () => {
     expect(await w.claim(5)).toEqual([]);
     await ds.query(`UPDATE upload_pipeline.upload_jobs SET stage = 'uploaded', state = 'waiting' WHERE job_id = $1`, [id]);
     expect(await w.claim(5)).toEqual([]);
+  });
+
+  it("hands over, at parsing only, the status the parser's last signed webhook reported for the job's current parse", async () => {
+    const id = await newQueuedJob();
+    const w = new ClaimService(ds, options('w'));
+    const webhooks = new ParserWebhookService(ds, transitions);
+    const [{ webhook_secret: secret }] = (await ds.query(`SELECT webhook_secret FROM upload_pipeline.upload_jobs WHERE job_id = $1`, [
+      id,
+    ])) as { webhook_secret: string }[];
+    const send = (body: object, key = secret) => {
+      const raw = Buffer.from(JSON.stringify(body));
+      return webhooks.handle(id, raw, signWebhook(key, raw), 'req-1');
+    };
+    // waiting at parsing for its second submission's webhook
+    const wait = () =>
+      ds.query(
+        `UPDATE upload_pipeline.upload_jobs SET stage = 'parsing', state = 'waiting', parser_job_id = 'parse-2', claimed_by = NULL,
+         lease_expires_at = NULL, next_attempt_at = now() + interval '1 minute' WHERE job_id = $1`,
+        [id],
+      );
+    const claimedStatus = async () => {
+      const [c] = await w.claim(1);
+      expect(c).toMatchObject({ jobId: id, stage: 'parsing' });
+      return c.parserReportedStatus;
+    };
+
+    await wait();
+    // a forged webhook is not logged; one for the first submission is logged but is not this parse's word
+    await expect(send({ id: 'parse-2', status: 'SUCCESS' }, 'not-the-secret')).resolves.toEqual({ status: 'unauthorized' });
+    await expect(send({ id: 'parse-1', status: 'SUCCESS' })).resolves.toMatchObject({ status: 'ignored' });
+    // a webhook without a status wakes the job and says nothing
+    await expect(send({ id: 'parse-2' })).resolves.toEqual({ status: 'accepted', woke: true });
+    expect(await claimedStatus()).toBeNull();
+    await wait();
+    await expect(send({ id: 'parse-2', status: 'ERROR' })).resolves.toEqual({ status: 'accepted', woke: true });
+    expect(await claimedStatus()).toBe('ERROR');
+    // the last one counts
+    await wait();
+    await expect(send({ id: 'parse-2', status: 'SUCCESS' })).resolves.toEqual({ status: 'accepted', woke: true });
+    expect(await claimedStatus()).toBe('SUCCESS');
+    // the webhook's wait timed out and it comes back: the same word
+    await ds.query(`UPDATE upload_pipeline.upload_jobs SET lease_expires_at = now() - interval '1 ms' WHERE job_id = $1`, [id]);
+    expect(await claimedStatus()).toBe('SUCCESS');
+    // resubmitted (a new parse): the old webhooks say nothing about it
+    await ds.query(
+      `UPDATE upload_pipeline.upload_jobs SET parser_job_id = 'parse-3', state = 'queued', claimed_by = NULL WHERE job_id = $1`,
+      [id],
+    );
+    expect(await claimedStatus()).toBeNull();
+    // another stage: nothing to report
+    await ds.query(
+      `UPDATE upload_pipeline.upload_jobs SET stage = 'chunking', parser_job_id = 'parse-2', state = 'queued', claimed_by = NULL WHERE job_id = $1`,
+      [id],
+    );
+    expect(await w.claim(1)).toEqual([expect.objectContaining({ jobId: id, stage: 'chunking', parserReportedStatus: null })]);
   });
 });

@@ -18,6 +18,11 @@ export interface ClaimedJob {
   job: UploadJobEntity;
   /** The job's document, read in the claim statement (null if it is gone). */
   document: DocumentEntity | null;
+  /**
+   * At `parsing`: the status the parser's last webhook reported for the job's current parse (`parser_job_id`), as
+   * sent (e.g. `SUCCESS`); null when none came or it said none. Only webhooks whose signature verified are logged.
+   */
+  parserReportedStatus: string | null;
 }
 
 type Row = Record<string, unknown>;
@@ -49,7 +54,8 @@ const ASYNC_COMMIT = `set_config('synchronous_commit', 'off', true) AS async_com
 /**
  * Claims and leases jobs. One statement, one round trip: pick claimable rows with FOR UPDATE SKIP LOCKED
  * (so two workers never take the same row), set them `working` with this worker's lease, write one
- * `stage_started` event per job, and return each job row with its document (no reads after the claim).
+ * `stage_started` event per job, and return each job row with its document and, at `parsing`, what the parser's
+ * webhook reported (no reads after the claim).
  */
 @Injectable()
 export class ClaimService {
@@ -85,6 +91,11 @@ export class ClaimService {
         SELECT job_id, document_id, 'stage_started', stage, stage, from_state, 'working', correlation_id, $2 FROM upd
       )
       SELECT upd.from_state, greatest(0, extract(epoch FROM clock_timestamp() - upd.ready_at))::float8 AS pickup_s,
+             CASE WHEN upd.stage = 'parsing' THEN (
+               SELECT w.status FROM upload_pipeline.webhook_log w
+               WHERE w.job_id = upd.job_id AND w.parser_job_id = upd.parser_job_id AND w.status IS NOT NULL
+               ORDER BY w.id DESC LIMIT 1
+             ) END AS parser_reported_status,
              ${this.job.select}, ${this.document.select}, ${ASYNC_COMMIT}
       FROM upd LEFT JOIN upload_pipeline.documents d ON d.document_id = upd.document_id`);
     this.renewSql = new PreparedStatement(`
@@ -110,6 +121,7 @@ export class ClaimService {
         correlationId: job.correlationId,
         job,
         document: r['d_document_id'] == null ? null : this.document.hydrate(r),
+        parserReportedStatus: (r['parser_reported_status'] as string | null) ?? null,
       };
     });
   }

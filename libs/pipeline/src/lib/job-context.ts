@@ -10,6 +10,8 @@ import type { Stage } from '@app/state-machine';
 export interface ClaimScratch {
   /** The parsed markdown, as stored at `documents.parsed_path`. */
   markdown?: string;
+  /** The status the parser's signed webhook reported for the job's current parse, as read by the claim. */
+  parserReportedStatus?: string;
 }
 
 /** What a stage handler gets: the job and its document as they are now, and a signal to stop. */

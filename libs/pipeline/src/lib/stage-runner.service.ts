@@ -63,7 +63,13 @@ export class StageRunner {
     // that changed under us fails the next transition instead of being worked twice; the in-memory copies
     // are kept in step with each transition (and re-read only after a stage whose writes we cannot mirror).
     let ctx: JobContext | null = claimed.document
-      ? { job: claimed.job, document: claimed.document, workerId: worker, signal, scratch: {} }
+      ? {
+          job: claimed.job,
+          document: claimed.document,
+          workerId: worker,
+          signal,
+          scratch: claimed.parserReportedStatus ? { parserReportedStatus: claimed.parserReportedStatus } : {},
+        }
       : null;
     // stages done whose transitions wait for the next statement; the job row is still at `committedStage`
     let deferred: DeferredStep[] = [];

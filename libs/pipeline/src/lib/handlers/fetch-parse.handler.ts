@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PermanentError } from '@app/circuit-breaker';
-import { ParserWebhookService } from '@app/jobs';
 import { PARSER_CLIENT, ParserClient, parserJobStatusOf, type ParserStatusResult } from '@app/parser-client';
 import { STORAGE, StorageDriver, storageKey } from '@app/storage';
 import type { JobContext, StageHandler, StageResult } from '../job-context';
@@ -8,8 +7,8 @@ import { PIPELINE_OPTIONS, PipelineOptions } from '../pipeline.options';
 
 /**
  * parsing: the parser said it is done (webhook) or the wait timed out. When the parser's signed webhook reported
- * success for this parse, fetch the markdown; otherwise ask the parser for the job's status first. When it
- * succeeded, store the markdown and record where it is.
+ * success for this parse (the claim read it), fetch the markdown; otherwise ask the parser for the job's status
+ * first. When it succeeded, store the markdown and record where it is.
  */
 @Injectable()
 export class FetchParseHandler implements StageHandler {
@@ -19,12 +18,11 @@ export class FetchParseHandler implements StageHandler {
     @Inject(STORAGE) private readonly storage: StorageDriver,
     @Inject(PARSER_CLIENT) private readonly parser: ParserClient,
     @Inject(PIPELINE_OPTIONS) private readonly opts: PipelineOptions,
-    private readonly webhooks: ParserWebhookService,
   ) {}
 
   async run({ job, document, signal, scratch }: JobContext): Promise<StageResult> {
     if (!job.parserJobId) throw new PermanentError('job is at parsing without a parser job id', { code: 'no_parser_job' });
-    const status = await this.parseStatus(job.jobId, job.parserJobId, signal);
+    const status = await this.parseStatus(job.parserJobId, scratch.parserReportedStatus, signal);
     if (status.status === 'PENDING') {
       return { type: 'parser_pending', nextAttemptAt: new Date(Date.now() + this.opts.parserPollIntervalMs) };
     }
@@ -50,12 +48,12 @@ export class FetchParseHandler implements StageHandler {
   }
 
   /**
-   * The parse's status: SUCCESS when the parser's signed webhook said so (one database read instead of a call to the
-   * parser, on the path every document takes), else the parser's own answer (no webhook yet, or one reporting a
-   * failure, whose reason only the status call gives).
+   * The parse's status: SUCCESS when the parser's signed webhook said so (the claim read it: no call to the parser on
+   * the path every document takes), else the parser's own answer (no webhook: the wait timed out; or one reporting
+   * a failure, whose reason only the status answer has).
    */
-  private async parseStatus(jobId: string, parserJobId: string, signal: AbortSignal): Promise<ParserStatusResult> {
-    if (parserJobStatusOf(await this.webhooks.reportedStatus(jobId, parserJobId)) === 'SUCCESS') return { status: 'SUCCESS' };
+  private async parseStatus(parserJobId: string, reported: string | undefined, signal: AbortSignal): Promise<ParserStatusResult> {
+    if (parserJobStatusOf(reported) === 'SUCCESS') return { status: 'SUCCESS' };
     return this.parser.status(parserJobId, { signal });
   }
 }
