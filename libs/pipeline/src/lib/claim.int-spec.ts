@@ -57,6 +57,44 @@ describe('ClaimService (real PostgreSQL)', () => {
     expect(await a.renew([j1, j2])).toEqual([j2]);
   });
 
+  it('does not report as lost a job its own runner moved out of working, even while the renewal ran; reports a deleted one', async () => {
+    const [j1, j2, j3] = await Promise.all([newQueuedJob(), newQueuedJob(), newQueuedJob()]);
+    const a = new ClaimService(ds, options('a', 60_000));
+    expect(await a.claim(5)).toHaveLength(3);
+    const toWaiting = `UPDATE upload_pipeline.upload_jobs SET stage = 'parsing', state = 'waiting', claimed_by = NULL, lease_expires_at = NULL,
+      next_attempt_at = now() + interval '1 minute' WHERE job_id = $1`;
+    // j1: the runner's last transition (to waiting at parsing) committed before the renewal
+    await ds.query(toWaiting, [j1]);
+    // j2: it commits while the renewal waits for the row (the renewal's snapshot still shows it working here)
+    const runner = ds.createQueryRunner();
+    await runner.connect();
+    try {
+      await runner.startTransaction();
+      await runner.query(toWaiting, [j2]);
+      const renewing = a.renew([j1, j2, j3]);
+      for (let i = 0; ; i++) {
+        const [{ n }] = await ds.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%WITH renewed AS%'`,
+        );
+        if (n > 0) break;
+        if (i > 500) throw new Error('the renewal never waited for the row');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await runner.commitTransaction();
+      expect(await renewing).toEqual([]);
+    } finally {
+      await runner.release();
+    }
+    const rows = await ds.query(`SELECT job_id, lease_expires_at > now() + interval '30 seconds' AS renewed FROM upload_pipeline.upload_jobs WHERE job_id = $1`, [j3]);
+    expect(rows).toEqual([{ job_id: j3, renewed: true }]);
+    // gone (its document was deleted): lost
+    await ds.query(
+      `DELETE FROM upload_pipeline.documents WHERE document_id = (SELECT document_id FROM upload_pipeline.upload_jobs WHERE job_id = $1)`,
+      [j3],
+    );
+    expect(await a.renew([j1, j3])).toEqual([j3]);
+  });
+
   it('takes over a job whose lease expired, never one whose lease is live', async () => {
     const id = await newQueuedJob();
     const a = new ClaimService(ds, options('a', 60_000));

@@ -98,13 +98,23 @@ export class ClaimService {
              ) END AS parser_reported_status,
              ${this.job.select}, ${this.document.select}, ${ASYNC_COMMIT}
       FROM upd LEFT JOIN upload_pipeline.documents d ON d.document_id = upd.document_id`);
+    // Lost: not renewed, and in the statement's snapshot gone or working under another worker. A job that left
+    // `working` (its runner's last transition: waiting, done, a retry, a release) was not lost, even when that
+    // transition committed while this statement ran (the snapshot still shows it working under this worker). A
+    // takeover that commits meanwhile is reported by the next renewal; the runner's compare-and-set fences it anyway.
     this.renewSql = new PreparedStatement(`
       WITH renewed AS (
         UPDATE upload_pipeline.upload_jobs
         SET lease_expires_at = now() + $3::double precision * interval '1 millisecond'
         WHERE job_id = ANY($1::uuid[]) AND claimed_by = $2 AND state = 'working'
         RETURNING job_id
-      ) SELECT job_id, ${ASYNC_COMMIT} FROM renewed`);
+      )
+      SELECT id AS job_id,
+             id NOT IN (SELECT job_id FROM renewed) AND NOT EXISTS (
+               SELECT 1 FROM upload_pipeline.upload_jobs j WHERE j.job_id = id AND (j.state <> 'working' OR j.claimed_by = $2)
+             ) AS lost,
+             ${ASYNC_COMMIT}
+      FROM unnest($1::uuid[]) AS id`);
   }
 
   async claim(limit: number): Promise<ClaimedJob[]> {
@@ -126,11 +136,13 @@ export class ClaimService {
     });
   }
 
-  /** Extends the leases of jobs in hand; returns the ids whose lease this worker no longer holds. */
+  /**
+   * Extends the leases of jobs in hand; returns the ids whose lease this worker lost: the job is gone, or another
+   * worker holds it. Not the ones that left `working` (the runner's own last transition may race with the renewal).
+   */
   async renew(jobIds: string[]): Promise<string[]> {
     if (!jobIds.length) return [];
-    const rows = await runPrepared<{ job_id: string }>(this.ds, this.renewSql, [jobIds, this.opts.workerId, this.opts.leaseMs]);
-    const kept = new Set(rows.map((r) => r.job_id));
-    return jobIds.filter((id) => !kept.has(id));
+    const rows = await runPrepared<{ job_id: string; lost: boolean }>(this.ds, this.renewSql, [jobIds, this.opts.workerId, this.opts.leaseMs]);
+    return rows.filter((r) => r.lost).map((r) => r.job_id);
   }
 }

@@ -148,8 +148,8 @@ export class WorkerLoopService implements OnApplicationBootstrap, BeforeApplicat
       this.lastLeaseRenewalError = null;
       for (const id of lost) {
         const h = this.inHand.get(id);
-        // Only abort the same claim, still in hand: the runner may have just finished the job (then it is no
-        // longer `working`), or finished it and claimed it again since (then the answer is stale).
+        // Only abort the same claim, still in hand: the runner may have finished the job and claimed it again
+        // since (then the answer is stale). A job its runner moved out of `working` is not reported lost at all.
         if (h && h === sent.get(id)) {
           this.logger.warn(`lost the lease of job ${id}`);
           h.leaseLost.abort();
