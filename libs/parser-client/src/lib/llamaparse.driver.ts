@@ -1,3 +1,4 @@
+import { request } from 'undici';
 import { currentCorrelationId } from '@app/observability';
 import { PermanentError, ServicePolicy, TransientError, classifyError, classifyHttpStatus } from '@app/circuit-breaker';
 import { LlamaParseOptions } from './parser-client.config';
@@ -65,19 +66,26 @@ function describeErrorBody(text: string): { message?: string; code?: string } {
   return typeof body['message'] === 'string' ? { message: body['message'].slice(0, 300) } : {};
 }
 
-async function httpError(res: Response, what: string): Promise<TransientError | PermanentError> {
-  const text = await res.text().catch(() => '');
+/** One answer of the parser, as undici's `request` gives it (its body must be read or dumped). */
+type Answer = Awaited<ReturnType<typeof request>>;
+
+/** A non-2xx answer as an error, with the parser's own message and code when its body has them. */
+function statusError(res: Answer, text: string, what: string): TransientError | PermanentError {
   const { message, code } = describeErrorBody(text);
-  return classifyHttpStatus(res.status, res.headers, {
+  return classifyHttpStatus(res.statusCode, res.headers, {
     service: SERVICE,
     code,
     message: message ? `${what}: ${message}` : what,
   });
 }
 
+async function httpError(res: Answer, what: string): Promise<TransientError | PermanentError> {
+  return statusError(res, await res.body.text().catch(() => ''), what);
+}
+
 /** Reads a 2xx JSON body: unparseable (truncated) is transient, a well-formed body of the wrong shape permanent. */
-async function readJson(res: Response, what: string): Promise<Json> {
-  const text = await res.text();
+async function readJson(res: Answer, what: string): Promise<Json> {
+  const text = await res.body.text();
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -95,6 +103,8 @@ function badShape(what: string, detail: string): PermanentError {
 /**
  * LlamaParse v1 REST driver (works against the real service and apps/mock-llamaparse).
  * Every call runs through the `parser` ServicePolicy (timeout per attempt, retry, breaker).
+ * HTTP by undici's `request` (pooled keep-alive connections), not `fetch`: on this path every document makes two
+ * calls, and `fetch` (WHATWG streams, Request and Response objects) cost twice the CPU a call (docs/performance.md).
  */
 export class LlamaParseClient implements ParserClient {
   private readonly baseUrl: string;
@@ -131,13 +141,13 @@ export class LlamaParseClient implements ParserClient {
     what: string,
     timeoutMs: number,
     opts: ParserCallOptions | undefined,
-    attempt: (signal: AbortSignal) => Promise<Response>,
+    attempt: (signal: AbortSignal) => Promise<Answer>,
     parse: (body: Json) => T,
   ): Promise<T> {
     return this.policy.execute(
       async (signal) => {
         const res = await attempt(signal);
-        if (!res.ok) throw await httpError(res, what);
+        if (res.statusCode < 200 || res.statusCode > 299) throw await httpError(res, what);
         // The body is read inside the attempt, so the per-attempt timeout covers it too.
         return parse(await readJson(res, what));
       },
@@ -158,7 +168,7 @@ export class LlamaParseClient implements ParserClient {
         if (req.webhookUrl) form.append('webhook_url', req.webhookUrl);
         if (req.webhookSecret) form.append('webhook_secret', req.webhookSecret);
         for (const [k, v] of Object.entries(this.options.uploadFields ?? {})) form.append(k, v);
-        return fetch(this.url('/upload'), { method: 'POST', headers: this.authHeaders, body: form, signal });
+        return request(this.url('/upload'), { method: 'POST', headers: this.authHeaders, body: form, signal });
       },
       (body) => {
         const id = body['id'];
@@ -173,7 +183,7 @@ export class LlamaParseClient implements ParserClient {
       'job status',
       this.timeoutMs,
       opts,
-      (signal) => fetch(this.url(`/job/${encodeURIComponent(parserJobId)}`), { headers: this.authHeaders, signal }),
+      (signal) => request(this.url(`/job/${encodeURIComponent(parserJobId)}`), { headers: this.authHeaders, signal }),
       (body) => {
         const status = parserJobStatusOf(body['status']);
         if (!status) throw badShape('job status', `unknown status ${JSON.stringify(body['status'])}`);
@@ -191,7 +201,7 @@ export class LlamaParseClient implements ParserClient {
       this.timeoutMs,
       opts,
       (signal) =>
-        fetch(this.url(`/job/${encodeURIComponent(parserJobId)}/result/markdown`), { headers: this.authHeaders, signal }),
+        request(this.url(`/job/${encodeURIComponent(parserJobId)}/result/markdown`), { headers: this.authHeaders, signal }),
       (body) => {
         const markdown = body['markdown'];
         if (typeof markdown !== 'string') throw badShape('markdown result', 'no markdown');
@@ -204,13 +214,14 @@ export class LlamaParseClient implements ParserClient {
 
   async ping(opts?: ParserCallOptions): Promise<void> {
     const signals = [AbortSignal.timeout(this.pingTimeoutMs), ...(opts?.signal ? [opts.signal] : [])];
-    let res: Response;
+    let res: Answer;
+    let text: string;
     try {
-      res = await fetch(this.url(`/job/${PING_JOB_ID}`), { headers: this.authHeaders, signal: AbortSignal.any(signals) });
-      await res.arrayBuffer();
+      res = await request(this.url(`/job/${PING_JOB_ID}`), { headers: this.authHeaders, signal: AbortSignal.any(signals) });
+      text = await res.body.text();
     } catch (e) {
       throw classifyError(e, SERVICE);
     }
-    if (res.status >= 500 || res.status === 401 || res.status === 403) throw await httpError(res, 'ping');
+    if (res.statusCode >= 500 || res.statusCode === 401 || res.statusCode === 403) throw statusError(res, text, 'ping');
   }
 }
