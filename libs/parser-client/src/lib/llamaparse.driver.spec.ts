@@ -121,6 +121,25 @@ describe('LlamaParseClient (wire)', () => {
     }
   });
 
+  it('follows redirects on the reads, as fetch did; a redirected upload is a permanent error', async () => {
+    server = await fakeLlamaParse((req, res) => {
+      if (req.url.startsWith('/moved/')) {
+        res.writeHead(301, { location: req.url.slice('/moved'.length) });
+        return res.end();
+      }
+      if (req.url === '/api/v1/parsing/job/j') return json(res, 200, { id: 'j', status: 'SUCCESS' });
+      if (req.url === '/api/v1/parsing/job/j/result/markdown') return json(res, 200, { markdown: '# m', job_metadata: { job_pages: 1 } });
+      return json(res, 404, { detail: 'Not Found' });
+    });
+    const client = new LlamaParseClient({ baseUrl: `${server.url}/moved`, apiKey: 'k' }, policy());
+    await expect(client.status('j')).resolves.toEqual({ status: 'SUCCESS' });
+    await expect(client.markdown('j')).resolves.toEqual({ markdown: '# m', pages: 1 });
+    await expect(client.submit({ fileName: 'a.md', mime: 'text/markdown', body: Buffer.from('# a') })).rejects.toMatchObject({
+      kind: 'permanent',
+      code: 'http_301',
+    });
+  });
+
   it('retries a 5xx burst and then succeeds', async () => {
     let n = 0;
     server = await fakeLlamaParse((_req, res) =>

@@ -14,6 +14,11 @@ import {
 const SERVICE = 'parser';
 /** A job id that cannot exist: ping() asks for it and any answer below 500 but 401/403 proves reachability. */
 const PING_JOB_ID = '00000000-0000-0000-0000-000000000000';
+/**
+ * Redirects followed by the GETs, as fetch followed them (a base URL moved to https, a gateway). The upload is not
+ * redirected: a 3xx there is an error to fix in LLAMAPARSE_BASE_URL, not a body to send again.
+ */
+const MAX_REDIRECTS = 5;
 
 const STATUS_MAP: Record<string, ParserJobStatus> = {
   PENDING: 'PENDING',
@@ -183,7 +188,7 @@ export class LlamaParseClient implements ParserClient {
       'job status',
       this.timeoutMs,
       opts,
-      (signal) => request(this.url(`/job/${encodeURIComponent(parserJobId)}`), { headers: this.authHeaders, signal }),
+      (signal) => request(this.url(`/job/${encodeURIComponent(parserJobId)}`), { headers: this.authHeaders, signal, maxRedirections: MAX_REDIRECTS }),
       (body) => {
         const status = parserJobStatusOf(body['status']);
         if (!status) throw badShape('job status', `unknown status ${JSON.stringify(body['status'])}`);
@@ -201,7 +206,7 @@ export class LlamaParseClient implements ParserClient {
       this.timeoutMs,
       opts,
       (signal) =>
-        request(this.url(`/job/${encodeURIComponent(parserJobId)}/result/markdown`), { headers: this.authHeaders, signal }),
+        request(this.url(`/job/${encodeURIComponent(parserJobId)}/result/markdown`), { headers: this.authHeaders, signal, maxRedirections: MAX_REDIRECTS }),
       (body) => {
         const markdown = body['markdown'];
         if (typeof markdown !== 'string') throw badShape('markdown result', 'no markdown');
@@ -217,7 +222,7 @@ export class LlamaParseClient implements ParserClient {
     let res: Answer;
     let text: string;
     try {
-      res = await request(this.url(`/job/${PING_JOB_ID}`), { headers: this.authHeaders, signal: AbortSignal.any(signals) });
+      res = await request(this.url(`/job/${PING_JOB_ID}`), { headers: this.authHeaders, signal: AbortSignal.any(signals), maxRedirections: MAX_REDIRECTS });
       text = await res.body.text();
     } catch (e) {
       throw classifyError(e, SERVICE);

@@ -95,6 +95,25 @@ describe('ClaimService (real PostgreSQL)', () => {
     expect(await a.renew([j1, j3])).toEqual([j3]);
   });
 
+  it('reports a job taken over by another worker as lost, also once that worker has moved it out of working', async () => {
+    const id = await newQueuedJob();
+    const a = new ClaimService(ds, options('a', 60_000));
+    const b = new ClaimService(ds, options('b', 60_000));
+    expect(await a.claim(1)).toHaveLength(1);
+    // a stalled: its lease ran out and b took the job
+    await ds.query(`UPDATE upload_pipeline.upload_jobs SET lease_expires_at = now() - interval '1 second' WHERE job_id = $1`, [id]);
+    expect(await b.claim(1)).toEqual([expect.objectContaining({ jobId: id, fromState: 'working' })]);
+    expect(await a.renew([id])).toEqual([id]);
+    // b handed it on (to waiting at parsing) before a's next renewal: still lost for a, not for b
+    await ds.query(
+      `UPDATE upload_pipeline.upload_jobs SET stage = 'parsing', state = 'waiting', claimed_by = NULL, lease_expires_at = NULL,
+       next_attempt_at = now() + interval '1 minute' WHERE job_id = $1`,
+      [id],
+    );
+    expect(await a.renew([id])).toEqual([id]);
+    expect(await b.renew([id])).toEqual([]);
+  });
+
   it('takes over a job whose lease expired, never one whose lease is live', async () => {
     const id = await newQueuedJob();
     const a = new ClaimService(ds, options('a', 60_000));

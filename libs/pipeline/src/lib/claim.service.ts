@@ -98,10 +98,12 @@ export class ClaimService {
              ) END AS parser_reported_status,
              ${this.job.select}, ${this.document.select}, ${ASYNC_COMMIT}
       FROM upd LEFT JOIN upload_pipeline.documents d ON d.document_id = upd.document_id`);
-    // Lost: not renewed, and in the statement's snapshot gone or working under another worker. A job that left
-    // `working` (its runner's last transition: waiting, done, a retry, a release) was not lost, even when that
-    // transition committed while this statement ran (the snapshot still shows it working under this worker). A
-    // takeover that commits meanwhile is reported by the next renewal; the runner's compare-and-set fences it anyway.
+    // Lost: not renewed, and in the statement's snapshot gone or claimed by another worker since: working under
+    // another worker, or (out of `working`) its newest claim event is another worker's (a takeover that has moved
+    // the job on already). Not lost: a job whose own runner's last transition (to waiting, done, a retry, a release)
+    // committed before the renewal, or while it ran (the snapshot then still shows it working under this worker).
+    // A takeover that commits while the renewal runs is reported by the next one; the runner's compare-and-set
+    // fences it until then.
     this.renewSql = new PreparedStatement(`
       WITH renewed AS (
         UPDATE upload_pipeline.upload_jobs
@@ -109,12 +111,17 @@ export class ClaimService {
         WHERE job_id = ANY($1::uuid[]) AND claimed_by = $2 AND state = 'working'
         RETURNING job_id
       )
-      SELECT id AS job_id,
-             id NOT IN (SELECT job_id FROM renewed) AND NOT EXISTS (
-               SELECT 1 FROM upload_pipeline.upload_jobs j WHERE j.job_id = id AND (j.state <> 'working' OR j.claimed_by = $2)
+      SELECT u.id AS job_id,
+             u.id NOT IN (SELECT job_id FROM renewed) AND NOT EXISTS (
+               SELECT 1 FROM upload_pipeline.upload_jobs j
+               WHERE j.job_id = u.id AND CASE WHEN j.state = 'working' THEN j.claimed_by = $2 ELSE (
+                 SELECT e.actor FROM upload_pipeline.events e
+                 WHERE e.job_id = u.id AND e.event_type = 'stage_started' AND e.to_state = 'working'
+                 ORDER BY e.event_id DESC LIMIT 1
+               ) IS NOT DISTINCT FROM $2 END
              ) AS lost,
              ${ASYNC_COMMIT}
-      FROM unnest($1::uuid[]) AS id`);
+      FROM unnest($1::uuid[]) AS u(id)`);
   }
 
   async claim(limit: number): Promise<ClaimedJob[]> {
@@ -138,7 +145,8 @@ export class ClaimService {
 
   /**
    * Extends the leases of jobs in hand; returns the ids whose lease this worker lost: the job is gone, or another
-   * worker holds it. Not the ones that left `working` (the runner's own last transition may race with the renewal).
+   * worker claimed it since. Not the ones this worker's own runner moved out of `working` (its last transition may
+   * race with the renewal).
    */
   async renew(jobIds: string[]): Promise<string[]> {
     if (!jobIds.length) return [];

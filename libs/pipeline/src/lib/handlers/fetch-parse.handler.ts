@@ -1,14 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PermanentError } from '@app/circuit-breaker';
-import { PARSER_CLIENT, ParserClient, parserJobStatusOf, type ParserStatusResult } from '@app/parser-client';
+import { PARSER_CLIENT, ParserClient, ParserMarkdownResult, parserJobStatusOf } from '@app/parser-client';
 import { STORAGE, StorageDriver, storageKey } from '@app/storage';
 import type { JobContext, StageHandler, StageResult } from '../job-context';
 import { PIPELINE_OPTIONS, PipelineOptions } from '../pipeline.options';
 
 /**
  * parsing: the parser said it is done (webhook) or the wait timed out. When the parser's signed webhook reported
- * success for this parse (the claim read it), fetch the markdown; otherwise ask the parser for the job's status
- * first. When it succeeded, store the markdown and record where it is.
+ * success for this parse (the claim read it), fetch the markdown straight away; otherwise, or when the parser does
+ * not have the result yet (404), ask the parser for the job's status first. When it succeeded, store the markdown
+ * and record where it is.
  */
 @Injectable()
 export class FetchParseHandler implements StageHandler {
@@ -21,18 +22,24 @@ export class FetchParseHandler implements StageHandler {
   ) {}
 
   async run({ job, document, signal, scratch }: JobContext): Promise<StageResult> {
-    if (!job.parserJobId) throw new PermanentError('job is at parsing without a parser job id', { code: 'no_parser_job' });
-    const status = await this.parseStatus(job.parserJobId, scratch.parserReportedStatus, signal);
-    if (status.status === 'PENDING') {
-      return { type: 'parser_pending', nextAttemptAt: new Date(Date.now() + this.opts.parserPollIntervalMs) };
+    const parserJobId = job.parserJobId;
+    if (!parserJobId) throw new PermanentError('job is at parsing without a parser job id', { code: 'no_parser_job' });
+    // the webhook's word saves the status call on the path every document takes
+    let result = parserJobStatusOf(scratch.parserReportedStatus) === 'SUCCESS' ? await this.markdownIfThere(parserJobId, signal) : null;
+    if (!result) {
+      const status = await this.parser.status(parserJobId, { signal });
+      if (status.status === 'PENDING') {
+        return { type: 'parser_pending', nextAttemptAt: new Date(Date.now() + this.opts.parserPollIntervalMs) };
+      }
+      if (status.status !== 'SUCCESS') {
+        throw new PermanentError(`parser ${status.status.toLowerCase()}: ${status.errorMessage ?? 'no reason given'}`, {
+          code: 'parse_failed',
+          service: 'parser',
+        });
+      }
+      result = await this.parser.markdown(parserJobId, { signal });
     }
-    if (status.status !== 'SUCCESS') {
-      throw new PermanentError(`parser ${status.status.toLowerCase()}: ${status.errorMessage ?? 'no reason given'}`, {
-        code: 'parse_failed',
-        service: 'parser',
-      });
-    }
-    const { markdown, pages } = await this.parser.markdown(job.parserJobId, { signal });
+    const { markdown, pages } = result;
     const key = storageKey.parsed(document.userId, document.documentId);
     const bytes = Buffer.from(markdown, 'utf8');
     const stored = await this.storage.putObject(key, bytes, { contentType: 'text/markdown; charset=utf-8' });
@@ -48,12 +55,15 @@ export class FetchParseHandler implements StageHandler {
   }
 
   /**
-   * The parse's status: SUCCESS when the parser's signed webhook said so (the claim read it: no call to the parser on
-   * the path every document takes), else the parser's own answer (no webhook: the wait timed out; or one reporting
-   * a failure, whose reason only the status answer has).
+   * The markdown, or null when the parser answers 404 (LlamaParse: "Job not completed"): a result store may lag the
+   * webhook, and the status answer then says whether to wait. Any other error is the call's own.
    */
-  private async parseStatus(parserJobId: string, reported: string | undefined, signal: AbortSignal): Promise<ParserStatusResult> {
-    if (parserJobStatusOf(reported) === 'SUCCESS') return { status: 'SUCCESS' };
-    return this.parser.status(parserJobId, { signal });
+  private async markdownIfThere(parserJobId: string, signal: AbortSignal): Promise<ParserMarkdownResult | null> {
+    try {
+      return await this.parser.markdown(parserJobId, { signal });
+    } catch (e) {
+      if (e instanceof PermanentError && e.code === 'http_404') return null;
+      throw e;
+    }
   }
 }
