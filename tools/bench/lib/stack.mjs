@@ -70,6 +70,22 @@ export async function startStack(o) {
     `embedded PostgreSQL (durable defaults: fsync=on, synchronous_commit=on, full_page_writes=on) in ${dataDir}`,
   );
   const db = await startEmbeddedPostgres({ dataDir, persistent: false, fast: false });
+  const procs = [];
+  // Should this process end without closing the stack (a crash, process.exit, a failed migration, an app that
+  // failed to start half-way through the launches below), nothing of it outlives it: the apps and the database
+  // are killed outright (only what close() has not already stopped).
+  const postmaster = postmasterPid(dataDir);
+  let closed = false;
+  process.once('exit', () => {
+    for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+    if (postmaster && !closed) {
+      try {
+        process.kill(postmaster, 'SIGQUIT'); // immediate shutdown; its backends follow
+      } catch {
+        // already gone
+      }
+    }
+  });
   const admin = new pg.Client({ connectionString: db.url });
   admin.on('error', () => undefined); // the database stopped under it (a signal): the stack is closing anyway
   await admin.connect();
@@ -113,7 +129,6 @@ export async function startStack(o) {
   });
   if (m.status !== 0) throw new Error(`migration failed: ${m.stderr || m.stdout}`);
 
-  const procs = [];
   const launch = async (name, app, env, portVar, fixedPort) => {
     const port = fixedPort ?? (await freePort());
     const out = createWriteStream(join(o.logDir, `${name}.log`));
@@ -206,7 +221,7 @@ export async function startStack(o) {
     serverVersion,
     pgSettings: Object.fromEntries(settings.map((s) => [s.name, s.setting])),
     pgPort: db.port,
-    postmaster: postmasterPid(dataDir),
+    postmaster,
     jwtSecret: secrets.JWT_SECRET,
     api,
     parser,
@@ -229,20 +244,6 @@ export async function startStack(o) {
   };
   const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   for (const signal of SIGNALS) process.once(signal, onSignal);
-  // And should this process end without closing it (a crash, process.exit), nothing of the stack outlives it:
-  // the apps and the database are killed outright (only what close() has not already stopped).
-  const postmaster = stack.postmaster;
-  process.once('exit', () => {
-    for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-    if (postmaster && !closed) {
-      try {
-        process.kill(postmaster, 'SIGQUIT'); // immediate shutdown; its backends follow
-      } catch {
-        // already gone
-      }
-    }
-  });
-  let closed = false;
   async function stop() {
     for (const signal of SIGNALS) process.off(signal, onSignal);
     await Promise.all(
