@@ -140,6 +140,12 @@ describe('LlamaParseClient (wire)', () => {
     });
   });
 
+  it("a markdown result not there yet is a permanent error carrying its HTTP status (404), whatever code the body names", async () => {
+    server = await fakeLlamaParse((_req, res) => json(res, 404, { error: { message: 'Job not completed', code: 'job_not_ready' } }));
+    const client = new LlamaParseClient({ baseUrl: server.url, apiKey: 'k' }, policy());
+    await expect(client.markdown('j')).rejects.toMatchObject({ kind: 'permanent', status: 404, code: 'job_not_ready' });
+  });
+
   it('retries a 5xx burst and then succeeds', async () => {
     let n = 0;
     server = await fakeLlamaParse((_req, res) =>

@@ -39,7 +39,9 @@ class ScriptedParser implements ParserClient {
   }
 }
 
-const notCompleted = () => new PermanentError('parser: markdown result: Job not completed', { code: 'http_404', service: 'parser' });
+// as the driver classifies LlamaParse's 404 (classifyHttpStatus: the status, and the code the body gave or http_404)
+const notCompleted = () =>
+  new PermanentError('parser: markdown result: Job not completed', { code: 'http_404', service: 'parser', status: 404 });
 const done: ParserMarkdownResult = { markdown: '# Title\n\nBody text.', pages: 1 };
 
 describe('FetchParseHandler', () => {
@@ -71,6 +73,13 @@ describe('FetchParseHandler', () => {
 
   it('asks for the status when the result is not there yet despite the webhook (404), and waits when it is pending', async () => {
     const parser = new ScriptedParser({ markdown: [notCompleted()], status: [{ status: 'PENDING' }] });
+    await expect(run(parser, { parserReportedStatus: 'SUCCESS' }).result).resolves.toMatchObject({ type: 'parser_pending' });
+    expect(parser.calls).toEqual(['markdown parse-1', 'status parse-1']);
+  });
+
+  it('recognises the 404 by its status, also when the body gave the error a code of its own', async () => {
+    const notReady = new PermanentError('parser: markdown result: Job not completed', { code: 'job_not_ready', service: 'parser', status: 404 });
+    const parser = new ScriptedParser({ markdown: [notReady], status: [{ status: 'PENDING' }] });
     await expect(run(parser, { parserReportedStatus: 'SUCCESS' }).result).resolves.toMatchObject({ type: 'parser_pending' });
     expect(parser.calls).toEqual(['markdown parse-1', 'status parse-1']);
   });

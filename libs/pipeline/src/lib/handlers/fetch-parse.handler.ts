@@ -62,7 +62,8 @@ export class FetchParseHandler implements StageHandler {
     try {
       return await this.parser.markdown(parserJobId, { signal });
     } catch (e) {
-      if (e instanceof PermanentError && e.code === 'http_404') return null;
+      // by the HTTP status, not the code: a 404 body naming a code of its own gives the error that code
+      if (e instanceof PermanentError && e.status === 404) return null;
       throw e;
     }
   }
