@@ -39,6 +39,7 @@ const USAGE = `usage: node tools/bench/bench.mjs [options]
   --workers N            worker processes (default 1)
   --concurrency N        WORKER_CONCURRENCY of each worker (default 16)
   --claim-batch N        WORKER_CLAIM_BATCH (default: the worker's own, 16)
+  --prefetch N           WORKER_PREFETCH, jobs claimed ahead of a free slot (default: the worker's own, 1)
   --poll-interval-ms N   POLL_INTERVAL_MS (default: the worker's own, 1000)
   --worker-pool N        worker DB_POOL_SIZE (default: the worker's own, 20)
   --api-pool N           api DB_POOL_SIZE (default: the api's own, 10)
@@ -80,6 +81,7 @@ try {
       workers: { type: 'string', default: '1' },
       concurrency: { type: 'string', default: '16' },
       'claim-batch': { type: 'string' },
+      prefetch: { type: 'string' },
       'poll-interval-ms': { type: 'string' },
       'worker-pool': { type: 'string' },
       'api-pool': { type: 'string' },
@@ -138,6 +140,7 @@ const o = {
   workers: int('workers', 1),
   concurrency: int('concurrency', 1),
   claimBatch: int('claim-batch', 1),
+  prefetch: int('prefetch', 0),
   pollIntervalMs: int('poll-interval-ms', 50),
   workerPool: int('worker-pool', 2),
   apiPool: int('api-pool', 1),
@@ -761,7 +764,7 @@ function printReport(r) {
   const s = r.settings;
   out.push(
     `settings: ${s.docs} ${s.size} docs (~${s.doc_bytes_mean ?? s.doc_bytes_target} B), ${s.workers} worker(s) x concurrency ${s.concurrency}` +
-      `, claim batch ${s.claimBatch ?? 'default'}, latency ${s.latencyMs} ms, parser concurrency ${s.parserConcurrency}, uploads ${s.uploadConcurrency} at a time, log ${s.logLevel}` +
+      `, claim batch ${s.claimBatch ?? 'default'}, prefetch ${s.prefetch ?? 'default'}, latency ${s.latencyMs} ms, parser concurrency ${s.parserConcurrency}, uploads ${s.uploadConcurrency} at a time, log ${s.logLevel}` +
       `${s.sourceMaps ? ', with --enable-source-maps' : ''}${s.workerNodeArgs?.length ? `, worker node ${s.workerNodeArgs.join(' ')}` : ''}`,
   );
   if (s.postgres)

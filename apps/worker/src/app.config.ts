@@ -155,6 +155,12 @@ export class WorkerConfig {
   @Max(256)
   WORKER_CONCURRENCY: number = 16;
 
+  /** Jobs claimed ahead while every slot is busy, so a slot that frees starts its next job without a claim round trip. */
+  @IsInt()
+  @Min(0)
+  @Max(256)
+  WORKER_PREFETCH: number = 1;
+
   @IsInt()
   @Min(1)
   @Max(256)

@@ -54,6 +54,7 @@ export class WorkerModule {
           databaseUrl: c.DATABASE_URL,
           workerId: c.WORKER_ID,
           concurrency: c.WORKER_CONCURRENCY,
+          prefetch: c.WORKER_PREFETCH,
           claimBatch: c.WORKER_CLAIM_BATCH,
           leaseMs: c.LEASE_MS,
           leaseRenewMs: c.LEASE_RENEW_MS,

@@ -121,6 +121,55 @@ describe('pipeline resilience on the real stack', () => {
       expect(await parserStatusChecks(stack.parser)).toBeGreaterThan(statusChecks);
     });
 
+    it('a job claimed ahead of a free slot is leased, and goes back at once on SIGTERM while the running job finishes', async () => {
+      const a = await stack.startWorker({ WORKER_CONCURRENCY: '1', WORKER_PREFETCH: '1', SHUTDOWN_GRACE_MS: '20000' });
+      await setFaults(stack.embedder, { latencyMs: 3000 });
+      const token = stack.token();
+      const ids: string[] = [];
+      for (const name of ['ahead-1', 'ahead-2', 'ahead-3']) ids.push((await uploadDocument(stack, token, `${name}.md`, 'text/markdown', doc(name))).jobId);
+      // one job embedding in the only slot, a second one claimed ahead by the same worker
+      const held = await until('one job running and one claimed ahead', async () => {
+        const rows = await stack.sql<{ job_id: string; stage: string; claimed_by: string }>(
+          `SELECT job_id, stage, claimed_by FROM upload_pipeline.upload_jobs WHERE job_id = ANY($1::uuid[]) AND state = 'working'`,
+          [ids],
+        );
+        const running = rows.find((r) => r.stage === 'embedding_in_progress');
+        const ahead = rows.find((r) => r !== running);
+        return running && ahead ? { running, ahead } : null;
+      });
+      expect(held.ahead.claimed_by).toBe(held.running.claimed_by);
+      const ready = (await (await fetch(`${a.url}/health/ready`)).json()) as { info: { worker_loop: Record<string, unknown> } };
+      expect(ready.info.worker_loop).toMatchObject({ in_flight: 2, queued: 1, concurrency: 1, prefetch: 1 });
+
+      const stopped = a.stop('SIGTERM');
+      // the job claimed ahead is given back without waiting for the grace period, and without any work done on it
+      const back = await until('the job claimed ahead given back', async () => {
+        const [r] = await stack.sql<{ state: string; claimed_by: string | null; stage: string }>(
+          `SELECT stage, state, claimed_by FROM upload_pipeline.upload_jobs WHERE job_id = $1`,
+          [held.ahead.job_id],
+        );
+        return r.claimed_by === null ? r : null;
+      }, 2_000, 20);
+      expect(back.stage).toBe(held.ahead.stage);
+      expect(['queued', 'waiting']).toContain(back.state);
+      const after = await stack.sql<{ event_type: string }>(
+        `SELECT event_type FROM upload_pipeline.events WHERE job_id = $1 AND event_id > (
+           SELECT max(event_id) FROM upload_pipeline.events WHERE job_id = $1 AND event_type = 'stage_started')
+         ORDER BY event_id`,
+        [held.ahead.job_id],
+      );
+      expect(after.map((e) => e.event_type)).toEqual(['retry']);
+      // the running job finished within the grace period, then the worker exited cleanly
+      expect(await stopped).toBe(0);
+      const [running] = await stack.sql<{ state: string }>(`SELECT state FROM upload_pipeline.upload_jobs WHERE job_id = $1`, [held.running.job_id]);
+      expect(running.state).toBe('done');
+
+      await setFaults(stack.embedder, { latencyMs: 0 });
+      await stack.startWorker();
+      const rows = await waitForJobs(stack, ids, 30_000);
+      expect(rows.map((r) => r.state)).toEqual(['done', 'done', 'done']);
+    });
+
     it('a worker given SIGTERM mid-run exits 0 and its job finishes on another worker', async () => {
       const a = await stack.startWorker({ SHUTDOWN_GRACE_MS: '300' });
       await setFaults(stack.embedder, { latencyMs: 3000 });

@@ -57,7 +57,7 @@ async function waitReady(url, child, timeoutMs = 60_000) {
 }
 
 /**
- * @param {{workers: number, latencyMs: number, concurrency?: number, claimBatch?: number, pollIntervalMs?: number,
+ * @param {{workers: number, latencyMs: number, concurrency?: number, claimBatch?: number, prefetch?: number, pollIntervalMs?: number,
  *   workerPool?: number, apiPool?: number, parserConcurrency: number, logLevel: string, logDir: string, sourceMaps?: boolean (default false, as shipped), cpuProf?: boolean, deferWorkers?: boolean,
  *   log: (m: string) => void}} o
  */
@@ -206,6 +206,7 @@ export async function startStack(o) {
             WEBHOOK_BASE_URL: apiUrl,
             ...(o.concurrency ? { WORKER_CONCURRENCY: String(o.concurrency) } : {}),
             ...(o.claimBatch ? { WORKER_CLAIM_BATCH: String(o.claimBatch) } : {}),
+            ...(o.prefetch !== undefined ? { WORKER_PREFETCH: String(o.prefetch) } : {}),
             ...(o.pollIntervalMs ? { POLL_INTERVAL_MS: String(o.pollIntervalMs) } : {}),
             ...(o.workerPool ? { DB_POOL_SIZE: String(o.workerPool) } : {}),
           },

@@ -5,6 +5,11 @@ export interface PipelineOptions {
   workerId: string;
   /** Jobs worked on at the same time by this process. */
   concurrency: number;
+  /**
+   * Jobs claimed ahead while every slot is busy, started the moment a slot frees (0: claim only for free slots).
+   * Their leases are held and renewed while they wait.
+   */
+  prefetch: number;
   /** Most jobs taken by one claim query. */
   claimBatch: number;
   leaseMs: number;

@@ -7,6 +7,7 @@ import type { PipelineOptions } from './pipeline.options';
 export const testPipelineOptions = (workerId: string, leaseMs = 30_000, overrides: Partial<PipelineOptions> = {}): PipelineOptions => ({
   workerId,
   concurrency: 4,
+  prefetch: 0,
   claimBatch: 4,
   leaseMs,
   leaseRenewMs: 1_000,

@@ -241,6 +241,39 @@ describe('StageRunner: transitions committed with the next stage (real PostgreSQ
     ]);
   });
 
+  it('a job claimed ahead whose worker stops before it got a slot: released at its stage, its handler never run', async () => {
+    const job = await claimedAt('job_validated');
+    const shutdown = new AbortController();
+    shutdown.abort();
+    const ran: string[] = [];
+    const outcome = await runner([
+      handler('job_validated', async () => (ran.push('job_validated'), { type: 'advance' }), true),
+    ]).run(job, shutdown.signal, new AbortController().signal);
+
+    expect(outcome).toBe('released');
+    expect(ran).toEqual([]);
+    expect(await jobRow(job.jobId)).toMatchObject({ stage: 'job_validated', state: 'queued', claimed_by: null });
+    expect(brief(await eventsAfterClaim(job.jobId))).toEqual(['retry job_validated/working -> job_validated/queued']);
+    // and it is claimable again at once
+    const [again] = await claims.claim(1);
+    expect(again?.jobId).toBe(job.jobId);
+  });
+
+  it('a job claimed ahead whose lease was lost while it waited for a slot: nothing run, nothing written', async () => {
+    const job = await claimedAt('job_validated');
+    const leaseLost = new AbortController();
+    leaseLost.abort();
+    const ran: string[] = [];
+    const outcome = await runner([
+      handler('job_validated', async () => (ran.push('job_validated'), { type: 'advance' }), true),
+    ]).run(job, new AbortController().signal, leaseLost.signal);
+
+    expect(outcome).toBe('lost');
+    expect(ran).toEqual([]);
+    expect(await jobRow(job.jobId)).toMatchObject({ stage: 'job_validated', state: 'working', claimed_by: WORKER });
+    expect(await eventsAfterClaim(job.jobId)).toEqual([]);
+  });
+
   it('writes the deferred stage\'s document columns and progress with the next transition, through pass-through stages', async () => {
     const job = await claimedAt('parsed');
     const outcome = await runner([

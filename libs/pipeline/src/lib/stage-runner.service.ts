@@ -77,6 +77,9 @@ export class StageRunner {
     // the claimed row's last_error, cleared by the first transition that moves the job on
     let clearError = claimed.job.lastError != null;
     const held = (): Held => ({ jobId: claimed.jobId, committedStage, deferred, clearError });
+    // A job claimed ahead may reach here with the lease already lost or the worker stopping: no work then.
+    if (leaseLost.aborted) return 'lost';
+    if (shutdown.aborted) return this.release(held(), committedStage);
     for (let step = 0; step < 20; step++) {
       if (!ctx) return 'stale';
       const { job } = ctx;

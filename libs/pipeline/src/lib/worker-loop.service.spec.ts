@@ -17,6 +17,7 @@ const flush = () => new Promise((r) => setImmediate(r));
 const OPTIONS = {
   workerId: 'w1',
   concurrency: 4,
+  prefetch: 0,
   claimBatch: 4,
   leaseMs: 30_000,
   leaseRenewMs: 10_000,
@@ -32,24 +33,38 @@ const claimed = (jobId: string): ClaimedJob =>
  * own behaviour is covered by claim.int-spec and the worker's integration tests on the real stack).
  */
 interface Run {
+  jobId: string;
+  /** The run's leaseLost signal. */
   signal: AbortSignal;
+  /** The run's shutdown signal. */
+  shutdown: AbortSignal;
   done: ReturnType<typeof deferred<RunOutcome>>;
 }
 
 /** A loop whose claims answer from `claimQueue` and whose renewals answer with `renew`; each run waits for the test. */
-function harness(claimQueue: ClaimedJob[][], renew: (ids: string[]) => Promise<string[]>) {
+function harness(
+  claimQueue: (ClaimedJob[] | Promise<ClaimedJob[]>)[],
+  renew: (ids: string[]) => Promise<string[]>,
+  options: Partial<PipelineOptions> = {},
+) {
   const runs: Run[] = [];
-  const claims = { claim: async () => claimQueue.shift() ?? [], renew } as unknown as ClaimService;
+  /** The limit of each claim the loop made. */
+  const claimLimits: number[] = [];
+  const claims = {
+    claim: async (limit: number) => (claimLimits.push(limit), (await claimQueue.shift()) ?? []),
+    renew,
+  } as unknown as ClaimService;
   const runner = {
-    run: (_job: ClaimedJob, _shutdown: AbortSignal, leaseLost: AbortSignal) => {
+    run: (job: ClaimedJob, shutdown: AbortSignal, leaseLost: AbortSignal) => {
       const done = deferred<RunOutcome>();
-      runs.push({ signal: leaseLost, done });
+      runs.push({ jobId: job.jobId, signal: leaseLost, shutdown, done });
       return done.promise;
     },
   } as unknown as StageRunner;
   const notifications = { start: async () => undefined, stop: async () => undefined, connected: true } as unknown as JobNotificationsService;
   const metrics = { observePickup: () => undefined } as unknown as MetricsService;
-  return { loop: new WorkerLoopService(claims, runner, notifications, OPTIONS, 'postgres://unused', metrics), runs };
+  const loop = new WorkerLoopService(claims, runner, notifications, { ...OPTIONS, ...options }, 'postgres://unused', metrics);
+  return { loop, runs, claimLimits };
 }
 
 describe('WorkerLoopService lease renewal', () => {
@@ -58,8 +73,12 @@ describe('WorkerLoopService lease renewal', () => {
   afterEach(async () => {
     for (const c of cleanup.splice(0)) await c();
   });
-  const start = async (claimQueue: ClaimedJob[][], renew: (ids: string[]) => Promise<string[]>) => {
-    const h = harness(claimQueue, renew);
+  const start = async (
+    claimQueue: (ClaimedJob[] | Promise<ClaimedJob[]>)[],
+    renew: (ids: string[]) => Promise<string[]>,
+    options: Partial<PipelineOptions> = {},
+  ) => {
+    const h = harness(claimQueue, renew, options);
     cleanup.push(async () => {
       for (const r of h.runs) r.done.resolve('released');
       await flush();
@@ -71,7 +90,7 @@ describe('WorkerLoopService lease renewal', () => {
   };
 
   it('regression: a renewal answered after the job was finished and claimed again leaves the new claim alone', async () => {
-    const claimQueue: ClaimedJob[][] = [[claimed('X')]];
+    const claimQueue: (ClaimedJob[] | Promise<ClaimedJob[]>)[] = [[claimed('X')]];
     const renewal = deferred<string[]>();
     const { loop, runs } = await start(claimQueue, () => renewal.promise);
     expect(runs).toHaveLength(1);
@@ -119,5 +138,123 @@ describe('WorkerLoopService lease renewal', () => {
     expect(loop.status().inFlight).toBe(1);
     await loop.renewLeases();
     expect(renewed.at(-1)).toEqual(['X']);
+  });
+});
+
+/** Stops the loop, ending every run, including those it hands the runner while stopping (jobs claimed ahead). */
+async function stopAll(h: ReturnType<typeof harness>): Promise<void> {
+  const stopping = h.loop.beforeApplicationShutdown('test');
+  for (let i = 0; i < 5; i++) {
+    for (const r of h.runs) r.done.resolve('released');
+    await flush();
+  }
+  await stopping;
+}
+
+describe('WorkerLoopService claiming ahead (prefetch)', () => {
+  const cleanup: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanup.splice(0)) await c();
+  });
+  const start = async (claimQueue: (ClaimedJob[] | Promise<ClaimedJob[]>)[], options: Partial<PipelineOptions>) => {
+    const renewed: string[][] = [];
+    const h = harness(claimQueue, async (ids) => (renewed.push(ids), []), options);
+    cleanup.push(() => stopAll(h));
+    await h.loop.onApplicationBootstrap();
+    await flush();
+    return { ...h, renewed };
+  };
+
+  it('holds `prefetch` jobs beyond its slots, runs them only as slots free, and renews their leases while they wait', async () => {
+    const { loop, runs, claimLimits, renewed } = await start([[claimed('A'), claimed('B'), claimed('C')]], { concurrency: 2, prefetch: 1 });
+    expect(claimLimits[0]).toBe(3); // 2 slots + 1 ahead
+    expect(runs.map((r) => r.jobId)).toEqual(['A', 'B']);
+    expect(loop.status()).toMatchObject({ inFlight: 3, queued: 1, concurrency: 2, prefetch: 1 });
+    await loop.renewLeases();
+    expect([...(renewed.at(-1) ?? [])].sort()).toEqual(['A', 'B', 'C']);
+  });
+
+  it('a slot that frees starts the job claimed ahead at once, without waiting for the next claim', async () => {
+    const nextClaim = deferred<ClaimedJob[]>();
+    const { loop, runs, claimLimits } = await start([[claimed('A'), claimed('B')], nextClaim.promise], { concurrency: 1, prefetch: 1 });
+    expect(runs.map((r) => r.jobId)).toEqual(['A']);
+
+    runs[0].done.resolve('done');
+    await flush();
+    // B started while the refill claim is still unanswered
+    expect(runs.map((r) => r.jobId)).toEqual(['A', 'B']);
+    expect(claimLimits).toEqual([2, 1]);
+    expect(loop.status()).toMatchObject({ inFlight: 1, queued: 0 });
+
+    nextClaim.resolve([claimed('C')]);
+    await flush();
+    expect(runs.map((r) => r.jobId)).toEqual(['A', 'B']); // C waits for B's slot
+    expect(loop.status()).toMatchObject({ inFlight: 2, queued: 1 });
+  });
+
+  it('never runs more jobs at once than its slots, whatever order runs end in', async () => {
+    const { loop, runs } = await start(
+      [[claimed('A'), claimed('B'), claimed('C'), claimed('D')], [claimed('E'), claimed('F')], [claimed('G')]],
+      { concurrency: 2, prefetch: 2 },
+    );
+    const running = () => runs.filter((r) => !settled.has(r.jobId)).length;
+    const settled = new Set<string>();
+    const end = async (i: number) => {
+      settled.add(runs[i].jobId);
+      runs[i].done.resolve('done');
+      await flush();
+      await flush();
+    };
+    expect(running()).toBe(2);
+    await end(1);
+    expect(running()).toBe(2);
+    await end(0);
+    expect(running()).toBe(2);
+    expect(runs.map((r) => r.jobId)).toEqual(['A', 'B', 'C', 'D']);
+    expect(loop.status().inFlight).toBeLessThanOrEqual(4);
+  });
+
+  it('on shutdown gives the jobs claimed ahead back at once (aborted signal, no slot) and lets running jobs go on', async () => {
+    const { loop, runs } = await start([[claimed('A'), claimed('B')]], { concurrency: 1, prefetch: 1, shutdownGraceMs: 60_000 });
+    expect(runs.map((r) => r.jobId)).toEqual(['A']);
+
+    const stopping = loop.beforeApplicationShutdown('SIGTERM');
+    await flush();
+    // B is handed to the runner with an aborted shutdown signal: it releases B before any work
+    expect(runs.map((r) => r.jobId)).toEqual(['A', 'B']);
+    expect(runs[1].shutdown.aborted).toBe(true);
+    // A runs on, within the grace period
+    expect(runs[0].shutdown.aborted).toBe(false);
+    runs[1].done.resolve('released');
+    runs[0].done.resolve('done');
+    await stopping;
+  });
+
+  it('a job claimed ahead whose lease is lost while it waits goes to the runner at once as lost, and takes no slot', async () => {
+    const renewal = deferred<string[]>();
+    const h = harness([[claimed('A'), claimed('B')], [claimed('C')]], () => renewal.promise, { concurrency: 1, prefetch: 1 });
+    cleanup.push(() => stopAll(h));
+    await h.loop.onApplicationBootstrap();
+    await flush();
+    expect(h.runs.map((r) => r.jobId)).toEqual(['A']);
+
+    const renewing = h.loop.renewLeases();
+    renewal.resolve(['B']);
+    await renewing;
+    await flush();
+    expect(h.runs.map((r) => r.jobId)).toEqual(['A', 'B']);
+    expect(h.runs[1].signal.aborted).toBe(true);
+    h.runs[1].done.resolve('lost');
+    await flush();
+    await flush();
+    // A still holds the only slot: C (claimed ahead in B's place) waits
+    expect(h.runs.map((r) => r.jobId)).toEqual(['A', 'B']);
+    expect(h.loop.status()).toMatchObject({ inFlight: 2, queued: 1 });
+  });
+
+  it('prefetch 0 claims only for free slots', async () => {
+    const { runs, claimLimits } = await start([[claimed('A'), claimed('B')]], { concurrency: 2, prefetch: 0 });
+    expect(claimLimits).toEqual([2]);
+    expect(runs.map((r) => r.jobId)).toEqual(['A', 'B']);
   });
 });

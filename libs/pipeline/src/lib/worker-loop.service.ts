@@ -13,11 +13,20 @@ interface InHand {
   done: Promise<RunOutcome | 'error'>;
 }
 
+/** A claimed job waiting for a slot: `grant(true)` gives it one; `grant(false)` sends it back (shutdown, lease lost). */
+interface SlotWaiter {
+  grant: (slot: boolean) => void;
+}
+
 export interface WorkerLoopStatus {
   running: boolean;
   stopping: boolean;
+  /** Jobs in this worker's hands: running, and claimed ahead waiting for a slot. */
   inFlight: number;
+  /** Of those, claimed ahead and waiting for a slot (at most `prefetch`). */
+  queued: number;
   concurrency: number;
+  prefetch: number;
   listening: boolean;
   lastPollAt: Date | null;
   lastLeaseRenewalAt: Date | null;
@@ -27,8 +36,14 @@ export interface WorkerLoopStatus {
 
 /**
  * The worker's loop: wakes on NOTIFY (and on a polling timer as fallback), claims up to its free
- * slots, runs each job through the StageRunner, renews the leases of jobs in hand, and on shutdown
- * stops claiming, lets jobs in hand finish within the grace period and releases the rest.
+ * slots plus `prefetch` jobs ahead, runs each job through the StageRunner as a slot frees, renews the
+ * leases of jobs in hand (running or waiting for a slot), and on shutdown stops claiming, gives the
+ * jobs claimed ahead back at once, lets running jobs finish within the grace period and releases the rest.
+ *
+ * Claiming ahead: when every slot is busy the loop still holds up to `prefetch` claimed jobs, so a slot
+ * that frees starts its next job at once instead of waiting for a claim round trip (the next claim refills
+ * the queue while the job runs). The cost: a job claimed ahead waits for one of this worker's slots even if
+ * another worker is idle (at most until the first of its running jobs ends). decisions.md #19.
  */
 @Injectable()
 export class WorkerLoopService implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -37,6 +52,12 @@ export class WorkerLoopService implements OnApplicationBootstrap, BeforeApplicat
   /** Runs replaced by a newer claim of their job, still winding down (shutdown waits for them too). */
   private readonly superseded = new Set<Promise<RunOutcome | 'error'>>();
   private readonly shutdown = new AbortController();
+  /** Aborted when shutdown begins: jobs claimed ahead are given back without waiting for a slot. */
+  private readonly stopping = new AbortController();
+  /** Slots taken by running jobs (at most `concurrency`). */
+  private active = 0;
+  /** Jobs claimed ahead, first come first served when a slot frees. */
+  private readonly waiters: SlotWaiter[] = [];
   private pumping = false;
   private again = false;
   private running = false;
@@ -70,7 +91,9 @@ export class WorkerLoopService implements OnApplicationBootstrap, BeforeApplicat
       running: this.running,
       stopping: this.shutdown.signal.aborted,
       inFlight: this.inHand.size,
+      queued: this.waiters.length,
       concurrency: this.opts.concurrency,
+      prefetch: this.opts.prefetch,
       listening: this.notifications.connected,
       lastPollAt: this.lastPollAt,
       lastLeaseRenewalAt: this.lastLeaseRenewalAt,
@@ -79,7 +102,7 @@ export class WorkerLoopService implements OnApplicationBootstrap, BeforeApplicat
     };
   }
 
-  /** Claims as many jobs as there are free slots, repeatedly while there is work. Never runs twice at once. */
+  /** Claims as many jobs as there are free slots and room ahead, repeatedly while there is work. Never runs twice at once. */
   pump(): void {
     if (!this.running || this.shutdown.signal.aborted) return;
     if (this.pumping) {
@@ -91,7 +114,7 @@ export class WorkerLoopService implements OnApplicationBootstrap, BeforeApplicat
       try {
         do {
           this.again = false;
-          const free = this.opts.concurrency - this.inHand.size;
+          const free = this.opts.concurrency + this.opts.prefetch - this.inHand.size;
           if (free <= 0) {
             this.lastPollAt = new Date(); // busy, not stuck: the heartbeat stays fresh
             break;
@@ -123,18 +146,54 @@ export class WorkerLoopService implements OnApplicationBootstrap, BeforeApplicat
     }
     // every log line and outgoing call of this job's work carries its correlation id
     const entry: InHand = { job, leaseLost, done: Promise.resolve('error') };
-    entry.done = withCorrelation(job.correlationId, () => this.runner.run(job, this.shutdown.signal, leaseLost.signal))
-      .catch((e: unknown): 'error' => {
-        this.logger.error(`job ${job.jobId} failed in the runner: ${(e as Error).stack ?? e}`);
-        return 'error';
-      })
-      .then((outcome) => {
-        this.outcomes[outcome] = (this.outcomes[outcome] ?? 0) + 1;
-        if (this.inHand.get(job.jobId) === entry) this.inHand.delete(job.jobId);
-        this.pump();
-        return outcome;
-      });
+    entry.done = this.slot(leaseLost.signal).then((slot) =>
+      // Without a slot (shutdown began, or the lease was lost while it waited) the runner is handed an aborted
+      // signal: it releases the job, or stops on the lost lease, before any work.
+      withCorrelation(job.correlationId, () => this.runner.run(job, slot ? this.shutdown.signal : this.stopping.signal, leaseLost.signal))
+        .catch((e: unknown): 'error' => {
+          this.logger.error(`job ${job.jobId} failed in the runner: ${(e as Error).stack ?? e}`);
+          return 'error';
+        })
+        .then((outcome) => {
+          if (slot) this.freeSlot();
+          this.outcomes[outcome] = (this.outcomes[outcome] ?? 0) + 1;
+          if (this.inHand.get(job.jobId) === entry) this.inHand.delete(job.jobId);
+          this.pump();
+          return outcome;
+        }),
+    );
     this.inHand.set(job.jobId, entry);
+  }
+
+  /** A slot for a claimed job: at once if one is free, else when a running job ends (false: shutdown or lease lost first). */
+  private slot(leaseLost: AbortSignal): Promise<boolean> {
+    if (this.stopping.signal.aborted || leaseLost.aborted) return Promise.resolve(false);
+    if (this.active < this.opts.concurrency) {
+      this.active++;
+      return Promise.resolve(true);
+    }
+    return new Promise<boolean>((resolve) => {
+      const waiter: SlotWaiter = {
+        grant: (slot) => {
+          leaseLost.removeEventListener('abort', onLost);
+          resolve(slot);
+        },
+      };
+      const onLost = () => {
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) this.waiters.splice(i, 1);
+        waiter.grant(false);
+      };
+      leaseLost.addEventListener('abort', onLost, { once: true });
+      this.waiters.push(waiter);
+    });
+  }
+
+  /** A running job ended: its slot goes straight to the job claimed ahead first, if any. */
+  private freeSlot(): void {
+    const next = this.waiters.shift();
+    if (next) next.grant(true);
+    else this.active--;
   }
 
   /** Extends the leases of the jobs in hand; aborts the work on any whose lease this worker no longer holds. */
@@ -167,6 +226,9 @@ export class WorkerLoopService implements OnApplicationBootstrap, BeforeApplicat
     this.logger.log(`stopping (${signal ?? 'shutdown'}): ${this.inHand.size} jobs in hand`);
     this.running = false;
     if (this.pollTimer) clearInterval(this.pollTimer);
+    // jobs claimed ahead go back now, not after the grace period: another worker can take them at once
+    this.stopping.abort();
+    for (const w of this.waiters.splice(0)) w.grant(false);
     await this.notifications.stop();
     const all = () => Promise.all([...[...this.inHand.values()].map((h) => h.done), ...this.superseded]);
     const graceOver = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), this.opts.shutdownGraceMs).unref());
