@@ -80,6 +80,14 @@ describe('WebhookSender', () => {
     expect(receiver.received).toHaveLength(1);
   });
 
+  it('fails a 3xx answer without a retry (redirects are not followed)', async () => {
+    receiver = await WebhookReceiver.start([307]);
+    const { sender, stats } = setup();
+    await expect(sender.send({ url: receiver.url() }, payload)).resolves.toBe('failed');
+    expect(receiver.received).toHaveLength(1);
+    expect(stats.snapshot().webhooks).toMatchObject({ sent: 0, failed: 1, retries: 0 });
+  });
+
   it('retries when nothing listens and times out a receiver that never answers', async () => {
     const { sender, stats } = setup({ MOCK_LLAMAPARSE_WEBHOOK_RETRIES: '1', MOCK_LLAMAPARSE_WEBHOOK_TIMEOUT_MS: '100' });
     await expect(sender.send({ url: 'http://127.0.0.1:1/nothing-here' }, payload)).resolves.toBe('failed');
