@@ -75,6 +75,46 @@ describe('api: parser webhook (e2e)', () => {
     expect(await state()).toEqual({ stage: 'parsing', state: 'queued' });
   });
 
+  it('regression: a replay wakes a job whose first delivery was logged but not woken (the api died between the two)', async () => {
+    // the first delivery's log row committed, then the process died before its wake-up: the job still waits
+    const lost = Buffer.from(JSON.stringify({ id: 'p-2', status: 'SUCCESS', event: 'parse.success' }));
+    await ds.query(
+      `UPDATE upload_pipeline.upload_jobs SET stage = 'parsing', state = 'waiting', parser_job_id = 'p-2', claimed_by = NULL
+       WHERE job_id = $1`,
+      [jobId],
+    );
+    await ds.query(
+      `INSERT INTO upload_pipeline.webhook_log (job_id, source, body_sha256, parser_job_id, status) VALUES ($1, 'llamaparse', $2, 'p-2', 'SUCCESS')`,
+      [jobId, sha256(lost)],
+    );
+    // the parser, having had no 2xx, delivers again: still a duplicate, and the job wakes up
+    const r = await post(jobId, lost, signWebhook(secret, lost)).expect(200);
+    expect(r.body).toEqual({ status: 'duplicate' });
+    expect(await state()).toEqual({ stage: 'parsing', state: 'queued' });
+    const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM upload_pipeline.webhook_log WHERE job_id = $1 AND parser_job_id = 'p-2'`, [jobId]);
+    expect(n).toBe(1);
+  });
+
+  it('a webhook that arrives while the worker still holds the job is logged, and wakes nothing', async () => {
+    const early = Buffer.from(JSON.stringify({ id: 'p-3', status: 'SUCCESS' }));
+    await ds.query(
+      `UPDATE upload_pipeline.upload_jobs SET stage = 'parse_queued', state = 'working', parser_job_id = 'p-3', claimed_by = 'w',
+       lease_expires_at = now() + interval '1 minute' WHERE job_id = $1`,
+      [jobId],
+    );
+    const r = await post(jobId, early, signWebhook(secret, early)).expect(200);
+    expect(r.body).toEqual({ status: 'accepted', woke: false });
+    expect(await state()).toEqual({ stage: 'parse_queued', state: 'working' });
+    const logged = await ds.query(`SELECT status FROM upload_pipeline.webhook_log WHERE job_id = $1 AND parser_job_id = 'p-3'`, [jobId]);
+    expect(logged).toEqual([{ status: 'SUCCESS' }]);
+    // put back where the next test expects it
+    await ds.query(
+      `UPDATE upload_pipeline.upload_jobs SET stage = 'parsing', state = 'queued', parser_job_id = 'p-1', claimed_by = NULL, lease_expires_at = NULL
+       WHERE job_id = $1`,
+      [jobId],
+    );
+  });
+
   it('ignores a signed webhook for a parse the job does not wait for', async () => {
     const other = Buffer.from(JSON.stringify({ id: 'p-other', status: 'SUCCESS' }));
     const r = await post(jobId, other, signWebhook(secret, other)).expect(200);

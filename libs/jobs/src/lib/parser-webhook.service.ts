@@ -28,10 +28,20 @@ export function verifyWebhookSignature(secret: string, rawBody: Buffer, header: 
 }
 
 /**
- * The parser's completion webhook. Verifies the HMAC of the raw body with the job's own secret,
- * logs it once in webhook_log (a replay of the same body is recognised and answered idempotently),
- * and wakes the job waiting at `parsing` in the same transaction. A webhook that arrives before the
- * job reached `parsing`/`waiting` is only logged; the worker looks for it after its transition.
+ * The parser's completion webhook. Verifies the HMAC of the raw body with the job's own secret, logs it once in
+ * webhook_log (a replay of the same body is recognised and answered idempotently), then wakes the job waiting at
+ * `parsing`. A webhook that arrives before the job reached `parsing`/`waiting` is only logged; the worker looks
+ * for it after its transition.
+ *
+ * Two statements, each its own transaction, in this order: the log row commits before the wake-up is tried. That
+ * order is what keeps a wake-up from falling between the two sides. The worker's transition to parsing/waiting
+ * either commits before the wake-up's statement reads the row (the wake-up then finds the job waiting), or after
+ * it; then it commits after the log row, and the worker's look for an early webhook, which runs after its
+ * transition, finds the row. The log row's commit does not wait for its WAL flush: the wake-up's commit, which
+ * does, flushes it too. Only a log row whose job was not waiting yet can be lost in a database crash, and that job
+ * then asks the parser for its status after WEBHOOK_TIMEOUT_MS, as it does when a webhook never comes. A replay
+ * also tries the wake-up (compare-and-set, a no-op once the job moved on), so a crash between the two statements
+ * is mended by the parser's next delivery.
  */
 @Injectable()
 export class ParserWebhookService {
@@ -59,33 +69,27 @@ export class ParserWebhookService {
     const status = typeof payload.status === 'string' ? payload.status.slice(0, 50) : null;
     const bodySha = createHash('sha256').update(rawBody).digest('hex');
 
-    return this.ds.transaction(async (m) => {
-      // Serialise with the worker's transition on this job: either the worker's advance to
-      // parsing/waiting commits first (then we wake the job here), or this webhook's log row commits
-      // first (then the worker finds it right after its transition). No webhook falls in between.
-      // The lock is taken (the CTE's row read) before the log row is written, in one round trip. A job deleted since
-      // the read above locks nothing and logs nothing: answered as a duplicate (the parser need not call again).
-      const inserted = (await runPrepared(m, prepared(`WITH locked AS (
-           SELECT job_id FROM upload_pipeline.upload_jobs WHERE job_id = $1 FOR UPDATE
-         )
+    // A job deleted since the read above logs nothing: answered as a duplicate (the parser need not call again).
+    // KEY SHARE keeps a deletion from racing the foreign key check without blocking the worker's updates of the row.
+    const inserted = (await runPrepared(
+      this.ds,
+      prepared(`WITH job AS (SELECT job_id FROM upload_pipeline.upload_jobs WHERE job_id = $1 FOR KEY SHARE)
          INSERT INTO upload_pipeline.webhook_log (job_id, source, body_sha256, parser_job_id, status)
-         SELECT job_id, 'llamaparse', $2, $3, $4 FROM locked
-         ON CONFLICT ON CONSTRAINT webhook_log_replay_key DO NOTHING RETURNING id`),
-        [jobId, bodySha, parserJobId, status],
-      )) as unknown[];
-      if (!inserted.length) return { status: 'duplicate' as const };
-      // a webhook for a parse this job no longer waits for (a duplicate submission) changes nothing
-      if (rows[0].parser_job_id && parserJobId && rows[0].parser_job_id !== parserJobId) {
-        return { status: 'ignored' as const, reason: 'not the parse this job waits for' };
-      }
-      const t = await this.transitions.apply(
-        jobId,
-        { stage: 'parsing', state: 'waiting' },
-        { type: 'parser_finished' },
-        { actor: 'webhook', detail: { parser_status: status, request_id: requestId } },
-        m,
-      );
-      return { status: 'accepted' as const, woke: t !== null };
-    });
+         SELECT job_id, 'llamaparse', $2, $3, $4 FROM job
+         ON CONFLICT ON CONSTRAINT webhook_log_replay_key DO NOTHING
+         RETURNING id, set_config('synchronous_commit', 'off', true) AS async_commit`),
+      [jobId, bodySha, parserJobId, status],
+    )) as unknown[];
+    // a webhook for a parse this job no longer waits for (a duplicate submission) changes nothing
+    if (rows[0].parser_job_id && parserJobId && rows[0].parser_job_id !== parserJobId) {
+      return inserted.length ? { status: 'ignored', reason: 'not the parse this job waits for' } : { status: 'duplicate' };
+    }
+    const t = await this.transitions.apply(
+      jobId,
+      { stage: 'parsing', state: 'waiting' },
+      { type: 'parser_finished' },
+      { actor: 'webhook', detail: { parser_status: status, request_id: requestId } },
+    );
+    return inserted.length ? { status: 'accepted', woke: t !== null } : { status: 'duplicate' };
   }
 }
