@@ -41,6 +41,36 @@ export interface TransitionOptions {
    * the first) and when the step happened, for steps whose transition was committed later than they were done.
    */
   steps?: readonly TransitionStep[];
+  /** The caller's own writes, in the transition's statement (one round trip, atomic with it). */
+  writes?: StatementWrites;
+}
+
+/** Binds a value as the statement's next parameter and returns its placeholder (`$n`). */
+export type BindParam = (value: unknown) => string;
+
+/**
+ * Writes that go in the transition's own statement, as common table expressions around its update of the job
+ * row (named `upd`; the names `upd`, `ev` and `doc` are taken). All of them read the statement's one snapshot.
+ */
+export interface StatementWrites {
+  /** CTEs before the job's update (a check it requires, say), without `WITH`. */
+  before?: (p: BindParam) => string;
+  /** A boolean SQL expression the job's update requires besides its compare-and-set (it may read `before`). */
+  requires?: string;
+  /**
+   * CTEs after the job's update; they may read `upd`, which has the job's row when the transition applied and
+   * no row otherwise, so `WHERE EXISTS (SELECT 1 FROM upd)` makes a write happen only with the transition.
+   */
+  after?: (p: BindParam) => string;
+  /** Columns of the document's row set by the transition's own update of it (column -> SQL expression). */
+  documentSets?: (p: BindParam) => Record<string, string>;
+  /** A SQL expression evaluated whether or not the transition applied, handed to `onReport`. */
+  report?: string;
+  /**
+   * Gets the report, and whether the transition applied, before the result is returned. A throw reaches the caller
+   * after the statement ran, so throw only for a transition that did not apply (nothing was written then).
+   */
+  onReport?: (report: unknown, applied: boolean) => void;
 }
 
 /** One step's event row, when a statement commits steps that happened at different times. */
@@ -190,26 +220,44 @@ export class JobTransitionsService {
       docSets.push(`${col} = ${p(v)}`);
       docWrites = true;
     }
+    const w = opts.writes;
+    for (const [col, expr] of Object.entries(w?.documentSets?.(p) ?? {})) {
+      docSets.push(`${col} = ${expr}`);
+      docWrites = true;
+    }
+    if (w?.requires) where.push(`(${w.requires})`);
+    const before = w?.before ? `${w.before(p)}, ` : '';
+    const after = w?.after ? `, ${w.after(p)}` : '';
     const docWhere = docWrites ? '' : ` AND d.processing_status IS DISTINCT FROM ${p(docStatus)}`;
+    // with a report, one row whether or not the transition applied (job_id null when it did not)
+    const result = w?.report
+      ? `SELECT upd.job_id, upd.document_id, upd.correlation_id, (${w.report}) AS report FROM (SELECT 1) AS one LEFT JOIN upd ON true`
+      : `SELECT job_id, document_id, correlation_id FROM upd`;
     const sql = `
-      WITH upd AS (
+      WITH ${before}upd AS (
         UPDATE upload_pipeline.upload_jobs SET ${sets.join(', ')}
         WHERE ${where.join(' AND ')}
         RETURNING job_id, document_id, correlation_id
-      ), ev AS (
+      )${after}, ev AS (
         INSERT INTO upload_pipeline.events (${eventColumns})
         ${eventRows}
       ), doc AS (
         UPDATE upload_pipeline.documents d SET ${docSets.join(', ')}
         FROM upd WHERE d.document_id = upd.document_id${docWhere}
       )
-      SELECT job_id, document_id, correlation_id FROM upd`;
+      ${result}`;
     // prepared per distinct text: the options and step lists make a bounded set of texts
-    const out = await runPrepared<{ job_id: string; document_id: string; correlation_id: string }>(manager ?? this.ds, prepared(sql), params);
+    const rows = await runPrepared<{ job_id: string | null; document_id: string; correlation_id: string; report?: unknown }>(
+      manager ?? this.ds,
+      prepared(sql),
+      params,
+    );
+    const out = rows.filter((r) => r.job_id !== null);
+    w?.onReport?.(rows[0]?.report, out.length > 0);
     if (!out.length) return null;
     return steps.map((t) => ({
       ...t,
-      jobId: out[0].job_id,
+      jobId: out[0].job_id as string,
       documentId: out[0].document_id,
       correlationId: opts.correlationId ?? out[0].correlation_id,
     }));

@@ -1,6 +1,5 @@
-import type { EntityManager } from 'typeorm';
 import type { DocumentEntity, JobProgress, UploadJobEntity } from '@app/database';
-import type { DocumentWrites } from '@app/jobs';
+import type { DocumentWrites, StatementWrites } from '@app/jobs';
 import type { Stage } from '@app/state-machine';
 
 /**
@@ -24,7 +23,7 @@ export interface JobContext {
   readonly scratch: ClaimScratch;
 }
 
-/** The stage's work is done: the runner moves the job on, running `commit` in the same transaction. */
+/** The stage's work is done: the runner moves the job on, with `document` and `writes` in the transition's statement. */
 export interface AdvanceResult {
   readonly type: 'advance';
   readonly progress?: JobProgress;
@@ -34,8 +33,11 @@ export interface AdvanceResult {
   readonly detail?: Record<string, unknown>;
   /** Document columns written in the transition's own statement (atomically with it, no transaction needed). */
   readonly document?: DocumentWrites;
-  /** Other writes that must land atomically with the transition (run in one transaction with it). */
-  readonly commit?: (m: EntityManager) => Promise<void>;
+  /**
+   * Other writes that must land atomically with the transition: parts of the transition's own statement, made
+   * conditional on it applying (one round trip; see `StatementWrites`).
+   */
+  readonly writes?: StatementWrites;
 }
 
 /** The parser is still working: wait again until `nextAttemptAt`. */

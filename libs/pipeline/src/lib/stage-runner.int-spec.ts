@@ -198,12 +198,15 @@ describe('StageRunner: transitions committed with the next stage (real PostgreSQ
     expect(await jobRow(released.jobId)).toMatchObject({ stage: 'job_validated', state: 'queued', retry_count: 2, last_error: { code: 'parser_down' } });
   });
 
-  it('a deferred step committed in the final transaction is dated when it was done, after its claim', async () => {
+  it('a deferred step committed in the final statement, with that stage\'s own writes, is dated when it was done, after its claim', async () => {
     const job = await claimedAt('embedding_in_progress');
     const outcome = await runner([
       handler('embedding_in_progress', async () => ({ type: 'advance', detail: { embedded: 0 } }), true),
-      // a final move that takes a while inside the transaction, before the transition statement
-      handler('embeddings_stored', async () => ({ type: 'advance', commit: async (m) => void (await m.query('SELECT pg_sleep(0.1)')) })),
+      // a final move that takes a while, in the transition's statement
+      handler('embeddings_stored', async () => ({
+        type: 'advance',
+        writes: { before: () => `slow AS (SELECT pg_sleep(0.1) AS slept)`, requires: `EXISTS (SELECT 1 FROM slow)` },
+      })),
     ]).run(job, new AbortController().signal, new AbortController().signal);
 
     expect(outcome).toBe('done');
@@ -217,7 +220,7 @@ describe('StageRunner: transitions committed with the next stage (real PostgreSQ
     expect([embedded.event_type, embedded.stage, embedded.detail]).toEqual(['stage_done', 'embeddings_stored', { embedded: 0 }]);
     expect([finalized.event_type, finalized.stage]).toEqual(['finalized', 'complete']);
     expect(embedded.tx).toBe(finalized.tx);
-    // not before its own claim (the transaction began before the 100 ms move; the step was done before that)
+    // not before its own claim (the step was done before the statement and its 100 ms move began)
     expect(embedded.t).toBeGreaterThanOrEqual(claim?.t ?? Infinity);
     expect(await jobRow(job.jobId)).toMatchObject({ stage: 'complete', state: 'done' });
   });

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { classifyError, ClassifiedError, PermanentError, TransientError } from '@app/circuit-breaker';
 import { DocumentEntity, JobError, JobProgress, UploadJobEntity, prepared, runPrepared } from '@app/database';
 import { AppliedTransition, DocumentWrites, JobTransitionsService, TransitionOptions, TransitionStep } from '@app/jobs';
@@ -9,9 +9,6 @@ import { decideFailure, JobEvent, JobStatus, Stage, tryTransition } from '@app/s
 import type { ClaimedJob } from './claim.service';
 import { AdvanceResult, JobContext, STAGE_HANDLERS, StageHandler, StageResult } from './job-context';
 import { PIPELINE_OPTIONS, PipelineOptions } from './pipeline.options';
-
-/** Thrown inside a transition transaction when the job is no longer ours: rolls the side effects back. */
-class LeaseLostError extends Error {}
 
 /**
  * A stage whose work is done and whose transition waits to go in the statement of the next one (its handler
@@ -30,8 +27,8 @@ export type RunOutcome = 'waiting' | 'done' | 'retryable' | 'deadletter' | 'rele
 /**
  * Carries one claimed job through as many stages as it can in one claim. It starts from the job and document
  * rows the claim statement returned (do nothing if the job moved on or is not ours), runs each stage's
- * handler, and applies the transition with the handler's writes: document columns in the transition's own
- * statement, other writes in one transaction with it. Pass-through stages are applied in the same statement
+ * handler, and applies the transition with the handler's writes (document columns, and writes of its own as
+ * parts of the same statement): one statement a transition, no explicit transaction. Pass-through stages are applied in the same statement
  * as the transition that reached them. The transition of a stage whose handler `commitsWithNext` waits and
  * goes in the next stage's statement (one commit for both; each keeps its own event, dated when it was done).
  * Failures are classified and become `retryable` with backoff or `deadletter` with the reason.
@@ -102,7 +99,7 @@ export class StageRunner {
 
       const { events, to: landed } = result.type === 'advance' ? this.advanceEvents({ stage: job.stage, state: 'working' }) : { events: [], to: null };
       const deferrable = handler.commitsWithNext && landed?.state === 'working' && this.handlers.has(landed.stage);
-      if (deferrable && result.type === 'advance' && !result.commit && !result.parserJobId) {
+      if (deferrable && result.type === 'advance' && !result.writes && !result.parserJobId) {
         // Its transition goes with the next stage's: the next handler runs on the job as that transition leaves it.
         deferred = [...deferred, { events, result, doneAt: performance.now() }];
         ctx = { ...ctx, job: movedOn(job, landed, result), document: documentAfter(ctx.document, result) };
@@ -118,11 +115,10 @@ export class StageRunner {
         committedStage = outcome.to.stage;
         clearError = false;
       } catch (e) {
-        if (e instanceof LeaseLostError) return 'lost';
         return this.fail(held(), job, e);
       }
       if (shutdown.aborted) return this.release(held(), next.stage);
-      if (result.type === 'advance' && result.commit) {
+      if (result.type === 'advance' && result.writes) {
         const again = await this.load(job.jobId, signal);
         ctx = again && { ...again, scratch: ctx.scratch };
       } else {
@@ -158,7 +154,7 @@ export class StageRunner {
 
   /**
    * Applies the deferred steps' transitions and then `tail` (events from `stage`, this worker's, `working`) in
-   * ONE statement, in `m`'s transaction when given. Each step's event carries its own detail and is dated when
+   * ONE statement (with the stage's own `writes`, if any). Each step's event carries its own detail and is dated when
    * its work was done; the deferred steps' progress and document columns are written with it. Every applied step
    * but the last is counted in the transition metrics here; the caller decides about the last.
    */
@@ -167,7 +163,6 @@ export class StageRunner {
     tail: readonly JobEvent[],
     tailDetail: Record<string, unknown> | undefined,
     opts: TransitionOptions,
-    m?: EntityManager,
   ): Promise<AppliedTransition[] | null> {
     const from: JobStatus = { stage: held.committedStage, state: 'working' };
     // the claimed row's last_error goes once the job moves on (a stage done), not on a release or another wait
@@ -175,8 +170,8 @@ export class StageRunner {
     const lastError = opts.lastError !== undefined ? opts.lastError : held.clearError && movesOn ? null : undefined;
     const base: TransitionOptions = { ...opts, workerId: this.opts.workerId, lastError };
     const applied = held.deferred.length
-      ? await this.applyWithDeferred(held, from, tail, tailDetail, base, m)
-      : await this.transitions.applySteps(held.jobId, from, tail, { ...base, detail: tailDetail }, m);
+      ? await this.applyWithDeferred(held, from, tail, tailDetail, base)
+      : await this.transitions.applySteps(held.jobId, from, tail, { ...base, detail: tailDetail });
     if (applied) for (const t of applied.slice(0, -1)) this.metrics.transition(t.to.stage, t.event);
     return applied;
   }
@@ -187,7 +182,6 @@ export class StageRunner {
     tail: readonly JobEvent[],
     tailDetail: Record<string, unknown> | undefined,
     opts: TransitionOptions,
-    m?: EntityManager,
   ): Promise<AppliedTransition[] | null> {
     const at = performance.now();
     const events: JobEvent[] = [];
@@ -208,7 +202,7 @@ export class StageRunner {
     });
     if (opts.progress) progress = { ...progress, ...opts.progress };
     if (opts.document) document = { ...document, ...opts.document };
-    return this.transitions.applySteps(held.jobId, from, events, { ...opts, progress, document, steps }, m);
+    return this.transitions.applySteps(held.jobId, from, events, { ...opts, progress, document, steps });
   }
 
   /** Applies the stage's transition; returns the outcome when the job leaves our hands, else the transition. */
@@ -219,32 +213,17 @@ export class StageRunner {
       if (t) this.metrics.transition(t.to.stage, t.event);
       return t ? 'waiting' : 'lost';
     }
-    const advance = async (m?: EntityManager): Promise<AppliedTransition | null> => {
-      const steps = await this.applyHeld(
-        held,
-        events,
-        result.detail,
-        {
-          leaseMs: this.opts.leaseMs,
-          progress: result.progress,
-          parserJobId: result.parserJobId,
-          nextAttemptAt: result.nextAttemptAt,
-          document: result.document,
-        },
-        m,
-      );
-      return steps ? steps[steps.length - 1] : null;
-    };
-    // A stage with writes of its own beyond document columns commits them with the transition; otherwise the
-    // transition is one statement, atomic by itself, and needs no explicit transaction.
-    const t = result.commit
-      ? await this.ds.transaction(async (m) => {
-          await result.commit?.(m);
-          const applied = await advance(m);
-          if (!applied) throw new LeaseLostError();
-          return applied;
-        })
-      : await advance();
+    // One statement, atomic by itself: the transition (and the deferred steps before it), the document columns, and
+    // the stage's own writes when it has any (`writes`, conditional on the transition applying).
+    const steps = await this.applyHeld(held, events, result.detail, {
+      leaseMs: this.opts.leaseMs,
+      progress: result.progress,
+      parserJobId: result.parserJobId,
+      nextAttemptAt: result.nextAttemptAt,
+      document: result.document,
+      writes: result.writes,
+    });
+    const t = steps ? steps[steps.length - 1] : null;
     if (!t) return 'lost';
     this.metrics.transition(t.to.stage, t.event);
     this.logger.debug(`job ${held.jobId}: ${stage} -> ${t.to.stage}/${t.to.state}`);

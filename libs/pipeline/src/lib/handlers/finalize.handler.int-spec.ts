@@ -1,42 +1,63 @@
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { TransientError } from '@app/circuit-breaker';
 import { createDataSource, DocumentEntity, migratedTemplate } from '@app/database';
 import type { Embedder } from '@app/embedder-client';
 import { EmbeddingModelsService } from '@app/embeddings';
+import { AppliedTransition, JobTransitionsService, UploadsService } from '@app/jobs';
 import { createTestDatabase, registerEmbeddingModel, TestDatabase } from '@app/testing';
 import type { JobContext } from '../job-context';
+import { newQueuedJob } from '../pipeline.test-fixtures';
 import { FinalizeHandler } from './finalize.handler';
 
-const USER = '00000000-0000-4000-8000-0000000000f1';
-const DOC = '00000000-0000-4000-8000-0000000000f2';
+const WORKER = 'finalize-test';
 const C = ['20000000-0000-4000-8000-000000000001', '20000000-0000-4000-8000-000000000002', '20000000-0000-4000-8000-000000000003'];
 
-/** The finalize statement (one statement, conditional on every chunk having a vector) on a real PostgreSQL. */
+/**
+ * The finalize writes, in the final transition's own statement (conditional on every chunk having a vector, and on
+ * the job's compare-and-set), on a real PostgreSQL.
+ */
 describe('FinalizeHandler (real PostgreSQL)', () => {
   let db: TestDatabase;
   let ds: DataSource;
   let handler: FinalizeHandler;
+  let transitions: JobTransitionsService;
+  let jobId: string;
+  let document: DocumentEntity;
 
-  const count = async (sql: string): Promise<number> => Number(((await ds.query(sql, [DOC])) as { n: string }[])[0].n);
+  const count = async (sql: string): Promise<number> => Number(((await ds.query(sql, [document.documentId])) as { n: string }[])[0].n);
   const state = async () => ({
     chunkBuffer: await count(`SELECT count(*) AS n FROM upload_pipeline.document_chunk_buffer WHERE document_id = $1`),
     vectorBuffer: await count(`SELECT count(*) AS n FROM upload_pipeline.document_vector_buffer WHERE document_id = $1`),
     chunks: await count(`SELECT count(*) AS n FROM upload_pipeline.document_chunks WHERE document_id = $1`),
     chunkCount: await count(`SELECT coalesce(chunk_count, -1) AS n FROM upload_pipeline.documents WHERE document_id = $1`),
   });
+  const job = async () =>
+    ((await ds.query(
+      `SELECT j.stage, j.state, d.processing_status FROM upload_pipeline.upload_jobs j JOIN upload_pipeline.documents d USING (document_id)
+       WHERE j.job_id = $1`,
+      [jobId],
+    )) as { stage: string; state: string; processing_status: string }[])[0];
   const vector = (chunkId: string, model: string) =>
     ds.query(
       `INSERT INTO upload_pipeline.document_vector_buffer (chunk_id, embed_model, embed_version, document_id, embedding)
        VALUES ($1, $2, 1, $3, '{1,0,0}')`,
-      [chunkId, model, DOC],
+      [chunkId, model, document.documentId],
     );
-  /** Runs the stage's commit in a transaction, as the runner does with the final transition. */
-  const finalize = async (): Promise<void> => {
-    const document = { documentId: DOC, userId: USER } as DocumentEntity;
+  /** The job at embeddings_stored, in this worker's hands. */
+  const atFinalize = () =>
+    ds.query(
+      `UPDATE upload_pipeline.upload_jobs SET stage = 'embeddings_stored', state = 'working', claimed_by = $2,
+       lease_expires_at = now() + interval '1 minute', completed_at = NULL WHERE job_id = $1`,
+      [jobId, WORKER],
+    );
+  /** The stage's result applied as the runner applies it: the final transition, with the stage's writes. */
+  const finalize = async (workerId = WORKER): Promise<AppliedTransition[] | null> => {
     const result = await handler.run({ document } as JobContext);
-    if (result.type !== 'advance' || !result.commit) throw new Error('finalize must commit with the transition');
-    const commit = result.commit;
-    await ds.transaction((m: EntityManager) => commit(m));
+    if (result.type !== 'advance' || !result.writes) throw new Error('finalize must write with the transition');
+    return transitions.applySteps(jobId, { stage: 'embeddings_stored', state: 'working' }, [{ type: 'advance', chain: true }], {
+      workerId,
+      writes: result.writes,
+    });
   };
 
   beforeAll(async () => {
@@ -47,18 +68,20 @@ describe('FinalizeHandler (real PostgreSQL)', () => {
     await registerEmbeddingModel(ds, 'b', 1, 3); // a second registered model (as while a re-embedding builds)
     const models = new EmbeddingModelsService(ds, {} as Embedder, { configured: { model: 'a', version: 1, dimensions: 3 }, inUseCacheMs: 0 });
     handler = new FinalizeHandler(models);
-    await ds.query(
-      `INSERT INTO upload_pipeline.documents (document_id, user_id, filename, mime, bytes_len, file_sha256, raw_path)
-       VALUES ($1, $2, 'x.md', 'text/markdown', 1, $3, 'k')`,
-      [DOC, USER, 'f'.repeat(64)],
-    );
+    transitions = new JobTransitionsService(ds);
+    jobId = await newQueuedJob(new UploadsService(ds), transitions);
+    document = (await ds.getRepository(DocumentEntity).findOneByOrFail({
+      documentId: ((await ds.query(`SELECT document_id FROM upload_pipeline.upload_jobs WHERE job_id = $1`, [jobId])) as { document_id: string }[])[0]
+        .document_id,
+    })) as DocumentEntity;
     for (const [ord, id] of C.entries()) {
       await ds.query(
         `INSERT INTO upload_pipeline.document_chunk_buffer (chunk_id, document_id, chunker, chunker_version, ord, text, chunk_sha, token_count)
          VALUES ($1, $2, 'md-token', 1, $3, $4, $5, 2)`,
-        [id, DOC, ord, `chunk ${ord}`, String(ord).repeat(64)],
+        [id, document.documentId, ord, `chunk ${ord}`, String(ord).repeat(64)],
       );
     }
+    await atFinalize();
   });
   afterAll(async () => {
     await ds?.destroy();
@@ -72,28 +95,38 @@ describe('FinalizeHandler (real PostgreSQL)', () => {
     await expect(finalize()).rejects.toThrow(TransientError);
     await expect(finalize()).rejects.toThrow('1 chunks have no vector yet');
     expect(await state()).toEqual({ chunkBuffer: 3, vectorBuffer: 3, chunks: 0, chunkCount: -1 });
+    expect(await job()).toMatchObject({ stage: 'embeddings_stored', state: 'working' });
   });
 
-  it('moves every chunk with each registered model\'s vector, empties both buffers and counts distinct chunks', async () => {
+  it('moves nothing for a job no longer in this worker\'s hands, even with every vector there', async () => {
     await vector(C[2], 'a');
     await vector(C[0], 'b'); // the model being built has a vector for one chunk
-    await finalize();
+    await expect(finalize('another-worker')).resolves.toBeNull();
+    expect(await state()).toEqual({ chunkBuffer: 3, vectorBuffer: 5, chunks: 0, chunkCount: -1 });
+    expect(await job()).toMatchObject({ stage: 'embeddings_stored', state: 'working' });
+  });
+
+  it("moves every chunk with each registered model's vector, empties both buffers, counts distinct chunks, completes the job", async () => {
+    const applied = await finalize();
+    expect(applied?.map((t) => t.to)).toEqual([{ stage: 'complete', state: 'done' }]);
     // 3 chunks x model a + 1 x model b; the unregistered model's vector is dropped with the buffer
     expect(await state()).toEqual({ chunkBuffer: 0, vectorBuffer: 0, chunks: 4, chunkCount: 3 });
+    expect(await job()).toEqual({ stage: 'complete', state: 'done', processing_status: 'complete' });
     const rows = (await ds.query(
-      `SELECT chunk_id, embed_model, text FROM upload_pipeline.document_chunks WHERE document_id = $1 ORDER BY ord, embed_model`,
-      [DOC],
-    )) as { chunk_id: string; embed_model: string; text: string }[];
+      `SELECT chunk_id, embed_model, text, user_id FROM upload_pipeline.document_chunks WHERE document_id = $1 ORDER BY ord, embed_model`,
+      [document.documentId],
+    )) as { chunk_id: string; embed_model: string; text: string; user_id: string }[];
     expect(rows).toEqual([
-      { chunk_id: C[0], embed_model: 'a', text: 'chunk 0' },
-      { chunk_id: C[0], embed_model: 'b', text: 'chunk 0' },
-      { chunk_id: C[1], embed_model: 'a', text: 'chunk 1' },
-      { chunk_id: C[2], embed_model: 'a', text: 'chunk 2' },
+      { chunk_id: C[0], embed_model: 'a', text: 'chunk 0', user_id: document.userId },
+      { chunk_id: C[0], embed_model: 'b', text: 'chunk 0', user_id: document.userId },
+      { chunk_id: C[1], embed_model: 'a', text: 'chunk 1', user_id: document.userId },
+      { chunk_id: C[2], embed_model: 'a', text: 'chunk 2', user_id: document.userId },
     ]);
   });
 
   it('run again with empty buffers: writes nothing twice and keeps the count', async () => {
-    await finalize();
+    await atFinalize();
+    expect(await finalize()).not.toBeNull();
     expect(await state()).toEqual({ chunkBuffer: 0, vectorBuffer: 0, chunks: 4, chunkCount: 3 });
   });
 });
