@@ -37,9 +37,9 @@ export function verifyWebhookSignature(secret: string, rawBody: Buffer, header: 
  * order is what keeps a wake-up from falling between the two sides. The worker's transition to parsing/waiting
  * either commits before the wake-up's statement reads the row (the wake-up then finds the job waiting), or after
  * it; then it commits after the log row, and the worker's look for an early webhook, which runs after its
- * transition, finds the row. The log row's commit does not wait for its WAL flush: the wake-up's commit, which
- * does, flushes it too. Only a log row whose job was not waiting yet can be lost in a database crash, and that job
- * then asks the parser for its status after WEBHOOK_TIMEOUT_MS, as it does when a webhook never comes. A replay
+ * transition, finds the row. The log row's commit does not wait for its WAL flush: any later synchronous commit
+ * flushes it too, the wake-up's or the worker's own move to parsing/waiting. A database crash before either loses
+ * that move as well, and the job, back at parse_queued once its lease runs out, submits its parse again. A replay
  * also tries the wake-up (compare-and-set, a no-op once the job moved on), so a crash between the two statements
  * is mended by the parser's next delivery.
  */

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource } from 'typeorm';
 import { PermanentError, TransientError } from '@app/circuit-breaker';
 import { createDataSource, migratedTemplate } from '@app/database';
-import { JobTransitionsService, UploadsService } from '@app/jobs';
+import { JobTransitionsService, ParserWebhookService, signWebhook, UploadsService } from '@app/jobs';
 import { MetricsService } from '@app/observability';
 import type { Stage } from '@app/state-machine';
 import { createTestDatabase, TestDatabase } from '@app/testing';
@@ -321,5 +321,64 @@ describe('StageRunner: transitions committed with the next stage (real PostgreSQ
     ]).run(job, new AbortController().signal, new AbortController().signal);
     expect(outcome).toBe('waiting');
     expect(await jobRow(job.jobId)).toMatchObject({ stage: 'parsing', state: 'waiting' });
+  });
+  describe("the parser's webhook against the worker's move to parsing/waiting: no wake-up is lost", () => {
+    const webhookFor = async (jobId: string, parserJobId: string) => {
+      const [{ webhook_secret: secret }] = (await ds.query(`SELECT webhook_secret FROM upload_pipeline.upload_jobs WHERE job_id = $1`, [
+        jobId,
+      ])) as { webhook_secret: string }[];
+      const raw = Buffer.from(JSON.stringify({ id: parserJobId, status: 'SUCCESS' }));
+      return () => new ParserWebhookService(ds, transitions).handle(jobId, raw, signWebhook(secret, raw), 'req-test');
+    };
+
+    it('a webhook that lands while the worker submits the parse is only logged; the worker wakes the job right after its move', async () => {
+      const job = await claimedAt('parse_queued');
+      const deliver = await webhookFor(job.jobId, 'parse-early');
+      const answers: unknown[] = [];
+      const outcome = await runner([
+        handler('parse_queued', async () => {
+          answers.push(await deliver()); // the parser called back before the submission's answer came
+          return { type: 'advance', parserJobId: 'parse-early', nextAttemptAt: new Date(Date.now() + 60_000) };
+        }),
+      ]).run(job, new AbortController().signal, new AbortController().signal);
+
+      expect(outcome).toBe('waiting');
+      expect(answers).toEqual([{ status: 'accepted', woke: false }]);
+      expect(await jobRow(job.jobId)).toMatchObject({ stage: 'parsing', state: 'queued', parser_job_id: 'parse-early' });
+      const wakes = (await ds.query(
+        `SELECT actor FROM upload_pipeline.events WHERE job_id = $1 AND from_stage = 'parsing' AND from_state = 'waiting' AND to_state = 'queued'`,
+        [job.jobId],
+      )) as { actor: string }[];
+      expect(wakes).toEqual([{ actor: 'worker' }]);
+    });
+
+    it('a webhook while that move is still uncommitted neither waits for it nor gets lost', async () => {
+      const job = await claimedAt('parse_queued');
+      const deliver = await webhookFor(job.jobId, 'parse-race');
+      // the worker's move, in a transaction held open
+      const qr = ds.createQueryRunner();
+      await qr.connect();
+      try {
+        await qr.startTransaction();
+        const moved = await transitions.apply(
+          job.jobId,
+          { stage: 'parse_queued', state: 'working' },
+          { type: 'advance', chain: true },
+          { workerId: WORKER, parserJobId: 'parse-race', nextAttemptAt: new Date(Date.now() + 60_000) },
+          qr.manager,
+        );
+        expect(moved?.to).toEqual({ stage: 'parsing', state: 'waiting' });
+        // the webhook does not block on the worker's row lock (the old single transaction did), and cannot wake
+        // a job it does not see waiting yet
+        const answer = await Promise.race([deliver(), sleep(3_000).then(() => 'blocked on the worker\'s transaction')]);
+        expect(answer).toEqual({ status: 'accepted', woke: false });
+        await qr.commitTransaction();
+      } finally {
+        await qr.release();
+      }
+      // the worker's look for an early webhook, right after its move, finds the row: the log committed first
+      const seen = (await ds.query(`SELECT 1 FROM upload_pipeline.webhook_log WHERE job_id = $1 AND parser_job_id = 'parse-race'`, [job.jobId])) as unknown[];
+      expect(seen).toHaveLength(1);
+    });
   });
 });

@@ -252,6 +252,45 @@ describe('WorkerLoopService claiming ahead (prefetch)', () => {
     expect(h.loop.status()).toMatchObject({ inFlight: 2, queued: 1 });
   });
 
+  it('stops claiming once shutdown begins; the jobs a claim in flight brings are released at once, and waited for', async () => {
+    const inFlight = deferred<ClaimedJob[]>();
+    const { loop, runs, claimLimits } = await start([inFlight.promise, [claimed('C')]], { concurrency: 2, prefetch: 0, shutdownGraceMs: 60_000 });
+    expect(claimLimits).toEqual([2]);
+
+    let stopped = false;
+    const stopping = loop.beforeApplicationShutdown('SIGTERM').then(() => (stopped = true));
+    await flush();
+    inFlight.resolve([claimed('A'), claimed('B')]); // a full batch: before, the pump would have claimed again
+    await flush();
+    expect(runs.map((r) => r.jobId)).toEqual(['A', 'B']);
+    expect(runs.every((r) => r.shutdown.aborted)).toBe(true); // released, no slot
+    expect(stopped).toBe(false); // shutdown waits for their release
+    for (const r of runs) r.done.resolve('released');
+    await stopping;
+    expect(claimLimits).toEqual([2]);
+  });
+
+  it('does not start a job claimed ahead whose lease ran out while it waited (renewals failing)', async () => {
+    const { runs } = await start([[claimed('A'), claimed('B')]], { concurrency: 1, prefetch: 1, leaseMs: 30 });
+    expect(runs.map((r) => r.jobId)).toEqual(['A']);
+    await new Promise((r) => setTimeout(r, 50)); // no renewal went through: B's lease is over
+    runs[0].done.resolve('done');
+    await flush();
+    expect(runs.map((r) => r.jobId)).toEqual(['A', 'B']);
+    expect(runs[1].signal.aborted).toBe(true); // handed to the runner as lost: it does no work
+  });
+
+  it('a job claimed ahead whose lease was renewed meanwhile starts normally', async () => {
+    const h = await start([[claimed('A'), claimed('B')]], { concurrency: 1, prefetch: 1, leaseMs: 60 });
+    await new Promise((r) => setTimeout(r, 35));
+    await h.loop.renewLeases(); // answers: nothing lost
+    await new Promise((r) => setTimeout(r, 35)); // past the claim's lease, within the renewal's
+    h.runs[0].done.resolve('done');
+    await flush();
+    expect(h.runs.map((r) => r.jobId)).toEqual(['A', 'B']);
+    expect(h.runs[1].signal.aborted).toBe(false);
+  });
+
   it('prefetch 0 claims only for free slots', async () => {
     const { runs, claimLimits } = await start([[claimed('A'), claimed('B')]], { concurrency: 2, prefetch: 0 });
     expect(claimLimits).toEqual([2]);

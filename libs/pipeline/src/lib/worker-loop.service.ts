@@ -11,6 +11,11 @@ interface InHand {
   job: ClaimedJob;
   leaseLost: AbortController;
   done: Promise<RunOutcome | 'error'>;
+  /**
+   * Until when this worker surely holds the lease (Date.now() ms): the claim's, then each successful renewal's, send
+   * time plus the lease. Past it, another worker may have taken the job over: a job claimed ahead is not started then.
+   */
+  leaseUntil: number;
 }
 
 /** A claimed job waiting for a slot: `grant(true)` gives it one; `grant(false)` sends it back (shutdown, lease lost). */
@@ -23,7 +28,7 @@ export interface WorkerLoopStatus {
   stopping: boolean;
   /** Jobs in this worker's hands: running, and claimed ahead waiting for a slot. */
   inFlight: number;
-  /** Of those, claimed ahead and waiting for a slot (at most `prefetch`). */
+  /** Of those, claimed ahead and waiting for a slot (`prefetch` at most, but for a moment while a superseded run ends). */
   queued: number;
   concurrency: number;
   prefetch: number;
@@ -59,6 +64,8 @@ export class WorkerLoopService implements OnApplicationBootstrap, BeforeApplicat
   /** Jobs claimed ahead, first come first served when a slot frees. */
   private readonly waiters: SlotWaiter[] = [];
   private pumping = false;
+  /** The pump's loop while it runs: shutdown waits for it, so a claim in flight is released, not left behind. */
+  private pumpRun: Promise<void> = Promise.resolve();
   private again = false;
   private running = false;
   private pollTimer: NodeJS.Timeout | null = null;
@@ -89,7 +96,7 @@ export class WorkerLoopService implements OnApplicationBootstrap, BeforeApplicat
   status(): WorkerLoopStatus {
     return {
       running: this.running,
-      stopping: this.shutdown.signal.aborted,
+      stopping: this.stopping.signal.aborted,
       inFlight: this.inHand.size,
       queued: this.waiters.length,
       concurrency: this.opts.concurrency,
@@ -110,7 +117,7 @@ export class WorkerLoopService implements OnApplicationBootstrap, BeforeApplicat
       return;
     }
     this.pumping = true;
-    void (async () => {
+    this.pumpRun = (async () => {
       try {
         do {
           this.again = false;
@@ -119,11 +126,13 @@ export class WorkerLoopService implements OnApplicationBootstrap, BeforeApplicat
             this.lastPollAt = new Date(); // busy, not stuck: the heartbeat stays fresh
             break;
           }
+          const sentAt = Date.now();
           const jobs = await this.claims.claim(Math.min(free, this.opts.claimBatch));
           this.lastPollAt = new Date();
-          for (const job of jobs) this.start(job);
+          // jobs claimed while shutdown began get no slot: start() hands them to the runner to be released at once
+          for (const job of jobs) this.start(job, sentAt + this.opts.leaseMs);
           if (jobs.length === Math.min(free, this.opts.claimBatch)) this.again = true;
-        } while (this.again && !this.shutdown.signal.aborted);
+        } while (this.again && this.running);
       } catch (e) {
         this.logger.warn(`claim failed: ${(e as Error).message}`);
       } finally {
@@ -132,7 +141,7 @@ export class WorkerLoopService implements OnApplicationBootstrap, BeforeApplicat
     })();
   }
 
-  private start(job: ClaimedJob): void {
+  private start(job: ClaimedJob, leaseUntil: number): void {
     const leaseLost = new AbortController();
     this.metrics.observePickup(job.stage, job.pickupSeconds);
     // A new claim of a job whose previous run has not returned yet (it handed the job over, e.g. to
@@ -145,11 +154,16 @@ export class WorkerLoopService implements OnApplicationBootstrap, BeforeApplicat
       void previous.done.finally(() => this.superseded.delete(previous.done));
     }
     // every log line and outgoing call of this job's work carries its correlation id
-    const entry: InHand = { job, leaseLost, done: Promise.resolve('error') };
-    entry.done = this.slot(leaseLost.signal).then((slot) =>
+    const entry: InHand = { job, leaseLost, done: Promise.resolve('error'), leaseUntil };
+    entry.done = this.slot(leaseLost.signal).then((slot) => {
+      // A job that waited past its lease (renewals failed meanwhile) may be another worker's by now: no work on it.
+      if (slot && !leaseLost.signal.aborted && Date.now() >= entry.leaseUntil) {
+        this.logger.warn(`the lease of job ${job.jobId} ran out while it waited for a slot`);
+        leaseLost.abort();
+      }
       // Without a slot (shutdown began, or the lease was lost while it waited) the runner is handed an aborted
       // signal: it releases the job, or stops on the lost lease, before any work.
-      withCorrelation(job.correlationId, () => this.runner.run(job, slot ? this.shutdown.signal : this.stopping.signal, leaseLost.signal))
+      return withCorrelation(job.correlationId, () => this.runner.run(job, slot ? this.shutdown.signal : this.stopping.signal, leaseLost.signal))
         .catch((e: unknown): 'error' => {
           this.logger.error(`job ${job.jobId} failed in the runner: ${(e as Error).stack ?? e}`);
           return 'error';
@@ -160,8 +174,8 @@ export class WorkerLoopService implements OnApplicationBootstrap, BeforeApplicat
           if (this.inHand.get(job.jobId) === entry) this.inHand.delete(job.jobId);
           this.pump();
           return outcome;
-        }),
-    );
+        });
+    });
     this.inHand.set(job.jobId, entry);
   }
 
@@ -201,10 +215,13 @@ export class WorkerLoopService implements OnApplicationBootstrap, BeforeApplicat
     // The claims this renewal is about: by the time its answer comes, a job may have left our hands (to
     // `waiting`) and been claimed again by us. The answer says nothing about that newer claim.
     const sent = new Map(this.inHand);
+    const sentAt = Date.now();
     try {
       const lost = await this.claims.renew([...sent.keys()]);
       this.lastLeaseRenewalAt = new Date();
       this.lastLeaseRenewalError = null;
+      const lostIds = new Set(lost);
+      for (const [id, h] of sent) if (!lostIds.has(id)) h.leaseUntil = Math.max(h.leaseUntil, sentAt + this.opts.leaseMs);
       for (const id of lost) {
         const h = this.inHand.get(id);
         // Only abort the same claim, still in hand: the runner may have finished the job and claimed it again
@@ -230,6 +247,8 @@ export class WorkerLoopService implements OnApplicationBootstrap, BeforeApplicat
     this.stopping.abort();
     for (const w of this.waiters.splice(0)) w.grant(false);
     await this.notifications.stop();
+    // a claim still in flight: its jobs are released (no slot now), and counted below
+    await this.pumpRun;
     const all = () => Promise.all([...[...this.inHand.values()].map((h) => h.done), ...this.superseded]);
     const graceOver = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), this.opts.shutdownGraceMs).unref());
     if ((await Promise.race([all(), graceOver])) === 'timeout') {

@@ -62,9 +62,8 @@ export class FinalizeHandler implements StageHandler {
         }),
         report: `(SELECT missing FROM m)`,
         onReport: (missing) => {
-          if (typeof missing === 'number' && missing > 0) {
-            throw new TransientError(`${missing} chunks have no vector yet`, { code: 'vectors_missing' });
-          }
+          // (any non-zero count, however the driver hands it over: a refusal must fail the stage, not look like a lost lease)
+          if (Number(missing) > 0) throw new TransientError(`${Number(missing)} chunks have no vector yet`, { code: 'vectors_missing' });
         },
       },
     };
