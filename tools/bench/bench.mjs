@@ -405,7 +405,7 @@ function analyze(events) {
         ? Number(([...claimTx.values()].reduce((x, y) => x + y, 0) / claimTx.size).toFixed(2))
         : null,
       gap_between_claims_of_a_worker_ms: summarize(gaps, 2),
-      /** jobs in workers' hands on average over first claim -> last complete (all workers together) */
+      /** jobs in workers' hands on average over first claim -> last complete (all workers together; jobs claimed ahead count) */
       mean_jobs_in_hand: windowMs ? Number((spanTotal / windowMs).toFixed(2)) : null,
     },
   };
@@ -915,7 +915,7 @@ function printReport(r) {
         .join(', ')}`,
     );
     out.push(
-      `claims: ${t.claims.transactions} claim transactions, ${t.claims.jobs_per_transaction} jobs each, gap between a worker's claims p50 ${fmt(t.claims.gap_between_claims_of_a_worker_ms.p50)} ms; mean jobs in hand ${t.claims.mean_jobs_in_hand} of ${s.workers * s.concurrency} slots`,
+      `claims: ${t.claims.transactions} claim transactions, ${t.claims.jobs_per_transaction} jobs each, gap between a worker's claims p50 ${fmt(t.claims.gap_between_claims_of_a_worker_ms.p50)} ms; mean jobs in hand ${t.claims.mean_jobs_in_hand} for ${s.workers * s.concurrency} slots (jobs claimed ahead included)`,
     );
     out.push(
       `PostgreSQL client backends by wait state (mean count): ${Object.entries(t.pg_backends_by_wait)
