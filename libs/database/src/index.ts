@@ -6,3 +6,4 @@ export * from './lib/database.module';
 export { buildMigrations } from './lib/migrations';
 export type { MigrationOptions } from './lib/migrations';
 export * from './lib/prepared-query';
+export * from './lib/async-commit';

@@ -2,7 +2,7 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { prepared, runPrepared } from '@app/database';
+import { ASYNC_COMMIT, prepared, runPrepared } from '@app/database';
 import { JobTransitionsService } from './job-transitions.service';
 
 export type WebhookOutcome =
@@ -77,7 +77,7 @@ export class ParserWebhookService {
          INSERT INTO upload_pipeline.webhook_log (job_id, source, body_sha256, parser_job_id, status)
          SELECT job_id, 'llamaparse', $2, $3, $4 FROM job
          ON CONFLICT ON CONSTRAINT webhook_log_replay_key DO NOTHING
-         RETURNING id, set_config('synchronous_commit', 'off', true) AS async_commit`),
+         RETURNING id, ${ASYNC_COMMIT}`),
       [jobId, bodySha, parserJobId, status],
     )) as unknown[];
     // a webhook for a parse this job no longer waits for (a duplicate submission) changes nothing

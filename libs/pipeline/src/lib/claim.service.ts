@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { DocumentEntity, entityColumns, EntityColumns, PreparedStatement, runPrepared, UploadJobEntity } from '@app/database';
+import { ASYNC_COMMIT, DocumentEntity, entityColumns, EntityColumns, PreparedStatement, runPrepared, UploadJobEntity } from '@app/database';
 import { CLAIM_RULES, ClaimRule, JobState, Stage, WORK_STAGES } from '@app/state-machine';
 import { PIPELINE_OPTIONS, PipelineOptions } from './pipeline.options';
 
@@ -40,16 +40,10 @@ function predicate(rule: ClaimRule): string {
 /** The claim predicate, built from the state machine's CLAIM_RULES. */
 export const CLAIMABLE_SQL = `stage IN (${WORK_STAGES.map(quote).join(', ')}) AND (${CLAIM_RULES.map(predicate).join(' OR ')})`;
 
-/**
- * Commits the statement it is part of without waiting for its WAL flush (`synchronous_commit` off for
- * that transaction only; a single statement is its own transaction, and the setting is read at its
- * commit). Used by claims and lease renewals: losing one in a database crash is harmless. The job is
- * claimable again (or its lease runs out as if not renewed), and it cannot be lost while anything after
- * it survives: every later transition of the job commits synchronously, which flushes the WAL up to and
- * past this commit. Claims run one at a time per worker, so the fsync wait was what bounded how fast a
- * worker could refill its slots. In the SELECT list, so it runs whenever the statement returns a row.
- */
-const ASYNC_COMMIT = `set_config('synchronous_commit', 'off', true) AS async_commit`;
+// Claims and lease renewals commit with ASYNC_COMMIT: losing one in a database crash is harmless. The job is
+// claimable again (or its lease runs out as if not renewed), and it cannot be lost while anything after it survives:
+// every later transition of the job commits synchronously. Claims run one at a time per worker, so the fsync wait
+// was what bounded how fast a worker could refill its slots.
 
 /**
  * Claims and leases jobs. One statement, one round trip: pick claimable rows with FOR UPDATE SKIP LOCKED
