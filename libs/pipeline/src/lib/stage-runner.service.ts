@@ -28,8 +28,8 @@ export type RunOutcome = 'waiting' | 'done' | 'retryable' | 'deadletter' | 'rele
  * Carries one claimed job through as many stages as it can in one claim. It starts from the job and document
  * rows the claim statement returned (do nothing if the job moved on or is not ours), runs each stage's
  * handler, and applies the transition with the handler's writes (document columns, and writes of its own as
- * parts of the same statement): one statement a transition, no explicit transaction. Pass-through stages are applied in the same statement
- * as the transition that reached them. The transition of a stage whose handler `commitsWithNext` waits and
+ * parts of the same statement): one statement a transition, no explicit transaction. Pass-through stages are
+ * applied in the same statement as the transition that reached them. The transition of a stage whose handler `commitsWithNext` waits and
  * goes in the next stage's statement (one commit for both; each keeps its own event, dated when it was done).
  * Failures are classified and become `retryable` with backoff or `deadletter` with the reason.
  */
