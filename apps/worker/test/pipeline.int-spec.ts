@@ -100,6 +100,14 @@ describe('pipeline: the real stack carries documents to complete (api, worker, m
       }
     }
 
+    // parsing's and parsed's transitions wait for chunking's statement, which also writes the chunk rows: one commit
+    const commits = await stack.sql<{ tx: string }>(
+      `SELECT DISTINCT xmin::text AS tx FROM upload_pipeline.events
+       WHERE job_id = $1 AND event_type = 'stage_done' AND from_state = 'working' AND from_stage IN ('parsing', 'parsed', 'parse_validated', 'chunking')`,
+      [jobId],
+    );
+    expect(commits).toHaveLength(1);
+
     // the job as the owner sees it
     const r = await fetch(`${stack.api.url}/api/v2/jobs/${jobId}`, { headers: { Authorization: `Bearer ${token}` } });
     const view = (await r.json()) as { stage: string; state: string; progress: { percent: number } };

@@ -51,6 +51,8 @@ export type BindParam = (value: unknown) => string;
 /**
  * Writes that go in the transition's own statement, as common table expressions around its update of the job
  * row (named `upd`; the names `upd`, `ev` and `doc` are taken). All of them read the statement's one snapshot.
+ * `before` and `after` write other rows only: the job's row is the transition's, and the document's columns go in
+ * `documentSets` (one statement cannot update a row twice).
  */
 export interface StatementWrites {
   /** CTEs before the job's update (a check it requires, say), without `WITH`. */

@@ -118,7 +118,8 @@ export class StageRunner {
         return this.fail(held(), job, e);
       }
       if (shutdown.aborted) return this.release(held(), next.stage);
-      if (result.type === 'advance' && result.writes) {
+      if (result.type === 'advance' && result.writes?.documentSets) {
+        // document columns set by SQL expressions: their values are the database's
         const again = await this.load(job.jobId, signal);
         ctx = again && { ...again, scratch: ctx.scratch };
       } else {

@@ -14,6 +14,11 @@ import { PIPELINE_OPTIONS, PipelineOptions } from '../pipeline.options';
 @Injectable()
 export class FetchParseHandler implements StageHandler {
   readonly stages = ['parsing'] as const;
+  /**
+   * Its transition goes with chunking's (one commit for parsing, parsed and chunking). A re-run after a crash before
+   * that commit fetches the parser's result again and stores it under the same key.
+   */
+  readonly commitsWithNext = true;
 
   constructor(
     @Inject(STORAGE) private readonly storage: StorageDriver,

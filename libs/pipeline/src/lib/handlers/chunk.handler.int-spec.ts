@@ -1,0 +1,119 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DataSource } from 'typeorm';
+import { createDataSource, DocumentEntity, migratedTemplate } from '@app/database';
+import type { Embedder } from '@app/embedder-client';
+import { AppliedTransition, JobTransitionsService, UploadsService } from '@app/jobs';
+import { LocalStorageDriver } from '@app/storage';
+import { createTestDatabase, TestDatabase } from '@app/testing';
+import type { JobContext } from '../job-context';
+import { newQueuedJob, testPipelineOptions } from '../pipeline.test-fixtures';
+import { ChunkHandler } from './chunk.handler';
+
+const WORKER = 'chunk-test';
+
+/** `n` sections of about 20 tokens each: with 24-token chunks, one chunk a section. */
+const sections = (n: number) =>
+  Array.from({ length: n }, (_, i) => `## Section ${i}\n\nParagraph ${i} of the document, a few words that make one small chunk.\n`).join('\n');
+
+/**
+ * The chunk rows, written by the chunking stage: the last slice of rows in the transition's own statement (only when
+ * the transition applies), earlier slices of a long document in statements of their own; on a real PostgreSQL.
+ */
+describe('ChunkHandler (real PostgreSQL)', () => {
+  let db: TestDatabase;
+  let ds: DataSource;
+  let dir: string;
+  let handler: ChunkHandler;
+  let transitions: JobTransitionsService;
+  let uploads: UploadsService;
+
+  /** A job at chunking/working in this worker's hands, with its document. */
+  async function atChunking(): Promise<{ jobId: string; document: DocumentEntity }> {
+    const jobId = await newQueuedJob(uploads, transitions);
+    await ds.query(
+      `UPDATE upload_pipeline.upload_jobs SET stage = 'chunking', state = 'working', claimed_by = $2, lease_expires_at = now() + interval '1 minute'
+       WHERE job_id = $1`,
+      [jobId, WORKER],
+    );
+    // (an UPDATE through ds.query answers [rows, count])
+    const [[{ document_id }]] = (await ds.query(
+      `UPDATE upload_pipeline.documents d SET parsed_path = 'parsed' FROM upload_pipeline.upload_jobs j
+       WHERE j.job_id = $1 AND d.document_id = j.document_id RETURNING d.document_id`,
+      [jobId],
+    )) as [{ document_id: string }[], number];
+    return { jobId, document: await ds.getRepository(DocumentEntity).findOneByOrFail({ documentId: document_id }) };
+  }
+
+  /** The stage run on `markdown` and its result applied as the runner applies it (null: the transition did not apply). */
+  async function chunk(jobId: string, document: DocumentEntity, markdown: string, workerId = WORKER): Promise<AppliedTransition[] | null> {
+    const result = await handler.run({ document, scratch: { markdown } } as JobContext);
+    if (result.type !== 'advance' || !result.writes) throw new Error('chunking must write with its transition');
+    return transitions.applySteps(jobId, { stage: 'chunking', state: 'working' }, [{ type: 'advance', chain: true }], {
+      workerId,
+      leaseMs: 60_000,
+      detail: result.detail,
+      progress: result.progress,
+      writes: result.writes,
+    });
+  }
+
+  const buffered = async (documentId: string) =>
+    (await ds.query(`SELECT ord, xmin::text AS tx FROM upload_pipeline.document_chunk_buffer WHERE document_id = $1 ORDER BY ord`, [
+      documentId,
+    ])) as { ord: number; tx: string }[];
+
+  beforeAll(async () => {
+    db = await createTestDatabase(migratedTemplate());
+    ds = createDataSource({ url: db.url, poolSize: 2 });
+    await ds.initialize();
+    dir = mkdtempSync(join(tmpdir(), 'chunk-handler-'));
+    transitions = new JobTransitionsService(ds);
+    uploads = new UploadsService(ds);
+    const opts = testPipelineOptions(WORKER, 60_000, { chunker: { name: 'md-token', version: 1, maxTokens: 24, overlapTokens: 0 } });
+    handler = new ChunkHandler(ds, new LocalStorageDriver({ root: dir, signingSecret: 'chunk-test-signing-secret', publicBaseUrl: 'http://127.0.0.1:1' }), { maxInputTokens: 8191 } as Embedder, opts);
+  });
+  afterAll(async () => {
+    await ds?.destroy();
+    await db?.drop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('writes the chunk rows in the transition statement: one commit for both', async () => {
+    const { jobId, document } = await atChunking();
+    const applied = await chunk(jobId, document, sections(3));
+    expect(applied?.map((t) => t.to)).toEqual([{ stage: 'chunks_stored', state: 'working' }]);
+    const rows = await buffered(document.documentId);
+    expect(rows.map((r) => r.ord)).toEqual([0, 1, 2]);
+    const [event] = (await ds.query(
+      `SELECT xmin::text AS tx, detail FROM upload_pipeline.events WHERE job_id = $1 AND from_stage = 'chunking'`,
+      [jobId],
+    )) as { tx: string; detail: { chunks: number } }[];
+    expect(new Set([event.tx, ...rows.map((r) => r.tx)]).size).toBe(1);
+    expect(event.detail).toMatchObject({ chunks: 3 });
+  });
+
+  it('writes no chunk when the transition does not apply (the job is not this worker\'s)', async () => {
+    const { jobId, document } = await atChunking();
+    expect(await chunk(jobId, document, sections(3), 'another-worker')).toBeNull();
+    expect(await buffered(document.documentId)).toEqual([]);
+  });
+
+  it('a document of more than one slice: the earlier slices before, the last with the transition, none twice on a re-run', async () => {
+    const { jobId, document } = await atChunking();
+    // 1,203 chunks: slices of 500, 500 and 203
+    expect(await chunk(jobId, document, sections(1203), 'another-worker')).toBeNull();
+    let rows = await buffered(document.documentId);
+    expect(rows.map((r) => r.ord)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
+
+    // the re-run (the job's own worker) writes the rest with its transition
+    expect(await chunk(jobId, document, sections(1203))).not.toBeNull();
+    rows = await buffered(document.documentId);
+    expect(rows.map((r) => r.ord)).toEqual(Array.from({ length: 1203 }, (_, i) => i));
+    const [event] = (await ds.query(`SELECT xmin::text AS tx FROM upload_pipeline.events WHERE job_id = $1 AND from_stage = 'chunking'`, [
+      jobId,
+    ])) as { tx: string }[];
+    expect(rows.filter((r) => r.tx === event.tx).map((r) => r.ord)).toEqual(Array.from({ length: 203 }, (_, i) => 1000 + i));
+  });
+});
