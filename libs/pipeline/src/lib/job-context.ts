@@ -11,6 +11,18 @@ export interface ClaimScratch {
   markdown?: string;
   /** The status the parser's signed webhook reported for the job's current parse, as read by the claim. */
   parserReportedStatus?: string;
+  /**
+   * The document's buffered chunks, in order, when this claim's chunking statement wrote every one of them into a
+   * buffer that held none before (so none has a vector yet): embedding need not read them back.
+   */
+  chunks?: readonly BufferedChunk[];
+}
+
+/** A chunk in the buffer, as embedding needs it. */
+export interface BufferedChunk {
+  readonly id: string;
+  readonly text: string;
+  readonly tokens: number;
 }
 
 /** What a stage handler gets: the job and its document as they are now, and a signal to stop. */

@@ -7,7 +7,7 @@ import type { Embedder } from '@app/embedder-client';
 import { AppliedTransition, JobTransitionsService, UploadsService } from '@app/jobs';
 import { LocalStorageDriver } from '@app/storage';
 import { createTestDatabase, TestDatabase } from '@app/testing';
-import type { JobContext } from '../job-context';
+import type { ClaimScratch, JobContext } from '../job-context';
 import { newQueuedJob, testPipelineOptions } from '../pipeline.test-fixtures';
 import { ChunkHandler } from './chunk.handler';
 
@@ -47,8 +47,15 @@ describe('ChunkHandler (real PostgreSQL)', () => {
   }
 
   /** The stage run on `markdown` and its result applied as the runner applies it (null: the transition did not apply). */
-  async function chunk(jobId: string, document: DocumentEntity, markdown: string, workerId = WORKER): Promise<AppliedTransition[] | null> {
-    const result = await handler.run({ document, scratch: { markdown } } as JobContext);
+  async function chunk(
+    jobId: string,
+    document: DocumentEntity,
+    markdown: string,
+    workerId = WORKER,
+    scratch: ClaimScratch = {},
+  ): Promise<AppliedTransition[] | null> {
+    scratch.markdown = markdown;
+    const result = await handler.run({ document, scratch } as JobContext);
     if (result.type !== 'advance' || !result.writes) throw new Error('chunking must write with its transition');
     return transitions.applySteps(jobId, { stage: 'chunking', state: 'working' }, [{ type: 'advance', chain: true }], {
       workerId,
@@ -80,9 +87,10 @@ describe('ChunkHandler (real PostgreSQL)', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('writes the chunk rows in the transition statement: one commit for both', async () => {
+  it('writes the chunk rows in the transition statement: one commit for both, and hands them to embedding', async () => {
     const { jobId, document } = await atChunking();
-    const applied = await chunk(jobId, document, sections(3));
+    const scratch: ClaimScratch = {};
+    const applied = await chunk(jobId, document, sections(3), WORKER, scratch);
     expect(applied?.map((t) => t.to)).toEqual([{ stage: 'chunks_stored', state: 'working' }]);
     const rows = await buffered(document.documentId);
     expect(rows.map((r) => r.ord)).toEqual([0, 1, 2]);
@@ -92,23 +100,48 @@ describe('ChunkHandler (real PostgreSQL)', () => {
     )) as { tx: string; detail: { chunks: number } }[];
     expect(new Set([event.tx, ...rows.map((r) => r.tx)]).size).toBe(1);
     expect(event.detail).toMatchObject({ chunks: 3 });
+    // the buffer is exactly these chunks, as embedding would read them back
+    const stored = (await ds.query(
+      `SELECT chunk_id AS id, text, token_count AS tokens FROM upload_pipeline.document_chunk_buffer WHERE document_id = $1 ORDER BY ord`,
+      [document.documentId],
+    )) as { id: string; text: string; tokens: number }[];
+    expect(scratch.chunks).toEqual(stored);
+    expect(scratch.markdown).toBeUndefined();
+  });
+
+  it('hands no chunks to embedding when the buffer held rows before (an earlier attempt\'s): embedding reads the buffer', async () => {
+    const { jobId, document } = await atChunking();
+    await ds.query(
+      `INSERT INTO upload_pipeline.document_chunk_buffer (chunk_id, document_id, chunker, chunker_version, ord, text, chunk_sha, token_count)
+       VALUES (gen_random_uuid(), $1, 'md-token', 0, 0, 'stale', repeat('0', 64), 1)`,
+      [document.documentId],
+    );
+    const scratch: ClaimScratch = { chunks: [{ id: 'from-before', text: 'x', tokens: 1 }] };
+    expect(await chunk(jobId, document, sections(3), WORKER, scratch)).not.toBeNull();
+    expect((await buffered(document.documentId)).length).toBe(4);
+    expect(scratch.chunks).toBeUndefined();
   });
 
   it('writes no chunk when the transition does not apply (the job is not this worker\'s)', async () => {
     const { jobId, document } = await atChunking();
-    expect(await chunk(jobId, document, sections(3), 'another-worker')).toBeNull();
+    const scratch: ClaimScratch = {};
+    expect(await chunk(jobId, document, sections(3), 'another-worker', scratch)).toBeNull();
     expect(await buffered(document.documentId)).toEqual([]);
+    expect(scratch.chunks).toBeUndefined();
   });
 
   it('a document of more than one slice: the earlier slices before, the last with the transition, none twice on a re-run', async () => {
     const { jobId, document } = await atChunking();
     // 1,203 chunks: slices of 500, 500 and 203
-    expect(await chunk(jobId, document, sections(1203), 'another-worker')).toBeNull();
+    const scratch: ClaimScratch = {};
+    expect(await chunk(jobId, document, sections(1203), 'another-worker', scratch)).toBeNull();
+    expect(scratch.chunks).toBeUndefined();
     let rows = await buffered(document.documentId);
     expect(rows.map((r) => r.ord)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
 
     // the re-run (the job's own worker) writes the rest with its transition
-    expect(await chunk(jobId, document, sections(1203))).not.toBeNull();
+    expect(await chunk(jobId, document, sections(1203), WORKER, scratch)).not.toBeNull();
+    expect(scratch.chunks).toBeUndefined(); // not all of them in the one statement: embedding reads the buffer
     rows = await buffered(document.documentId);
     expect(rows.map((r) => r.ord)).toEqual(Array.from({ length: 1203 }, (_, i) => i));
     const [event] = (await ds.query(`SELECT xmin::text AS tx FROM upload_pipeline.events WHERE job_id = $1 AND from_stage = 'chunking'`, [

@@ -15,7 +15,8 @@ const CHUNK_COLUMNS = 'chunk_id, document_id, chunker, chunker_version, ord, tex
 /**
  * chunking: markdown-aware, token-bounded chunks (never over the embedder's input limit) with
  * deterministic UUIDv5 ids, written with ON CONFLICT DO NOTHING so a re-run writes nothing twice. The last (for most
- * documents the only) slice of rows goes in the transition's own statement: one round trip fewer.
+ * documents the only) slice of rows goes in the transition's own statement: one round trip fewer. When that statement
+ * wrote them all into an empty buffer, the chunks are handed to embedding in the claim's scratch.
  */
 @Injectable()
 export class ChunkHandler implements StageHandler {
@@ -54,6 +55,7 @@ export class ChunkHandler implements StageHandler {
       );
     }
     const tail = chunkParams(chunks.slice(last), document.documentId);
+    scratch.chunks = undefined;
     const tokens = chunks.reduce((n, c) => n + c.tokenCount, 0);
     return {
       type: 'advance',
@@ -67,6 +69,14 @@ export class ChunkHandler implements StageHandler {
             ${rows} WHERE EXISTS (SELECT 1 FROM upd)
             ON CONFLICT DO NOTHING
           )`;
+        },
+        // the rows buffered before this statement (its own inserts are not in its snapshot)
+        report: `(SELECT count(*) FROM upload_pipeline.document_chunk_buffer b WHERE b.document_id = (SELECT document_id FROM upd))`,
+        onReport: (before, applied) => {
+          // every chunk went in with the transition, into an empty buffer: the buffer is these chunks, none with a vector
+          if (applied && last === 0 && Number(before) === 0) {
+            scratch.chunks = chunks.map((c) => ({ id: c.chunkId, text: c.text, tokens: c.tokenCount }));
+          }
         },
       },
     };

@@ -3,13 +3,9 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { EmbeddingModelsService } from '@app/embeddings';
 import { prepared, runPrepared } from '@app/database';
-import type { JobContext, StageHandler, StageResult } from '../job-context';
+import type { BufferedChunk, JobContext, StageHandler, StageResult } from '../job-context';
 
-interface PendingChunk {
-  id: string;
-  text: string;
-  tokens: number;
-}
+type PendingChunk = BufferedChunk;
 
 /**
  * embedding_in_progress: embeds the buffered chunks that have no vector yet, for the active embedding model
@@ -29,7 +25,7 @@ export class EmbedHandler implements StageHandler {
     private readonly models: EmbeddingModelsService,
   ) {}
 
-  async run({ job, document, signal, workerId }: JobContext): Promise<StageResult> {
+  async run({ job, document, signal, workerId, scratch }: JobContext): Promise<StageResult> {
     const { active, building } = await this.models.inUse();
     const targets = building ? [active, building] : [active];
     let total = 0;
@@ -40,7 +36,8 @@ export class EmbedHandler implements StageHandler {
     for (const target of targets) {
       // every buffered chunk, in order, marked when it already has this model's vector (a re-run after a
       // crash embeds only the rest): one round trip gives the total and the work
-      const chunks = await runPrepared<PendingChunk & { done: boolean }>(
+      // (this claim's chunking handed them over when it wrote every one into an empty buffer: none is done)
+      const chunks = scratch.chunks?.map((c) => ({ ...c, done: false })) ?? await runPrepared<PendingChunk & { done: boolean }>(
         this.ds,
         prepared(`SELECT b.chunk_id AS id, b.text, b.token_count AS tokens, EXISTS (
              SELECT 1 FROM upload_pipeline.document_vector_buffer v
@@ -81,6 +78,7 @@ export class EmbedHandler implements StageHandler {
         requests++;
       }
     }
+    scratch.chunks = undefined;
     return {
       type: 'advance',
       progress: { chunks_embedded: embedded, chunks_total: total * targets.length },
