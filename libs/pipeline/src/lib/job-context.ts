@@ -7,6 +7,8 @@ import type { Stage } from '@app/state-machine';
  * starts empty, so every handler must also work without it).
  */
 export interface ClaimScratch {
+  /** The uploaded bytes, as stored at `documents.raw_path` and checked against the declared size and sha256 (small uploads). */
+  raw?: Buffer;
   /** The parsed markdown, as stored at `documents.parsed_path`. */
   markdown?: string;
   /** The status the parser's signed webhook reported for the job's current parse, as read by the claim. */

@@ -22,8 +22,10 @@ export class SubmitParseHandler implements StageHandler {
     @Inject(PIPELINE_OPTIONS) private readonly opts: PipelineOptions,
   ) {}
 
-  async run({ job, document, signal }: JobContext): Promise<StageResult> {
-    const body = await this.storage.getObjectBuffer(document.rawPath, this.opts.maxDocumentBytes);
+  async run({ job, document, signal, scratch }: JobContext): Promise<StageResult> {
+    // the bytes job_validated checked in this claim, or read now
+    const body = scratch.raw ?? (await this.storage.getObjectBuffer(document.rawPath, this.opts.maxDocumentBytes));
+    scratch.raw = undefined;
     // The claim statement returns the whole row, secret included; a job re-read through the repository
     // has no secret (the column is `select: false`), so read it then.
     const webhookSecret = job.webhookSecret || (await this.readWebhookSecret(job.jobId));

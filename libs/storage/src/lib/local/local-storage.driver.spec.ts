@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, readlink, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
@@ -72,7 +72,16 @@ describe('LocalStorageDriver CRUD', () => {
     expect(await driver.getObjectBuffer('a/b', 2)).toEqual(Buffer.from('v2'));
     expect(await driver.putObject('empty', Buffer.alloc(0))).toEqual({ size: 0, sha256: sha('') });
     expect(await driver.stat('empty')).toEqual({ size: 0 });
+    expect(await driver.getObjectBuffer('empty')).toEqual(Buffer.alloc(0));
     expect(await listTree(root)).toEqual(['a/b', 'empty']);
+  });
+
+  it('getObjectBuffer reads an object of several MiB whole, byte for byte', async () => {
+    const bytes = randomBytes(5 * 1024 * 1024 + 3);
+    await driver.putObject('big', bytes);
+    const read = await driver.getObjectBuffer('big', bytes.length);
+    expect(read.length).toBe(bytes.length);
+    expect(sha(read)).toBe(sha(bytes));
   });
 
   it('getObjectBuffer refuses an object larger than maxBytes', async () => {

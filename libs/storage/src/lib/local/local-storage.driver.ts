@@ -96,16 +96,15 @@ export class LocalStorageDriver implements StorageDriver {
   }
 
   async getObject(key: string): Promise<Readable> {
-    const handle = await this.openForRead(key);
+    const { handle } = await this.openForRead(key);
     return handle.createReadStream();
   }
 
   async getObjectBuffer(key: string, maxBytes?: number): Promise<Buffer> {
-    const handle = await this.openForRead(key);
+    const { handle, size } = await this.openForRead(key);
     try {
-      const { size } = await handle.stat();
       if (maxBytes !== undefined && size > maxBytes) throw new StorageObjectTooLargeError(key, maxBytes, size);
-      return await handle.readFile();
+      return await readAll(handle, size);
     } catch (e) {
       throw mapFsError(e, key);
     } finally {
@@ -285,7 +284,8 @@ export class LocalStorageDriver implements StorageDriver {
     }
   }
 
-  private async openForRead(key: string): Promise<FileHandle> {
+  /** The object's file, open, and its size (from the same descriptor, so of the same file). */
+  private async openForRead(key: string): Promise<{ handle: FileHandle; size: number }> {
     assertValidStorageKey(key);
     const file = await this.resolveKey(key, false);
     if (file === null) throw new StorageNotFoundError(key);
@@ -303,7 +303,7 @@ export class LocalStorageDriver implements StorageDriver {
       await handle.close();
       throw new StorageNotFoundError(key);
     }
-    return handle;
+    return { handle, size: st.size };
   }
 
   /** Real path of the root, created on first use (a failure is retried on the next call). */
@@ -392,6 +392,22 @@ export class LocalStorageDriver implements StorageDriver {
  */
 async function isCanonicalDir(dir: string): Promise<boolean> {
   return (await realpath(`${dir}${sep}.`).catch(() => undefined)) === dir;
+}
+
+/**
+ * The file's bytes, given its size from fstat of the same descriptor: one read for most objects (readFile would stat
+ * it again and read on to see the end). An object is written once and renamed into place, so it does not change
+ * under an open descriptor; one that is shorter than its size says gives what it has, as readFile would.
+ */
+async function readAll(handle: FileHandle, size: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(size);
+  let off = 0;
+  while (off < size) {
+    const { bytesRead } = await handle.read(buf, off, size - off, off);
+    if (bytesRead === 0) break;
+    off += bytesRead;
+  }
+  return off === size ? buf : buf.subarray(0, off);
 }
 
 /** Deletes a file or directory tree without following symlinks; returns how many objects it removed. */
