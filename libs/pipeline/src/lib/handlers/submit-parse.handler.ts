@@ -24,7 +24,9 @@ export class SubmitParseHandler implements StageHandler {
 
   async run({ job, document, signal, scratch }: JobContext): Promise<StageResult> {
     // the bytes job_validated checked in this claim, or read now
-    const body = scratch.raw ?? (await this.storage.getObjectBuffer(document.rawPath, this.opts.maxDocumentBytes));
+    // (within the same cap a read has: over it, the read below refuses it)
+    const handed = scratch.raw && scratch.raw.length <= this.opts.maxDocumentBytes ? scratch.raw : undefined;
+    const body = handed ?? (await this.storage.getObjectBuffer(document.rawPath, this.opts.maxDocumentBytes));
     scratch.raw = undefined;
     // The claim statement returns the whole row, secret included; a job re-read through the repository
     // has no secret (the column is `select: false`), so read it then.

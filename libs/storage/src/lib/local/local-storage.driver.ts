@@ -400,7 +400,7 @@ async function isCanonicalDir(dir: string): Promise<boolean> {
  * under an open descriptor; one that is shorter than its size says gives what it has, as readFile would.
  */
 async function readAll(handle: FileHandle, size: number): Promise<Buffer> {
-  const buf = Buffer.allocUnsafe(size);
+  const buf = Buffer.allocUnsafeSlow(size); // its own memory, as readFile's (not a slice of the shared pool)
   let off = 0;
   while (off < size) {
     const { bytesRead } = await handle.read(buf, off, size - off, off);
