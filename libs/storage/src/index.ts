@@ -11,3 +11,4 @@ export * from './lib/local/receive-upload';
 // The S3 driver is loaded on demand by createStorageDriver (it pulls in the AWS SDK): types only here.
 export type { S3StorageDriver, S3StorageDriverOptions } from './lib/s3/s3-storage.driver';
 export * from './lib/storage.settings';
+export { sha256Hex } from './lib/stream.util';

@@ -5,8 +5,6 @@ import { EmbeddingModelsService } from '@app/embeddings';
 import { prepared, runPrepared } from '@app/database';
 import type { BufferedChunk, JobContext, StageHandler, StageResult } from '../job-context';
 
-type PendingChunk = BufferedChunk;
-
 /**
  * embedding_in_progress: embeds the buffered chunks that have no vector yet, for the active embedding model
  * and, while a re-embedding runs, for the model being built too (so a new document needs no catching up), in
@@ -37,7 +35,7 @@ export class EmbedHandler implements StageHandler {
       // every buffered chunk, in order, marked when it already has this model's vector (a re-run after a
       // crash embeds only the rest): one round trip gives the total and the work
       // (this claim's chunking handed them over when it wrote every one into an empty buffer: none is done)
-      const chunks = scratch.chunks?.map((c) => ({ ...c, done: false })) ?? await runPrepared<PendingChunk & { done: boolean }>(
+      const chunks = scratch.chunks?.map((c) => ({ ...c, done: false })) ?? await runPrepared<BufferedChunk & { done: boolean }>(
         this.ds,
         prepared(`SELECT b.chunk_id AS id, b.text, b.token_count AS tokens, EXISTS (
              SELECT 1 FROM upload_pipeline.document_vector_buffer v
@@ -48,7 +46,7 @@ export class EmbedHandler implements StageHandler {
         [document.documentId, target.model, target.version],
       );
       total = chunks.length;
-      const pending: PendingChunk[] = chunks.filter((c) => !c.done);
+      const pending: BufferedChunk[] = chunks.filter((c) => !c.done);
       embedded += total - pending.length;
       for await (const { batch, result: res } of this.models.embedBatches(target, pending, signal)) {
         await runPrepared(this.ds, prepared(`WITH ins AS (

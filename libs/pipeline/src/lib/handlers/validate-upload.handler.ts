@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { PermanentError } from '@app/circuit-breaker';
-import { STORAGE, StorageDriver, StorageNotFoundError, StorageObjectTooLargeError } from '@app/storage';
+import { sha256Hex, STORAGE, StorageDriver, StorageNotFoundError, StorageObjectTooLargeError } from '@app/storage';
 import type { JobContext, StageHandler, StageResult } from '../job-context';
 
 /** Uploads up to this size are read whole and handed to submission in the claim's scratch. */
@@ -30,7 +29,7 @@ export class ValidateUploadHandler implements StageHandler {
       // large one is hashed as a stream (submission reads it then). One that is larger than it was declared to be
       // takes the stream too, and fails below.
       bytes = document.bytesLen <= IN_MEMORY_MAX_BYTES ? await this.storage.getObjectBuffer(document.rawPath, IN_MEMORY_MAX_BYTES).catch(tooLarge) : undefined;
-      stored = bytes ? { size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') } : await this.storage.hashObject(document.rawPath);
+      stored = bytes ? { size: bytes.length, sha256: sha256Hex(bytes) } : await this.storage.hashObject(document.rawPath);
     } catch (e) {
       if (e instanceof StorageNotFoundError) throw new PermanentError('uploaded bytes are missing from storage', { code: 'upload_missing', service: 'storage' });
       throw e;
