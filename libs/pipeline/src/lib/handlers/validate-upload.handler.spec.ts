@@ -68,7 +68,32 @@ describe('ValidateUploadHandler, and SubmitParseHandler with the bytes it hands 
   it('a large upload is hashed as a stream and not kept in memory', async () => {
     const bytes = randomBytes(1024 * 1024 + 1);
     const scratch: ClaimScratch = {};
+    const whole = jest.spyOn(storage, 'getObjectBuffer');
+    const streamed = jest.spyOn(storage, 'hashObject');
     expect(await run(await upload(bytes), scratch)).toEqual({ type: 'advance', detail: { bytes: bytes.length } });
+    expect(scratch.raw).toBeUndefined();
+    expect(whole).not.toHaveBeenCalled();
+    expect(streamed).toHaveBeenCalledTimes(1);
+  });
+
+  it('an upload of exactly 1 MiB is read whole, once, and handed over', async () => {
+    const bytes = randomBytes(1024 * 1024);
+    const scratch: ClaimScratch = {};
+    const whole = jest.spyOn(storage, 'getObjectBuffer');
+    const streamed = jest.spyOn(storage, 'hashObject');
+    expect(await run(await upload(bytes), scratch)).toEqual({ type: 'advance', detail: { bytes: bytes.length } });
+    expect(scratch.raw?.equals(bytes)).toBe(true);
+    expect(whole).toHaveBeenCalledTimes(1);
+    expect(streamed).not.toHaveBeenCalled();
+  });
+
+  it('a declared small upload whose stored object grew past 1 MiB falls back to the streamed hash and fails for good', async () => {
+    const declared = randomBytes(1000);
+    const streamed = jest.spyOn(storage, 'hashObject');
+    const scratch: ClaimScratch = {};
+    const e = await failure(run(await upload(randomBytes(1024 * 1024 + 5), declared), scratch));
+    expect(e).toMatchObject({ code: 'upload_mismatch' });
+    expect(streamed).toHaveBeenCalledTimes(1);
     expect(scratch.raw).toBeUndefined();
   });
 
