@@ -46,12 +46,28 @@ describe('redactUrl / isSignedUrl', () => {
     expect(censorLogObject({ thing: raw }).thing).toBe(raw);
   });
 
-  it('sanitizeResponse: credential-looking response headers are redacted on a copy', () => {
-    const res = { statusCode: 200, headers: { 'set-cookie': 'sid=1', 'content-type': 'application/json' } };
-    expect(sanitizeResponse(res)).toEqual({ statusCode: 200, headers: { 'set-cookie': REDACTED, 'content-type': 'application/json' } });
-    expect(res.headers['set-cookie']).toBe('sid=1');
-    const plain = { statusCode: 204, headers: { 'x-request-id': 'r' } };
-    expect(sanitizeResponse(plain)).toBe(plain);
+  it('sanitizeResponse keeps the status and the length sent, no other header (set-cookie never reaches a line)', () => {
+    const res = { statusCode: 200, headers: { 'set-cookie': 'sid=1', 'content-type': 'application/json', 'content-length': '33', 'x-frame-options': 'SAMEORIGIN' } };
+    expect(sanitizeResponse(res)).toEqual({ statusCode: 200, headers: { 'content-length': '33' } });
+    expect(res.headers['set-cookie']).toBe('sid=1'); // the caller's object is not changed
+    expect(sanitizeResponse({ statusCode: 204, headers: { 'x-request-id': 'r' } })).toEqual({ statusCode: 204, headers: {} });
+  });
+
+  it('sanitizeRequest logs only the allowed headers, on a copy: no credential or signature header', () => {
+    const headers = {
+      host: 'h',
+      'user-agent': 'curl/8',
+      'content-type': 'application/json',
+      'content-length': '12',
+      authorization: 'Bearer eyJ.sec.ret',
+      cookie: 'sid=1',
+      'x-webhook-signature': 'sha256=ab',
+      'x-hub-signature-256': 'sha256=cd',
+      accept: '*/*',
+    };
+    const req = sanitizeRequest({ method: 'POST', url: '/api/v2/upload', headers });
+    expect(req.headers).toEqual({ host: 'h', 'user-agent': 'curl/8', 'content-type': 'application/json', 'content-length': '12' });
+    expect(headers.authorization).toBe('Bearer eyJ.sec.ret');
   });
 
   it('sanitizeRequest drops the query of the upload route and of signed URLs', () => {

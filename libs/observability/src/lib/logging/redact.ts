@@ -99,22 +99,21 @@ export interface SerializedRequest {
 }
 
 /**
- * Header names that look like they carry a credential (`x-hub-signature-256`, `x-auth-token`,
- * `x-amz-security-token`, `x-api-key`, ...), beyond the known ones in `SECRET_HEADERS`.
+ * The request headers a request's log line keeps: who sent it and what it carried. The others (the request id is the
+ * line's `req.id`; `accept`, `connection`, credentials, signatures) are left out: they made up most of every line.
  */
-const SECRET_LOOKING_HEADER = /auth|cookie|token|secret|signature|passw|api-?key|credential|session/i;
+const LOGGED_REQUEST_HEADERS = ['host', 'user-agent', 'content-type', 'content-length', 'x-forwarded-for', 'referer'];
 
 /**
  * Request serializer (runs on pino-std-serializers' output): the signed upload route and any URL with a
- * signature lose their query string, and the parsed `query` object goes with it. Any header whose name
- * looks like it carries a credential is redacted (on a copy: `headers` is the live request's object).
- * `params` is dropped: logged from the catch-all logging middleware it holds the wildcard's split path,
- * not the route's params.
+ * signature lose their query string, and the parsed `query` object goes with it. Only the headers in
+ * `LOGGED_REQUEST_HEADERS` are logged, on a copy (`headers` is the live request's object), so no credential
+ * header reaches a log line. `params` is dropped: logged from the catch-all logging middleware it holds the
+ * wildcard's split path, not the route's params.
  */
 export function sanitizeRequest<T extends SerializedRequest>(req: T): T {
   delete req.params;
-  const headers = sanitizeHeaders(req.headers);
-  if (headers !== req.headers) req.headers = headers;
+  if (req.headers) req.headers = pickHeaders(req.headers, LOGGED_REQUEST_HEADERS);
   const url = req.url;
   if (typeof url === 'string' && (url.startsWith(SIGNED_UPLOAD_PATH) || isSignedUrl(url))) {
     req.url = redactUrl(url);
@@ -123,10 +122,11 @@ export function sanitizeRequest<T extends SerializedRequest>(req: T): T {
   return req;
 }
 
-/** `headers` with every credential-looking header `[redacted]` (a copy when anything changes). */
-function sanitizeHeaders(headers: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
-  if (!headers || !Object.keys(headers).some((h) => SECRET_LOOKING_HEADER.test(h))) return headers;
-  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, SECRET_LOOKING_HEADER.test(name) ? REDACTED : value]));
+/** The named headers that are present, in a new object. */
+function pickHeaders(headers: Record<string, unknown>, names: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const name of names) if (headers[name] !== undefined) out[name] = headers[name];
+  return out;
 }
 
 /** The shape pino-std-serializers gives a response. */
@@ -135,8 +135,11 @@ export interface SerializedResponse {
   headers?: Record<string, unknown>;
 }
 
-/** Response serializer: credential-looking headers (`set-cookie`, ...) are redacted, on a copy. */
+/**
+ * Response serializer: the status and the length sent. The other response headers are the same on every response
+ * (helmet's security headers, the request id) and were most of a line; `set-cookie` and the like never reach a log.
+ */
 export function sanitizeResponse<T extends SerializedResponse>(res: T): T {
-  const headers = sanitizeHeaders(res.headers);
-  return headers === res.headers ? res : { ...res, headers };
+  const length = res.headers?.['content-length'];
+  return { ...res, headers: length === undefined ? {} : { 'content-length': length } };
 }
