@@ -52,6 +52,8 @@ const USAGE = `usage: node tools/bench/bench.mjs [options]
   --source-maps          start the apps with --enable-source-maps (not as shipped: tools/dev/app-commands.json)
   --worker-node-args=S   extra node flags for the workers (after the shipped ones), e.g. "--worker-node-args=--max-old-space-size=96"
   --cpu-prof             write V8 CPU profiles of every app (mocks included) into the run's log dir
+  --pg-statements        load pg_stat_statements and report the statements by execution time a document
+                         (adds its own overhead: for finding where PostgreSQL's time goes, not for the figures)
   --wait-quiet S         first wait up to S seconds for the machine to be < 25% busy (default 0)
   --probe-docs N         sequential uploads on the idle system after the run (default 20; 0 = skip)
   --probe-clients LIST   client counts of the commit-rate probe (default 1,16)
@@ -93,6 +95,7 @@ try {
       'source-maps': { type: 'boolean', default: false },
       'worker-node-args': { type: 'string', default: '' },
       'cpu-prof': { type: 'boolean', default: false },
+      'pg-statements': { type: 'boolean', default: false },
       'wait-quiet': { type: 'string', default: '0' },
       'probe-docs': { type: 'string', default: '20' },
       'probe-clients': { type: 'string', default: '1,16' },
@@ -152,6 +155,7 @@ const o = {
   sourceMaps: args['source-maps'],
   workerNodeArgs: args['worker-node-args'].split(/\s+/).filter(Boolean),
   cpuProf: args['cpu-prof'],
+  pgStatements: args['pg-statements'],
   waitQuietS: int('wait-quiet'),
   probeDocs: int('probe-docs'),
   probeClients: args['probe-clients']
@@ -198,6 +202,10 @@ if (args.url) {
     process.stderr.write('bench: --preload needs the bench to start the stack (no --url)\n');
     process.exit(2);
   }
+  if (o.pgStatements && args.url) {
+    process.stderr.write('bench: --pg-statements needs the bench to start the stack (no --url)\n');
+    process.exit(2);
+  }
   log(
     `starting the stack: ${o.workers} worker(s), concurrency ${o.concurrency}, latency ${o.latencyMs} ms (logs in ${logDir})`,
   );
@@ -225,6 +233,34 @@ const q = async (text, params) => {
   ownXacts++;
   return (await db.query(text, params)).rows;
 };
+
+/**
+ * The top statements of the window by total execution time (pg_stat_statements), per document. Execution time is
+ * wall time in the executor (lock and I/O waits included), not CPU; planning is not tracked. The bench's own
+ * polling (pg_stat_*, its job-status reads) is left out.
+ */
+async function topStatements(n, limit = 25) {
+  const { rows } = await db.query(
+    `SELECT query, calls::bigint AS calls, total_exec_time, rows::bigint AS rows, wal_records::bigint AS wal_records
+       FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+      WHERE d.datname = current_database()
+        AND query !~* 'pg_stat|pg_snapshot|pg_current_snapshot| AS dead FROM '
+      ORDER BY total_exec_time DESC`,
+  );
+  const total = rows.reduce((t, r) => t + r.total_exec_time, 0);
+  return {
+    note: 'execution time (wall, lock and I/O waits included) per document; calls, rows and WAL records per document',
+    exec_ms_per_doc_all: Number((total / n).toFixed(2)),
+    statements: rows.slice(0, limit).map((r) => ({
+      query: r.query.replace(/\s+/g, ' ').slice(0, 160),
+      calls_per_doc: Number((Number(r.calls) / n).toFixed(2)),
+      exec_ms_per_doc: Number((r.total_exec_time / n).toFixed(3)),
+      mean_ms: Number((r.total_exec_time / Math.max(1, Number(r.calls))).toFixed(3)),
+      rows_per_doc: Number((Number(r.rows) / n).toFixed(2)),
+      wal_records_per_doc: Number((Number(r.wal_records) / n).toFixed(1)),
+    })),
+  };
+}
 
 async function dbCounters() {
   await db.query('SELECT pg_stat_clear_snapshot()');
@@ -451,6 +487,7 @@ try {
 
   await sleep(1500); // let the backends flush their statistics (they do so at most once a second)
   const before = await dbCounters();
+  if (o.pgStatements) await db.query('SELECT pg_stat_statements_reset()');
   ownXacts = 0;
   let sampler = null;
   let idleRss = {};
@@ -557,6 +594,7 @@ try {
   await sleep(1200);
   const ownDuringRun = ownXacts;
   const after = await dbCounters();
+  const statements = o.pgStatements ? await topStatements(settled.done || o.docs) : null;
   const metrics = stack
     ? await scrapeStageMetrics(stack.workers.map((w) => w.url))
     : await scrapeStageMetrics(args['worker-url']);
@@ -658,6 +696,8 @@ try {
       note: 'xact_commit counts every committed transaction, read-only ones too (each autocommit SELECT); write_xacts counts transactions that were assigned a transaction id (wrote something; every one is a durable commit); wal_sync counts WAL flushes (after group commit). The bench subtracts its own polling queries (read-only).',
     },
     worker_metrics: metrics,
+    /** --pg-statements: the statements that took the most execution time, per document (the bench's own left out) */
+    pg_statements: statements,
     /** mean number of client backends in each wait state (pg_stat_activity, sampled every 200 ms) */
     pg_backends_by_wait: Object.fromEntries(
       [...waits]
@@ -931,6 +971,16 @@ function printReport(r) {
           )
           .join('; ') || '-'
       }`,
+    );
+  }
+  if (t?.pg_statements) {
+    const ps = t.pg_statements;
+    out.push('', `PostgreSQL statements by execution time a document (pg_stat_statements; all: ${ps.exec_ms_per_doc_all} ms a document)`);
+    out.push(
+      table([
+        ['exec ms/doc', 'calls/doc', 'mean ms', 'rows/doc', 'WAL rec/doc', 'statement'],
+        ...ps.statements.map((x) => [x.exec_ms_per_doc, x.calls_per_doc, x.mean_ms, x.rows_per_doc, x.wal_records_per_doc, x.query.slice(0, 110)]),
+      ]),
     );
   }
   if (r.search) {

@@ -18,7 +18,7 @@ export async function freePort() {
 }
 
 /**
- * @param {{dataDir: string, port?: number, persistent?: boolean, fast?: boolean, log?: (line: string) => void}} opts
+ * @param {{dataDir: string, port?: number, persistent?: boolean, fast?: boolean, extraFlags?: string[], log?: (line: string) => void}} opts
  * @returns {Promise<{url: string, port: number, stop: () => Promise<void>}>}
  */
 export async function startEmbeddedPostgres(opts) {
@@ -30,6 +30,7 @@ export async function startEmbeddedPostgres(opts) {
     // Throwaway test clusters: durability is not the point, speed is.
     flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
   }
+  flags.push(...(opts.extraFlags ?? []));
   let lastLines = [];
   const pg = new EmbeddedPostgres({
     databaseDir: opts.dataDir,

@@ -58,7 +58,7 @@ async function waitReady(url, child, timeoutMs = 60_000) {
 
 /**
  * @param {{workers: number, latencyMs: number, concurrency?: number, claimBatch?: number, prefetch?: number, pollIntervalMs?: number,
- *   workerPool?: number, apiPool?: number, parserConcurrency: number, logLevel: string, logDir: string, sourceMaps?: boolean (default false, as shipped), cpuProf?: boolean, deferWorkers?: boolean,
+ *   workerPool?: number, apiPool?: number, parserConcurrency: number, logLevel: string, logDir: string, sourceMaps?: boolean (default false, as shipped), cpuProf?: boolean, pgStatements?: boolean, deferWorkers?: boolean,
  *   log: (m: string) => void}} o
  */
 export async function startStack(o) {
@@ -69,7 +69,12 @@ export async function startStack(o) {
   log(
     `embedded PostgreSQL (durable defaults: fsync=on, synchronous_commit=on, full_page_writes=on) in ${dataDir}`,
   );
-  const db = await startEmbeddedPostgres({ dataDir, persistent: false, fast: false });
+  const db = await startEmbeddedPostgres({
+    dataDir,
+    persistent: false,
+    fast: false,
+    extraFlags: o.pgStatements ? ['-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'pg_stat_statements.track=top'] : [],
+  });
   const procs = [];
   // Should this process end without closing the stack (a crash, process.exit, a failed migration, an app that
   // failed to start half-way through the launches below), nothing of it outlives it: the apps and the database
@@ -90,6 +95,12 @@ export async function startStack(o) {
   admin.on('error', () => undefined); // the database stopped under it (a signal): the stack is closing anyway
   await admin.connect();
   await admin.query('CREATE DATABASE ingest');
+  if (o.pgStatements) {
+    const ingest = new pg.Client({ connectionString: db.url.replace(/\/postgres$/, '/ingest') });
+    await ingest.connect();
+    await ingest.query('CREATE EXTENSION pg_stat_statements');
+    await ingest.end();
+  }
   const serverVersion = (await admin.query('SHOW server_version')).rows[0].server_version;
   const settings = (
     await admin.query(
@@ -192,10 +203,12 @@ export async function startStack(o) {
     apiPort,
   );
   const workers = [];
+  // All workers boot at once: started one after the other (each waited for until ready), the first worked the backlog
+  // alone for the second's boot (about a second, and the boot's CPU), which a --preload run counts from the first claim.
   const startWorkers = async () => {
-    for (let i = 1; i <= o.workers; i++) {
-      workers.push(
-        await launch(
+    const started = await Promise.all(
+      Array.from({ length: o.workers }, (_, n) => n + 1).map((i) =>
+        launch(
           `worker-${i}`,
           'worker',
           {
@@ -212,8 +225,9 @@ export async function startStack(o) {
           },
           'WORKER_PORT',
         ),
-      );
-    }
+      ),
+    );
+    workers.push(...started);
   };
   if (!o.deferWorkers) await startWorkers();
 
