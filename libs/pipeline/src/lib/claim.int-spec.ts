@@ -149,6 +149,71 @@ describe('ClaimService (real PostgreSQL)', () => {
     expect(await w.claim(5)).toEqual([expect.objectContaining({ jobId: retry, fromState: 'waiting', stage: 'parsing' })]);
   });
 
+  it('claims the oldest claimable jobs first, whichever rule makes each claimable', async () => {
+    const [notDue, q1, retry, expired, parseWait, q2, q3] = await Promise.all(Array.from({ length: 7 }, () => newQueuedJob()));
+    const set = (id: string, ageS: number, sql = '') =>
+      ds.query(`UPDATE upload_pipeline.upload_jobs SET created_at = now() - $2 * interval '1 second'${sql} WHERE job_id = $1`, [id, ageS]);
+    await set(notDue, 70, `, state = 'retryable', next_attempt_at = now() + interval '1 minute'`);
+    await set(q1, 60);
+    await set(retry, 50, `, state = 'retryable', next_attempt_at = now() - interval '2 seconds'`);
+    await set(expired, 40, `, state = 'working', claimed_by = 'gone', lease_expires_at = now() - interval '2 seconds'`);
+    await set(parseWait, 30, `, stage = 'parsing', state = 'waiting', next_attempt_at = now() - interval '2 seconds'`);
+    await set(q2, 20);
+    await set(q3, 10);
+    const w = new ClaimService(ds, options('w'));
+    const first = await w.claim(4);
+    expect(first.map((c) => c.jobId).sort()).toEqual([q1, retry, expired, parseWait].sort());
+    const byId = new Map(first.map((c) => [c.jobId, c]));
+    expect(byId.get(retry)).toMatchObject({ fromState: 'retryable' });
+    expect(byId.get(expired)).toMatchObject({ fromState: 'working' });
+    expect(byId.get(parseWait)).toMatchObject({ fromState: 'waiting', stage: 'parsing' });
+    // pickup counts from when each became claimable: the retry time, the lease's end, the wait's timeout
+    for (const id of [retry, expired, parseWait]) expect(byId.get(id)?.pickupSeconds).toBeGreaterThanOrEqual(1.5);
+    expect((await w.claim(5)).map((c) => c.jobId).sort()).toEqual([q2, q3].sort());
+  });
+
+  it('a claim reads about as many job rows as it claims, however long the queue', async () => {
+    // 3,000 queued jobs, written directly (the API path would take long): a claim of 16 must not read them all
+    await ds.query(`
+      WITH d AS (
+        INSERT INTO upload_pipeline.documents (user_id, filename, mime, bytes_len, file_sha256, raw_path)
+        SELECT gen_random_uuid(), 'f' || g, 'text/markdown', 10, lpad(to_hex(g), 64, '0'), 'raw/' || g FROM generate_series(1, 3000) g
+        RETURNING document_id, user_id
+      )
+      INSERT INTO upload_pipeline.upload_jobs (document_id, user_id, stage, state, webhook_secret, embed_model, correlation_id)
+      SELECT document_id, user_id, 'job_validated', 'queued', 's', 'text-embedding-3-small', 'c' FROM d`);
+    await ds.query('ANALYZE upload_pipeline.upload_jobs');
+    const claim = new ClaimService(ds, options('w'));
+    const text = (claim as unknown as { sql: { text: string } }).sql.text;
+    const runner = ds.createQueryRunner();
+    await runner.connect();
+    let plan: unknown;
+    try {
+      await runner.startTransaction();
+      const [row] = await runner.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${text}`, [16, 'w', 60_000]);
+      plan = row['QUERY PLAN'][0].Plan;
+    } finally {
+      await runner.rollbackTransaction();
+      await runner.release();
+    }
+    // rows that the scans picking candidates (those of upload_jobs on a condition on its state) produced or threw
+    // away; the join back to the rows being updated is the planner's choice by table size, not the claim's
+    const read = (node: Record<string, unknown>): number => {
+      const cond = JSON.stringify([node['Filter'], node['Index Cond'], node['Recheck Cond']]);
+      const own =
+        node['Relation Name'] === 'upload_jobs' && /Scan/.test(String(node['Node Type'])) && cond.includes('state')
+          ? Number(node['Actual Rows']) * Number(node['Actual Loops']) +
+            Number(node['Rows Removed by Filter'] ?? 0) +
+            Number(node['Rows Removed by Index Recheck'] ?? 0)
+          : 0;
+      return own + ((node['Plans'] as Record<string, unknown>[] | undefined) ?? []).reduce((n, c) => n + read(c), 0);
+    };
+    const rows = read(plan as Record<string, unknown>);
+    expect(rows).toBeGreaterThanOrEqual(16);
+    expect(rows).toBeLessThanOrEqual(16 * 4);
+    expect((await claim.claim(16)).length).toBe(16);
+  });
+
   it('never claims jobs that wait for their upload, are done or dead-lettered', async () => {
     const id = await newQueuedJob();
     await ds.query(`UPDATE upload_pipeline.upload_jobs SET state = 'deadletter' WHERE job_id = $1`, [id]);
