@@ -73,7 +73,7 @@ export async function startStack(o) {
     dataDir,
     persistent: false,
     fast: false,
-    extraFlags: o.pgStatements ? ['-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'pg_stat_statements.track=top'] : [],
+    extraFlags: o.pgStatements ? ['-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'pg_stat_statements.track=top', '-c', 'pg_stat_statements.track_planning=on'] : [],
   });
   const procs = [];
   // Should this process end without closing the stack (a crash, process.exit, a failed migration, an app that
