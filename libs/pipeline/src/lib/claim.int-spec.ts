@@ -184,16 +184,20 @@ describe('ClaimService (real PostgreSQL)', () => {
       SELECT document_id, user_id, 'job_validated', 'queued', 's', 'text-embedding-3-small', 'c' FROM d`);
     await ds.query('ANALYZE upload_pipeline.upload_jobs');
     const claim = new ClaimService(ds, options('w'));
-    const text = (claim as unknown as { sql: { text: string } }).sql.text;
+    const text = (claim as unknown as { statement(n: number): { text: string } }).statement(16).text;
     const runner = ds.createQueryRunner();
     await runner.connect();
     let plan: unknown;
     try {
       await runner.startTransaction();
-      const [row] = await runner.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${text}`, [16, 'w', 60_000]);
+      // as a generic plan, the one a prepared statement ends up with: it must read as few rows as a custom one
+      await runner.query('SET LOCAL plan_cache_mode = force_generic_plan');
+      await runner.query(`PREPARE claim_plan_check AS ${text}`);
+      const [row] = await runner.query(`EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE claim_plan_check('w', 60000)`);
       plan = row['QUERY PLAN'][0].Plan;
     } finally {
       await runner.rollbackTransaction();
+      await runner.query('DEALLOCATE claim_plan_check').catch(() => undefined); // not undone by the rollback
       await runner.release();
     }
     // rows that the scans picking candidates (those of upload_jobs on a condition on its state) produced or threw

@@ -47,23 +47,29 @@ function readyAt(rule: ClaimRule): string {
 }
 
 /**
- * The claim's candidates, one CTE a claim rule (`cand_0`, ...): the rule's oldest `$1` claimable jobs, locked with
+ * The claim's candidates, one CTE a claim rule (`cand_0`, ...): the rule's oldest `n` claimable jobs, locked with
  * SKIP LOCKED. Each is an ordered scan of the rule's own partial index (queued by created_at) or a short range of
- * it (due retries and parse waits, expired leases), so a claim reads about `$1` rows whatever the backlog. The rules'
+ * it (due retries and parse waits, expired leases), so a claim reads about `n` rows whatever the backlog. The rules'
  * predicates OR'd in one WHERE made PostgreSQL read, recheck and sort every claimable job on each claim (a bitmap
- * scan: 14 ms a claim at 10,000 queued jobs, growing with the backlog). The claim takes the oldest `$1` of the
+ * scan: 14 ms a claim at 10,000 queued jobs, growing with the backlog). The claim takes the oldest `n` of the
  * candidates, the same jobs as before; the candidates it leaves stay locked only until the statement commits.
+ *
+ * `n` is written into the statement, not bound: a bound LIMIT is planned as 10 % of the rows it limits, which made
+ * PostgreSQL keep re-planning the claim (custom plans, ~0.4 ms each) and would let a generic plan join the claimed
+ * rows by a hash over the whole table. There is one prepared statement per claim size (at most the worker's slots
+ * plus its prefetch), each planned for exactly `n` rows.
  */
-const CANDIDATE_CTES = CLAIM_RULES.map(
-  (rule, i) => `cand_${i} AS (
+const candidateCtes = (n: number) =>
+  CLAIM_RULES.map(
+    (rule, i) => `cand_${i} AS (
         SELECT job_id, state AS from_state, ${readyAt(rule)} AS ready_at, created_at
         FROM upload_pipeline.upload_jobs
         WHERE ${WORK_STAGES_SQL} AND ${predicate(rule)}
         ORDER BY created_at
-        LIMIT $1
+        LIMIT ${n}
         FOR UPDATE SKIP LOCKED
       )`,
-).join(', ');
+  ).join(', ');
 const CANDIDATES = CLAIM_RULES.map((_, i) => `SELECT * FROM cand_${i}`).join(' UNION ALL ');
 
 // Claims and lease renewals commit with ASYNC_COMMIT: losing one in a database crash is harmless. The job is
@@ -73,13 +79,14 @@ const CANDIDATES = CLAIM_RULES.map((_, i) => `SELECT * FROM cand_${i}`).join(' U
 
 /**
  * Claims and leases jobs. One statement, one round trip: pick the oldest claimable rows with FOR UPDATE SKIP LOCKED
- * (so two workers never take the same row; each claim rule's rows from its own index, see CANDIDATE_CTES), set them `working` with this worker's lease, write one
+ * (so two workers never take the same row; each claim rule's rows from its own index, see candidateCtes), set them
+ * `working` with this worker's lease, write one
  * `stage_started` event per job, and return each job row with its document and, at `parsing`, what the parser's
  * webhook reported (no reads after the claim).
  */
 @Injectable()
 export class ClaimService {
-  private readonly sql: PreparedStatement;
+  private readonly statements = new Map<number, PreparedStatement>();
   private readonly renewSql: PreparedStatement;
   private readonly job: EntityColumns<UploadJobEntity>;
   private readonly document: EntityColumns<DocumentEntity>;
@@ -90,27 +97,6 @@ export class ClaimService {
   ) {
     this.job = entityColumns(ds, UploadJobEntity, 'upd', 'j_');
     this.document = entityColumns(ds, DocumentEntity, 'd', 'd_');
-    this.sql = new PreparedStatement(`
-      WITH ${CANDIDATE_CTES}, c AS (
-        SELECT job_id, from_state, ready_at FROM (${CANDIDATES}) candidates ORDER BY created_at LIMIT $1
-      ), upd AS (
-        UPDATE upload_pipeline.upload_jobs j
-        SET state = 'working', claimed_by = $2, lease_expires_at = now() + $3::double precision * interval '1 millisecond',
-            updated_at = now()
-        FROM c WHERE j.job_id = c.job_id
-        RETURNING j.*, c.from_state, c.ready_at
-      ), ev AS (
-        INSERT INTO upload_pipeline.events (job_id, document_id, event_type, stage, from_stage, from_state, to_state, correlation_id, actor)
-        SELECT job_id, document_id, 'stage_started', stage, stage, from_state, 'working', correlation_id, $2 FROM upd
-      )
-      SELECT upd.from_state, greatest(0, extract(epoch FROM clock_timestamp() - upd.ready_at))::float8 AS pickup_s,
-             CASE WHEN upd.stage = 'parsing' THEN (
-               SELECT w.status FROM upload_pipeline.webhook_log w
-               WHERE w.job_id = upd.job_id AND w.parser_job_id = upd.parser_job_id AND w.status IS NOT NULL
-               ORDER BY w.id DESC LIMIT 1
-             ) END AS parser_reported_status,
-             ${this.job.select}, ${this.document.select}, ${ASYNC_COMMIT}
-      FROM upd LEFT JOIN upload_pipeline.documents d ON d.document_id = upd.document_id`);
     // Lost: not renewed, and in the statement's snapshot gone or claimed by another worker since: working under
     // another worker, or (out of `working`) its newest claim event is another worker's (a takeover that has moved
     // the job on already). Not lost: a job whose own runner's last transition (to waiting, done, a retry, a release)
@@ -137,9 +123,40 @@ export class ClaimService {
       FROM unnest($1::uuid[]) AS u(id)`);
   }
 
+  /** The claim statement for `n` jobs (its parameters: the worker id, the lease in ms); one prepared statement per `n`. */
+  private statement(n: number): PreparedStatement {
+    let sql = this.statements.get(n);
+    if (!sql) {
+      sql = new PreparedStatement(`
+      WITH ${candidateCtes(n)}, c AS (
+        SELECT job_id, from_state, ready_at FROM (${CANDIDATES}) candidates ORDER BY created_at LIMIT ${n}
+      ), upd AS (
+        UPDATE upload_pipeline.upload_jobs j
+        SET state = 'working', claimed_by = $1, lease_expires_at = now() + $2::double precision * interval '1 millisecond',
+            updated_at = now()
+        FROM c WHERE j.job_id = c.job_id
+        RETURNING j.*, c.from_state, c.ready_at
+      ), ev AS (
+        INSERT INTO upload_pipeline.events (job_id, document_id, event_type, stage, from_stage, from_state, to_state, correlation_id, actor)
+        SELECT job_id, document_id, 'stage_started', stage, stage, from_state, 'working', correlation_id, $1 FROM upd
+      )
+      SELECT upd.from_state, greatest(0, extract(epoch FROM clock_timestamp() - upd.ready_at))::float8 AS pickup_s,
+             CASE WHEN upd.stage = 'parsing' THEN (
+               SELECT w.status FROM upload_pipeline.webhook_log w
+               WHERE w.job_id = upd.job_id AND w.parser_job_id = upd.parser_job_id AND w.status IS NOT NULL
+               ORDER BY w.id DESC LIMIT 1
+             ) END AS parser_reported_status,
+             ${this.job.select}, ${this.document.select}, ${ASYNC_COMMIT}
+      FROM upd LEFT JOIN upload_pipeline.documents d ON d.document_id = upd.document_id`);
+      this.statements.set(n, sql);
+    }
+    return sql;
+  }
+
   async claim(limit: number): Promise<ClaimedJob[]> {
     if (limit <= 0) return [];
-    const rows = await runPrepared<Row>(this.ds, this.sql, [limit, this.opts.workerId, this.opts.leaseMs]);
+    if (!Number.isSafeInteger(limit)) throw new Error(`claim limit must be an integer, got ${limit}`);
+    const rows = await runPrepared<Row>(this.ds, this.statement(limit), [this.opts.workerId, this.opts.leaseMs]);
     return rows.map((r) => {
       const job = this.job.hydrate(r);
       return {
