@@ -168,7 +168,11 @@ describe('ClaimService (real PostgreSQL)', () => {
     expect(byId.get(expired)).toMatchObject({ fromState: 'working' });
     expect(byId.get(parseWait)).toMatchObject({ fromState: 'waiting', stage: 'parsing' });
     // pickup counts from when each became claimable: the retry time, the lease's end, the wait's timeout
-    for (const id of [retry, expired, parseWait]) expect(byId.get(id)?.pickupSeconds).toBeGreaterThanOrEqual(1.5);
+    // (2 s ago; counted from created_at, 30 to 50 s ago, they would be far over 20)
+    for (const id of [retry, expired, parseWait]) {
+      expect(byId.get(id)?.pickupSeconds).toBeGreaterThanOrEqual(1.5);
+      expect(byId.get(id)?.pickupSeconds).toBeLessThan(20);
+    }
     expect((await w.claim(5)).map((c) => c.jobId).sort()).toEqual([q2, q3].sort());
   });
 

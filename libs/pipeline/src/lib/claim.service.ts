@@ -48,16 +48,17 @@ function readyAt(rule: ClaimRule): string {
 
 /**
  * The claim's candidates, one CTE a claim rule (`cand_0`, ...): the rule's oldest `n` claimable jobs, locked with
- * SKIP LOCKED. Each is an ordered scan of the rule's own partial index (queued by created_at) or a short range of
- * it (due retries and parse waits, expired leases), so a claim reads about `n` rows whatever the backlog. The rules'
+ * SKIP LOCKED. Queued jobs come from an ordered scan of their partial index by created_at, so a claim reads about `n`
+ * of them whatever the queue's length; due retries, due parse waits and expired leases are read as the due range of
+ * their partial index (what is due now, usually little) and sorted. The rules'
  * predicates OR'd in one WHERE made PostgreSQL read, recheck and sort every claimable job on each claim (a bitmap
  * scan: 14 ms a claim at 10,000 queued jobs, growing with the backlog). The claim takes the oldest `n` of the
  * candidates, the same jobs as before; the candidates it leaves stay locked only until the statement commits.
  *
  * `n` is written into the statement, not bound: a bound LIMIT is planned as 10 % of the rows it limits, which made
  * PostgreSQL keep re-planning the claim (custom plans, ~0.4 ms each) and would let a generic plan join the claimed
- * rows by a hash over the whole table. There is one prepared statement per claim size (at most the worker's slots
- * plus its prefetch), each planned for exactly `n` rows.
+ * rows by a hash over the whole table. There is one prepared statement per claim size (at most WORKER_CLAIM_BATCH
+ * of them, 1..256), each planned for exactly `n` rows.
  */
 const candidateCtes = (n: number) =>
   CLAIM_RULES.map(
