@@ -52,7 +52,7 @@ const USAGE = `usage: node tools/bench/bench.mjs [options]
   --source-maps          start the apps with --enable-source-maps (not as shipped: tools/dev/app-commands.json)
   --worker-node-args=S   extra node flags for the workers (after the shipped ones), e.g. "--worker-node-args=--max-old-space-size=96"
   --cpu-prof             write V8 CPU profiles of every app (mocks included) into the run's log dir
-  --pg-statements        load pg_stat_statements and report the statements by execution time a document
+  --pg-statements        load pg_stat_statements and report the statements by execution and planning time a document
                          (adds its own overhead: for finding where PostgreSQL's time goes, not for the figures)
   --wait-quiet S         first wait up to S seconds for the machine to be < 25% busy (default 0)
   --probe-docs N         sequential uploads on the idle system after the run (default 20; 0 = skip)
@@ -235,9 +235,9 @@ const q = async (text, params) => {
 };
 
 /**
- * The top statements of the window by total execution time (pg_stat_statements), per document. Execution time is
- * wall time in the executor (lock and I/O waits included), not CPU; planning is not tracked. The bench's own
- * polling (pg_stat_*, its job-status reads) is left out.
+ * The top statements of the window by total execution plus planning time (pg_stat_statements), per document. Both
+ * are wall time (lock and I/O waits included), not CPU. The bench's own polling (pg_stat_*, its job-status reads) is
+ * left out.
  */
 async function topStatements(n, limit = 25) {
   const { rows } = await db.query(
@@ -701,7 +701,7 @@ try {
       note: 'xact_commit counts every committed transaction, read-only ones too (each autocommit SELECT); write_xacts counts transactions that were assigned a transaction id (wrote something; every one is a durable commit); wal_sync counts WAL flushes (after group commit). The bench subtracts its own polling queries (read-only).',
     },
     worker_metrics: metrics,
-    /** --pg-statements: the statements that took the most execution time, per document (the bench's own left out) */
+    /** --pg-statements: the statements that took the most execution and planning time, per document (the bench's own left out) */
     pg_statements: statements,
     /** mean number of client backends in each wait state (pg_stat_activity, sampled every 200 ms) */
     pg_backends_by_wait: Object.fromEntries(

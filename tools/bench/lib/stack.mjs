@@ -95,8 +95,9 @@ export async function startStack(o) {
   admin.on('error', () => undefined); // the database stopped under it (a signal): the stack is closing anyway
   await admin.connect();
   await admin.query('CREATE DATABASE ingest');
+  const databaseUrl = db.url.replace(/\/postgres$/, '/ingest');
   if (o.pgStatements) {
-    const ingest = new pg.Client({ connectionString: db.url.replace(/\/postgres$/, '/ingest') });
+    const ingest = new pg.Client({ connectionString: databaseUrl });
     await ingest.connect();
     await ingest.query('CREATE EXTENSION pg_stat_statements');
     await ingest.end();
@@ -109,7 +110,6 @@ export async function startStack(o) {
     )
   ).rows;
   await admin.end();
-  const databaseUrl = db.url.replace(/\/postgres$/, '/ingest');
 
   const secrets = {
     JWT_SECRET: randomBytes(24).toString('hex'),
