@@ -3,9 +3,12 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { BreakerRegistry } from '@app/circuit-breaker';
 import { MetricsService } from '@app/observability';
-import type { JobState, Stage } from '@app/state-machine';
+import { countUnfinishedJobs } from '@app/pipeline';
 
-/** Feeds the metrics that are read on scrape: jobs by stage and state, and the breakers' states. */
+/**
+ * Feeds the metrics that are read on scrape: unfinished jobs by stage and state (a read of the backlog's index, not
+ * of every job ever run), and the breakers' states.
+ */
 @Injectable()
 export class WorkerMetricsBinding implements OnModuleInit, OnModuleDestroy {
   private unbind: (() => void) | null = null;
@@ -18,12 +21,7 @@ export class WorkerMetricsBinding implements OnModuleInit, OnModuleDestroy {
 
   onModuleInit(): void {
     this.unbind = this.metrics.bindBreakers(this.breakers);
-    this.metrics.setJobCountsProvider(
-      async () =>
-        (await this.ds.query(
-          `SELECT stage, state, count(*)::int AS count FROM upload_pipeline.upload_jobs GROUP BY stage, state`,
-        )) as { stage: Stage; state: JobState; count: number }[],
-    );
+    this.metrics.setJobCountsProvider(() => countUnfinishedJobs(this.ds));
   }
 
   onModuleDestroy(): void {

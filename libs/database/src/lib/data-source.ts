@@ -45,6 +45,7 @@ export function createDataSource(opts: DatabaseOptions): DataSource {
 
 /** A stable 64-bit key for pg_advisory_lock, so only one process migrates at a time. */
 const MIGRATION_LOCK_KEY = '7261746564696e67';
+const MIGRATION_LOCK_POLL_MS = 100;
 
 /**
  * Runs pending migrations under a session advisory lock (several apps may start together), creating
@@ -55,7 +56,12 @@ export async function runMigrations(ds: DataSource): Promise<string[]> {
   const runner = ds.createQueryRunner();
   await runner.connect();
   try {
-    await runner.query(`SELECT pg_advisory_lock(x'${MIGRATION_LOCK_KEY}'::bigint)`);
+    // Polled, not waited for: a session blocked in pg_advisory_lock holds a snapshot, and a migration that builds an
+    // index CONCURRENTLY waits for every older snapshot, so two processes migrating together would hang for good
+    // (the lock holder waits for the index, the index for the waiting process, the waiting process for the lock).
+    while (!((await runner.query(`SELECT pg_try_advisory_lock(x'${MIGRATION_LOCK_KEY}'::bigint) AS locked`)) as { locked: boolean }[])[0].locked) {
+      await new Promise((r) => setTimeout(r, MIGRATION_LOCK_POLL_MS));
+    }
     await runner.query(`CREATE SCHEMA IF NOT EXISTS ${SCHEMA}`);
     const ran = await ds.runMigrations({ transaction: 'each' });
     return ran.map((m) => m.name);

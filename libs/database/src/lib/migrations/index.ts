@@ -1,6 +1,7 @@
 import { MigrationInterface } from 'typeorm';
 import { initialSchemaMigration } from './1732350000000-initial-schema';
 import { EmbeddingModels1764000000000 } from './1764000000000-embedding-models';
+import { UnfinishedJobsIndex1764900000000 } from './1764900000000-unfinished-jobs-index';
 
 export interface MigrationOptions {
   embeddingDimensions: number;
@@ -8,5 +9,5 @@ export interface MigrationOptions {
 
 /** Every migration, in order. Options are fixed at migration time (see the initial schema). */
 export function buildMigrations(opts: MigrationOptions): (new () => MigrationInterface)[] {
-  return [initialSchemaMigration({ embeddingDimensions: opts.embeddingDimensions }), EmbeddingModels1764000000000];
+  return [initialSchemaMigration({ embeddingDimensions: opts.embeddingDimensions }), EmbeddingModels1764000000000, UnfinishedJobsIndex1764900000000];
 }

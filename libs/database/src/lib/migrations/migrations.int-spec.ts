@@ -18,7 +18,7 @@ const TABLES = [
   'migrations',
 ];
 
-const ALL = ['InitialSchema1732350000000', 'EmbeddingModels1764000000000'];
+const ALL = ['InitialSchema1732350000000', 'EmbeddingModels1764000000000', 'UnfinishedJobsIndex1764900000000'];
 
 async function tables(url: string): Promise<string[]> {
   const c = new Client({ connectionString: url });
@@ -76,13 +76,40 @@ describe('migrations (real PostgreSQL)', () => {
     await ds.initialize();
     try {
       await runMigrations(ds);
-      await ds.undoLastMigration({ transaction: 'each' });
-      await ds.undoLastMigration({ transaction: 'each' });
+      for (let i = 0; i < ALL.length; i++) await ds.undoLastMigration({ transaction: 'each' });
       expect(await tables(db.url)).toEqual(['migrations']);
       expect(await runMigrations(ds)).toEqual(ALL);
       expect((await tables(db.url)).length).toBe(TABLES.length);
     } finally {
       await ds.destroy();
+    }
+  });
+
+  it('index only unfinished jobs by stage and state (built concurrently); reverting restores the full index', async () => {
+    const other = await createEmptyDatabase();
+    const ds = createDataSource({ url: other.url, poolSize: 2 });
+    const indexes = async () =>
+      ((await ds.query(
+        `SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'upload_pipeline' AND tablename = 'upload_jobs'
+           AND indexname IN ('upload_jobs_unfinished_idx', 'upload_jobs_stage_state_idx') ORDER BY indexname`,
+      )) as { indexname: string; indexdef: string }[]).map((r) => `${r.indexname}: ${r.indexdef.replace(/^.* USING /, '')}`);
+    await ds.initialize();
+    try {
+      await runMigrations(ds);
+      expect(await indexes()).toEqual([`upload_jobs_unfinished_idx: btree (stage, state) WHERE (state <> 'done'::text)`]);
+      const [{ valid }] = await ds.query(
+        `SELECT indisvalid AS valid FROM pg_index WHERE indexrelid = 'upload_pipeline.upload_jobs_unfinished_idx'::regclass`,
+      );
+      expect(valid).toBe(true);
+      await ds.undoLastMigration({ transaction: 'each' });
+      expect(await indexes()).toEqual(['upload_jobs_stage_state_idx: btree (stage, state)']);
+      // an invalid index left by a build that failed half-way is replaced
+      await ds.query(`CREATE INDEX upload_jobs_unfinished_idx ON upload_pipeline.upload_jobs (state)`);
+      expect(await runMigrations(ds)).toEqual(['UnfinishedJobsIndex1764900000000']);
+      expect(await indexes()).toEqual([`upload_jobs_unfinished_idx: btree (stage, state) WHERE (state <> 'done'::text)`]);
+    } finally {
+      await ds.destroy();
+      await other.drop();
     }
   });
 
@@ -119,7 +146,7 @@ describe('migrations (real PostgreSQL)', () => {
       const ds = createDataSource({ url: old.url, poolSize: 2 });
       await ds.initialize();
       try {
-        expect(await runMigrations(ds)).toEqual(['EmbeddingModels1764000000000']);
+        expect(await runMigrations(ds)).toEqual(['EmbeddingModels1764000000000', 'UnfinishedJobsIndex1764900000000']);
         const models = (await c.query(
           `SELECT embed_model, embed_version, state, dimensions FROM upload_pipeline.embedding_models ORDER BY embed_model`,
         )).rows;
@@ -138,6 +165,7 @@ describe('migrations (real PostgreSQL)', () => {
         ).rejects.toThrow(/embedding_models_one_active/);
 
         // reverting keeps one row per chunk: the active model's
+        await ds.undoLastMigration({ transaction: 'each' }); // the unfinished-jobs index
         await ds.undoLastMigration({ transaction: 'each' });
         const rows = (await c.query(`SELECT chunk_id, embed_model FROM upload_pipeline.document_chunks ORDER BY chunk_id`)).rows;
         expect(rows).toEqual(ids.map((chunk_id) => ({ chunk_id, embed_model: 'model-a' })));

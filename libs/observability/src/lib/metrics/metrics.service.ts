@@ -90,7 +90,7 @@ export class MetricsService {
     });
     this.jobs = new Gauge({
       name: 'ingest_jobs',
-      help: 'Upload jobs by stage and state (queried on scrape)',
+      help: 'Upload jobs not yet done (the backlog, jobs in hand or waiting, dead letters) by stage and state, queried on scrape',
       labelNames: ['stage', 'state'] as const,
       registers,
       collect: () => (this.jobsCollect = this.collectJobCounts()),
