@@ -15,6 +15,7 @@
 // autocannon runs in this process, on the same machine: its CPU is reported with the api's and PostgreSQL's.
 import { createHash, randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
@@ -36,6 +37,7 @@ const USAGE = `usage: node tools/bench/http-load.mjs [options]
   --url URL         a running api instead of starting a stack (its upload rate limit must allow the load)
   --jwt-secret S    the running api's JWT_SECRET (or $JWT_SECRET)
   --database-url U  optional with --url: database counters per request
+  --app-root DIR    run the built apps of another checkout (its dist/ and tools/dev/app-commands.json), as bench.mjs does
   --json FILE       write the results as JSON`;
 
 let args;
@@ -54,6 +56,7 @@ try {
       url: { type: 'string' },
       'jwt-secret': { type: 'string' },
       'database-url': { type: 'string' },
+      'app-root': { type: 'string' },
       json: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -94,11 +97,12 @@ if (args.url) {
   apiUrl = args.url.replace(/\/$/, '');
   jwtSecret = args['jwt-secret'] ?? process.env.JWT_SECRET ?? 'dev-secret-change-me-0123456789abcdef';
 } else {
-  ensureBuilt(log);
+  if (!args['app-root']) ensureBuilt(log);
   if (o.waitQuietS) o.machineBusyBeforePct = await waitQuiet(o.waitQuietS, 25, log);
   const logDir = newLogDir();
   log(`starting the stack (logs in ${logDir})`);
   stack = await startStack({
+    appRoot: args['app-root'] ? resolve(args['app-root']) : undefined,
     workers: 0,
     latencyMs: 0,
     parserConcurrency: 4,
@@ -216,7 +220,7 @@ const results = {
   machine: machineInfo(),
   settings: {
     ...o,
-    builds: stack ? buildInfo() : null,
+    builds: stack ? buildInfo(args['app-root'] ? resolve(args['app-root']) : undefined) : null,
     mode: stack ? 'own stack (embedded PostgreSQL, durable defaults, no worker)' : `running api at ${apiUrl}`,
   },
   phases: [],

@@ -19,9 +19,9 @@ export class JobsController {
 
   @Get(':id')
   async get(@Param('id') id: string, @CurrentUser() user: AuthUser): Promise<JobView> {
-    const job = await this.jobs.findJob(id, user.userId);
-    if (!job) throw new ApiError(404, 'not_found', 'Job not found');
-    return presentJob(job, await this.jobs.events(job.jobId));
+    const found = await this.jobs.findJobWithEvents(id, user.userId);
+    if (!found) throw new ApiError(404, 'not_found', 'Job not found');
+    return presentJob(found.job, found.events);
   }
 
   @Get()

@@ -12,13 +12,23 @@ export interface EntityColumns<T> {
  * For statements that write and read in one round trip (CTEs with RETURNING, joins of two entities), where
  * TypeORM's query builder cannot express the statement but its entities should still come back typed.
  */
-export function entityColumns<T extends ObjectLiteral>(ds: DataSource, entity: EntityTarget<T>, alias: string, prefix: string): EntityColumns<T> {
+export function entityColumns<T extends ObjectLiteral>(
+  ds: DataSource,
+  entity: EntityTarget<T>,
+  alias: string,
+  prefix: string,
+  opts: {
+    /** Leave out the columns TypeORM does not select by default (`select: false`, e.g. the job's webhook secret). */
+    defaultSelectOnly?: boolean;
+  } = {},
+): EntityColumns<T> {
   const metadata = ds.getMetadata(entity);
+  const columns = opts.defaultSelectOnly ? metadata.columns.filter((c) => c.isSelect) : metadata.columns;
   return {
-    select: metadata.columns.map((c) => `${alias}."${c.databaseName}" AS "${prefix}${c.databaseName}"`).join(', '),
+    select: columns.map((c) => `${alias}."${c.databaseName}" AS "${prefix}${c.databaseName}"`).join(', '),
     hydrate: (row) => {
       const out = metadata.create() as T;
-      for (const c of metadata.columns) c.setEntityValue(out, ds.driver.prepareHydratedValue(row[prefix + c.databaseName], c));
+      for (const c of columns) c.setEntityValue(out, ds.driver.prepareHydratedValue(row[prefix + c.databaseName], c));
       return out;
     },
   };

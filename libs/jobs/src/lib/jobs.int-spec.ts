@@ -143,6 +143,36 @@ describe('jobs (real PostgreSQL)', () => {
       expect(await query.findJob('not-a-uuid', r.job.userId)).toBeNull();
     });
 
+    it('read a job with its events in one statement, as the two reads return them; the first 200 events, in order', async () => {
+      const r = await uploads.createOrGet(upload(randomUUID()));
+      const id = r.job.jobId;
+      await transitions.apply(id, { stage: 'uploaded', state: 'waiting' }, { type: 'upload_confirmed' }, { actor: 'api', detail: { request_id: 'r1', n: 2 } });
+      await transitions.apply(id, { stage: 'job_validated', state: 'queued' }, { type: 'claim' }, { workerId: 'w1', leaseMs: 30_000 });
+      await ds.query(`UPDATE upload_pipeline.upload_jobs SET progress = '{"chunks_total": 4}', last_error = '{"code": "x"}' WHERE job_id = $1`, [id]);
+      const both = await query.findJobWithEvents(id, r.job.userId);
+      expect(both).toEqual({ job: await query.findJob(id, r.job.userId), events: await query.events(id) });
+      expect(both?.events.map((e) => e.eventType)).toEqual(['stage_started', 'stage_done', 'stage_started']);
+      expect(both?.events[1].detail).toEqual({ request_id: 'r1', n: 2 });
+      expect(both?.job.webhookSecret).toBeUndefined(); // a secret the owner's reads never carry
+      expect(both?.events[0].createdAt).toBeInstanceOf(Date);
+      expect(typeof both?.events[0].eventId).toBe('string');
+
+      // more events than are returned: the oldest 200, by event_id (ids past 9 sort wrong as text)
+      await ds.query(
+        `INSERT INTO upload_pipeline.events (job_id, document_id, event_type, stage, to_state, correlation_id)
+         SELECT $1, $2, 'retry', 'job_validated', 'queued', 'c' FROM generate_series(1, 205)`,
+        [id, r.document.documentId],
+      );
+      const many = await query.findJobWithEvents(id, r.job.userId);
+      const first200 = await query.events(id);
+      expect(many?.events).toHaveLength(200);
+      expect(many?.events.map((e) => e.eventId)).toEqual(first200.map((e) => e.eventId));
+
+      expect(await query.findJobWithEvents(id, randomUUID())).toBeNull();
+      expect(await query.findJobWithEvents('not-a-uuid', r.job.userId)).toBeNull();
+      expect(await query.findJobWithEvents(randomUUID(), r.job.userId)).toBeNull();
+    });
+
     it('paginate newest first without gaps or repeats, even with equal timestamps', async () => {
       const user = randomUUID();
       const created = [];
