@@ -87,7 +87,7 @@ describe('migrations (real PostgreSQL)', () => {
 
   it('index only unfinished jobs by stage and state (built concurrently); reverting restores the full index', async () => {
     const other = await createEmptyDatabase();
-    const ds = createDataSource({ url: other.url, poolSize: 2 });
+    const ds = createDataSource({ url: other.url, poolSize: 2, statementTimeoutMs: 30_000 });
     const indexes = async () =>
       ((await ds.query(
         `SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'upload_pipeline' AND tablename = 'upload_jobs'
@@ -103,10 +103,41 @@ describe('migrations (real PostgreSQL)', () => {
       expect(valid).toBe(true);
       await ds.undoLastMigration({ transaction: 'each' });
       expect(await indexes()).toEqual(['upload_jobs_stage_state_idx: btree (stage, state)']);
-      // an invalid index left by a build that failed half-way is replaced
-      await ds.query(`CREATE INDEX upload_jobs_unfinished_idx ON upload_pipeline.upload_jobs (state)`);
+      // an invalid index left by a build that failed half-way (here: a unique build over two jobs at one stage) is
+      // built again
+      await ds.query(`
+        WITH d AS (
+          INSERT INTO upload_pipeline.documents (user_id, filename, mime, bytes_len, file_sha256, raw_path)
+          SELECT gen_random_uuid(), 'f', 'text/markdown', 10, lpad(to_hex(g), 64, '0'), 'raw/' || g FROM generate_series(1, 2) g
+          RETURNING document_id, user_id
+        )
+        INSERT INTO upload_pipeline.upload_jobs (document_id, user_id, stage, state, webhook_secret, embed_model, correlation_id)
+        SELECT document_id, user_id, 'job_validated', 'queued', 's', 'm', 'c' FROM d`);
+      await expect(ds.query(`CREATE UNIQUE INDEX CONCURRENTLY upload_jobs_unfinished_idx ON upload_pipeline.upload_jobs (stage)`)).rejects.toThrow(
+        /could not create unique index/,
+      );
+      const invalid = await ds.query(
+        `SELECT indisvalid AS valid FROM pg_index WHERE indexrelid = 'upload_pipeline.upload_jobs_unfinished_idx'::regclass`,
+      );
+      expect(invalid).toEqual([{ valid: false }]);
       expect(await runMigrations(ds)).toEqual(['UnfinishedJobsIndex1764900000000']);
       expect(await indexes()).toEqual([`upload_jobs_unfinished_idx: btree (stage, state) WHERE (state <> 'done'::text)`]);
+      const [{ valid: validNow }] = await ds.query(
+        `SELECT indisvalid AS valid FROM pg_index WHERE indexrelid = 'upload_pipeline.upload_jobs_unfinished_idx'::regclass`,
+      );
+      expect(validNow).toBe(true);
+      // the session settings the migration changed are back to the connection's own on every pooled connection
+      const runners = [ds.createQueryRunner(), ds.createQueryRunner()]; // the pool's two connections, held at once
+      try {
+        for (const r of runners) await r.connect();
+        for (const r of runners) {
+          expect(await r.query(`SELECT current_setting('lock_timeout') AS lock, current_setting('statement_timeout') AS stmt`)).toEqual([
+            { lock: '0', stmt: '30s' },
+          ]);
+        }
+      } finally {
+        for (const r of runners) await r.release();
+      }
     } finally {
       await ds.destroy();
       await other.drop();
