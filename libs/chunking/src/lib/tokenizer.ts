@@ -1,5 +1,6 @@
 import type { TiktokenBPE } from 'js-tiktoken/lite';
 import cl100kBaseData from 'js-tiktoken/ranks/cl100k_base';
+import { RankTable } from './rank-table';
 
 /** Counts the tokens of a text. Must be deterministic. */
 export type TokenCounter = (text: string) => number;
@@ -25,28 +26,22 @@ const KEY_SHIFT = 4294967296;
  * js-tiktoken needs ~7 s for 4,000 CJK characters without spaces, which a parsed PDF easily contains.
  */
 class Cl100kEncoder {
-  private readonly ranks = new Map<string, number>();
+  private readonly ranks: RankTable;
   /** Token counts of recently seen multi-token pieces (bounded: cleared when full). */
   private readonly pieceCounts = new Map<string, number>();
-  /** Byte length of each rank's token. */
-  private readonly rankLength: Uint16Array;
   private readonly pattern: RegExp;
 
   constructor(data: TiktokenBPE) {
     this.pattern = new RegExp(data.pat_str, 'gu');
     // Lines are "<marker> <first rank> <base64 token> <base64 token> ...", ranks consecutive.
-    const lengths: number[] = [];
+    const tokens: string[] = [];
     for (const line of data.bpe_ranks.split('\n')) {
       if (line === '') continue;
       const fields = line.split(' ');
       const offset = Number.parseInt(fields[1], 10);
-      for (let i = 2; i < fields.length; i++) {
-        const token = Buffer.from(fields[i], 'base64').toString('latin1');
-        this.ranks.set(token, offset + i - 2);
-        lengths[offset + i - 2] = token.length;
-      }
+      for (let i = 2; i < fields.length; i++) tokens[offset + i - 2] = Buffer.from(fields[i], 'base64').toString('latin1');
     }
-    this.rankLength = Uint16Array.from(lengths, (v) => v ?? 0);
+    this.ranks = new RankTable(tokens);
   }
 
   count(text: string): number {
@@ -71,7 +66,7 @@ class Cl100kEncoder {
         continue;
       }
       const bytes = isAscii(piece) ? piece : Buffer.from(piece, 'utf8').toString('latin1');
-      const rank = this.ranks.get(bytes);
+      const rank = this.ranks.find(bytes, 0, bytes.length);
       if (rank !== undefined) {
         n++;
         out?.push(rank);
@@ -112,7 +107,7 @@ class Cl100kEncoder {
     const pairRank = (start: number): number | undefined => {
       const mid = next[start];
       if (mid >= len) return undefined;
-      return this.ranks.get(bytes.slice(start, next[mid]));
+      return this.ranks.find(bytes, start, next[mid]);
     };
     const pushPair = (start: number): void => {
       const r = pairRank(start);
@@ -129,7 +124,7 @@ class Cl100kEncoder {
       const mid = next[start];
       if (mid >= len) continue;
       const end = next[mid];
-      if (end - start !== this.rankLength[rank]) continue;
+      if (end - start !== this.ranks.length(rank)) continue;
       alive[mid] = 0;
       next[start] = end;
       if (end < len) prev[end] = start;
@@ -140,7 +135,7 @@ class Cl100kEncoder {
 
     if (out) {
       for (let i = 0; i < len; i = next[i]) {
-        const r = this.ranks.get(bytes.slice(i, next[i]));
+        const r = this.ranks.find(bytes, i, next[i]);
         if (r === undefined) throw new Error('cl100k_base: unranked byte sequence'); // every single byte is ranked
         out.push(r);
       }
@@ -153,7 +148,7 @@ class Cl100kEncoder {
     const starts: number[] = [];
     for (let i = 0; i <= bytes.length; i++) starts.push(i);
     const rankAt = (i: number): number =>
-      i + 2 < starts.length ? (this.ranks.get(bytes.slice(starts[i], starts[i + 2])) ?? Infinity) : Infinity;
+      i + 2 < starts.length ? (this.ranks.find(bytes, starts[i], starts[i + 2]) ?? Infinity) : Infinity;
     const pairRanks: number[] = [];
     for (let i = 0; i + 1 < starts.length; i++) pairRanks.push(rankAt(i));
     for (;;) {
@@ -173,7 +168,7 @@ class Cl100kEncoder {
     }
     if (out) {
       for (let i = 0; i + 1 < starts.length; i++) {
-        const r = this.ranks.get(bytes.slice(starts[i], starts[i + 1]));
+        const r = this.ranks.find(bytes, starts[i], starts[i + 1]);
         if (r === undefined) throw new Error('cl100k_base: unranked byte sequence');
         out.push(r);
       }
