@@ -1,3 +1,5 @@
+import type { TiktokenBPE } from 'js-tiktoken/lite';
+
 /**
  * The byte-pair ranks of a tiktoken encoding in typed arrays: every token's bytes in one buffer, and an
  * open-addressing hash table (FNV-1a over the bytes, linear probing) from bytes to rank. Looked up with a range of a
@@ -75,4 +77,17 @@ function hash(s: string, from: number, to: number): number {
     h = Math.imul(h, 0x01000193);
   }
   return h >>> 0;
+}
+
+/** The tokens of a js-tiktoken rank file by rank, as latin1 strings (one char per byte). */
+export function rankedTokens(data: TiktokenBPE): string[] {
+  // Lines are "<marker> <first rank> <base64 token> <base64 token> ...", ranks consecutive.
+  const tokens: string[] = [];
+  for (const line of data.bpe_ranks.split('\n')) {
+    if (line === '') continue;
+    const fields = line.split(' ');
+    const offset = Number.parseInt(fields[1], 10);
+    for (let i = 2; i < fields.length; i++) tokens[offset + i - 2] = Buffer.from(fields[i], 'base64').toString('latin1');
+  }
+  return tokens;
 }

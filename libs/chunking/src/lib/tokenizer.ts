@@ -1,6 +1,6 @@
 import type { TiktokenBPE } from 'js-tiktoken/lite';
 import cl100kBaseData from 'js-tiktoken/ranks/cl100k_base';
-import { RankTable } from './rank-table';
+import { rankedTokens, RankTable } from './rank-table';
 
 /** Counts the tokens of a text. Must be deterministic. */
 export type TokenCounter = (text: string) => number;
@@ -33,15 +33,7 @@ class Cl100kEncoder {
 
   constructor(data: TiktokenBPE) {
     this.pattern = new RegExp(data.pat_str, 'gu');
-    // Lines are "<marker> <first rank> <base64 token> <base64 token> ...", ranks consecutive.
-    const tokens: string[] = [];
-    for (const line of data.bpe_ranks.split('\n')) {
-      if (line === '') continue;
-      const fields = line.split(' ');
-      const offset = Number.parseInt(fields[1], 10);
-      for (let i = 2; i < fields.length; i++) tokens[offset + i - 2] = Buffer.from(fields[i], 'base64').toString('latin1');
-    }
-    this.ranks = new RankTable(tokens);
+    this.ranks = new RankTable(rankedTokens(data));
   }
 
   count(text: string): number {
