@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
 import { createEmptyDatabase, TestDatabase } from '@app/testing';
 import { DataSource } from 'typeorm';
@@ -17,6 +18,11 @@ const TABLES = [
   'embedding_models',
   'migrations',
 ];
+
+/** Polls `cond` every 20 ms until it holds (the test's own timeout bounds it). */
+async function until(cond: () => boolean): Promise<void> {
+  while (!cond()) await new Promise((r) => setTimeout(r, 20));
+}
 
 const ALL = ['InitialSchema1732350000000', 'EmbeddingModels1764000000000', 'UnfinishedJobsIndex1764900000000'];
 
@@ -68,6 +74,36 @@ describe('migrations (real PostgreSQL)', () => {
     } finally {
       await Promise.all(sources.map((s) => s.destroy()));
       await other.drop();
+    }
+  });
+
+  it("wait for another process's migration lock without blocking in PostgreSQL, and say who holds it", async () => {
+    const ds = createDataSource({ url: db.url, poolSize: 2 });
+    await ds.initialize();
+    const holder = new Client({ connectionString: db.url, application_name: 'lock-holder' });
+    await holder.connect();
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      await runMigrations(ds);
+      await holder.query(`SELECT pg_advisory_lock(x'7261746564696e67'::bigint)`);
+      const [{ pid }] = (await holder.query('SELECT pg_backend_pid() AS pid')).rows;
+      let done = false;
+      const running = runMigrations(ds, { lockWaitLogMs: 150 }).then((r) => ((done = true), r));
+      await until(() => warn.mock.calls.length > 0);
+      expect(done).toBe(false);
+      expect(String(warn.mock.calls[0][0])).toMatch(new RegExp(`waiting \\d+ s for the migration lock, held by pid ${pid} \\(application_name "lock-holder"`));
+      // polled, not blocked: no session of ours waits on the lock inside PostgreSQL (a blocked one holds a snapshot)
+      const [{ n }] = await ds.query(
+        `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
+           AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+      );
+      expect(n).toBe(0);
+      await holder.query(`SELECT pg_advisory_unlock(x'7261746564696e67'::bigint)`);
+      expect(await running).toEqual([]);
+    } finally {
+      warn.mockRestore();
+      await holder.end();
+      await ds.destroy();
     }
   });
 
