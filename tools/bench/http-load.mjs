@@ -89,6 +89,8 @@ const o = {
 };
 const log = (m) => process.stderr.write(`[http-load ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 
+/** Another checkout whose built apps run (--app-root), or undefined for this one's. */
+const appRoot = args['app-root'] ? resolve(args['app-root']) : undefined;
 let stack = null;
 let apiUrl;
 let jwtSecret;
@@ -97,12 +99,12 @@ if (args.url) {
   apiUrl = args.url.replace(/\/$/, '');
   jwtSecret = args['jwt-secret'] ?? process.env.JWT_SECRET ?? 'dev-secret-change-me-0123456789abcdef';
 } else {
-  if (!args['app-root']) ensureBuilt(log);
+  if (!appRoot) ensureBuilt(log);
   if (o.waitQuietS) o.machineBusyBeforePct = await waitQuiet(o.waitQuietS, 25, log);
   const logDir = newLogDir();
   log(`starting the stack (logs in ${logDir})`);
   stack = await startStack({
-    appRoot: args['app-root'] ? resolve(args['app-root']) : undefined,
+    appRoot,
     workers: 0,
     latencyMs: 0,
     parserConcurrency: 4,
@@ -220,7 +222,7 @@ const results = {
   machine: machineInfo(),
   settings: {
     ...o,
-    builds: stack ? buildInfo(args['app-root'] ? resolve(args['app-root']) : undefined) : null,
+    builds: stack ? buildInfo(appRoot) : null,
     mode: stack ? 'own stack (embedded PostgreSQL, durable defaults, no worker)' : `running api at ${apiUrl}`,
   },
   phases: [],

@@ -3,7 +3,7 @@ import { createDataSource, migratedTemplate } from '@app/database';
 import { JobTransitionsService, ParserWebhookService, signWebhook, UploadsService } from '@app/jobs';
 import { createTestDatabase, TestDatabase } from '@app/testing';
 import { ClaimService } from './claim.service';
-import { newQueuedJob as newQueuedJobIn, testPipelineOptions } from './pipeline.test-fixtures';
+import { genericPlan, insertJobs, newQueuedJob as newQueuedJobIn, testPipelineOptions, uploadJobScans } from './pipeline.test-fixtures';
 
 const options = testPipelineOptions;
 
@@ -178,45 +178,17 @@ describe('ClaimService (real PostgreSQL)', () => {
 
   it('a claim reads about as many job rows as it claims, however long the queue', async () => {
     // 3,000 queued jobs, written directly (the API path would take long): a claim of 16 must not read them all
-    await ds.query(`
-      WITH d AS (
-        INSERT INTO upload_pipeline.documents (user_id, filename, mime, bytes_len, file_sha256, raw_path)
-        SELECT gen_random_uuid(), 'f' || g, 'text/markdown', 10, lpad(to_hex(g), 64, '0'), 'raw/' || g FROM generate_series(1, 3000) g
-        RETURNING document_id, user_id
-      )
-      INSERT INTO upload_pipeline.upload_jobs (document_id, user_id, stage, state, webhook_secret, embed_model, correlation_id)
-      SELECT document_id, user_id, 'job_validated', 'queued', 's', 'text-embedding-3-small', 'c' FROM d`);
+    await insertJobs(ds, 3000, 'job_validated', 'queued');
     await ds.query('ANALYZE upload_pipeline.upload_jobs');
     const claim = new ClaimService(ds, options('w'));
     const text = (claim as unknown as { statement(n: number): { text: string } }).statement(16).text;
-    const runner = ds.createQueryRunner();
-    await runner.connect();
-    let plan: unknown;
-    try {
-      await runner.startTransaction();
-      // as a generic plan, the one a prepared statement ends up with: it must read as few rows as a custom one
-      await runner.query('SET LOCAL plan_cache_mode = force_generic_plan');
-      await runner.query(`PREPARE claim_plan_check AS ${text}`);
-      const [row] = await runner.query(`EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE claim_plan_check('w', 60000)`);
-      plan = row['QUERY PLAN'][0].Plan;
-    } finally {
-      await runner.rollbackTransaction();
-      await runner.query('DEALLOCATE claim_plan_check').catch(() => undefined); // not undone by the rollback
-      await runner.release();
-    }
+    // as a generic plan, the one a prepared statement ends up with: it must read as few rows as a custom one
+    const plan = await genericPlan(ds, text, ['w', 60000]);
     // rows that the scans picking candidates (those of upload_jobs on a condition on its state) produced or threw
     // away; the join back to the rows being updated is the planner's choice by table size, not the claim's
-    const read = (node: Record<string, unknown>): number => {
-      const cond = JSON.stringify([node['Filter'], node['Index Cond'], node['Recheck Cond']]);
-      const own =
-        node['Relation Name'] === 'upload_jobs' && /Scan/.test(String(node['Node Type'])) && cond.includes('state')
-          ? Number(node['Actual Rows']) * Number(node['Actual Loops']) +
-            Number(node['Rows Removed by Filter'] ?? 0) +
-            Number(node['Rows Removed by Index Recheck'] ?? 0)
-          : 0;
-      return own + ((node['Plans'] as Record<string, unknown>[] | undefined) ?? []).reduce((n, c) => n + read(c), 0);
-    };
-    const rows = read(plan as Record<string, unknown>);
+    const rows = uploadJobScans(plan)
+      .filter((s) => s.cond.includes('state'))
+      .reduce((n, s) => n + s.read, 0);
     expect(rows).toBeGreaterThanOrEqual(16);
     expect(rows).toBeLessThanOrEqual(16 * 4);
     expect((await claim.claim(16)).length).toBe(16);

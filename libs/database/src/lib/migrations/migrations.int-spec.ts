@@ -129,14 +129,12 @@ describe('migrations (real PostgreSQL)', () => {
         `SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'upload_pipeline' AND tablename = 'upload_jobs'
            AND indexname IN ('upload_jobs_unfinished_idx', 'upload_jobs_stage_state_idx') ORDER BY indexname`,
       )) as { indexname: string; indexdef: string }[]).map((r) => `${r.indexname}: ${r.indexdef.replace(/^.* USING /, '')}`);
+    const validity = () => ds.query(`SELECT indisvalid AS valid FROM pg_index WHERE indexrelid = 'upload_pipeline.upload_jobs_unfinished_idx'::regclass`) as Promise<{ valid: boolean }[]>;
     await ds.initialize();
     try {
       await runMigrations(ds);
       expect(await indexes()).toEqual([`upload_jobs_unfinished_idx: btree (stage, state) WHERE (state <> 'done'::text)`]);
-      const [{ valid }] = await ds.query(
-        `SELECT indisvalid AS valid FROM pg_index WHERE indexrelid = 'upload_pipeline.upload_jobs_unfinished_idx'::regclass`,
-      );
-      expect(valid).toBe(true);
+      expect(await validity()).toEqual([{ valid: true }]);
       await ds.undoLastMigration({ transaction: 'each' });
       expect(await indexes()).toEqual(['upload_jobs_stage_state_idx: btree (stage, state)']);
       // an invalid index left by a build that failed half-way (here: a unique build over two jobs at one stage) is
@@ -152,16 +150,10 @@ describe('migrations (real PostgreSQL)', () => {
       await expect(ds.query(`CREATE UNIQUE INDEX CONCURRENTLY upload_jobs_unfinished_idx ON upload_pipeline.upload_jobs (stage)`)).rejects.toThrow(
         /could not create unique index/,
       );
-      const invalid = await ds.query(
-        `SELECT indisvalid AS valid FROM pg_index WHERE indexrelid = 'upload_pipeline.upload_jobs_unfinished_idx'::regclass`,
-      );
-      expect(invalid).toEqual([{ valid: false }]);
+      expect(await validity()).toEqual([{ valid: false }]);
       expect(await runMigrations(ds)).toEqual(['UnfinishedJobsIndex1764900000000']);
       expect(await indexes()).toEqual([`upload_jobs_unfinished_idx: btree (stage, state) WHERE (state <> 'done'::text)`]);
-      const [{ valid: validNow }] = await ds.query(
-        `SELECT indisvalid AS valid FROM pg_index WHERE indexrelid = 'upload_pipeline.upload_jobs_unfinished_idx'::regclass`,
-      );
-      expect(validNow).toBe(true);
+      expect(await validity()).toEqual([{ valid: true }]);
       // the session settings the migration changed are back to the connection's own on every pooled connection
       const runners = [ds.createQueryRunner(), ds.createQueryRunner()]; // the pool's two connections, held at once
       try {
