@@ -5,6 +5,7 @@ import { FuzzClient, RawRequest as Sent, RawResponse as Answer } from '@app/test
 import { INestApplication } from '@nestjs/common';
 import { MockLlamaParseConfig } from '../src/app.config';
 import { createApp } from '../src/app.factory';
+import { loadUnpdf } from '../src/parsers/unpdf.loader';
 
 /**
  * Property-based fuzzing of mock-llamaparse over real HTTP, malformed multipart above all: the answer
@@ -199,6 +200,10 @@ describe('mock-llamaparse fuzzing (fast-check): never a 5xx, always {detail}, al
       },
       'mock-llamaparse',
     );
+    // Under Jest, the first PDF parsed compiles and evaluates PDF.js (1.6 MB) synchronously: 0.7-1.5 s on an idle
+    // machine, several seconds on a loaded CI one, during which no request is answered. Done here, before any
+    // request is timed, so a fuzzed upload that happens to be the first PDF is not reported as a hang.
+    await loadUnpdf();
     app = await createApp(config, { logLevel: 'silent' });
     await app.listen(0, '127.0.0.1');
     client = new FuzzClient((app.getHttpServer().address() as AddressInfo).port);

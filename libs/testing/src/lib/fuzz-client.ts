@@ -17,13 +17,15 @@ export interface RawResponse {
 /**
  * A bare HTTP/1.1 client for fuzzing: sends the path, headers and bytes exactly as given (no JSON
  * encoding, no redirects, no retries), with a hard per-request timeout so a hang fails the case.
+ * The timeout detects hangs, not slowness: it allows for a CI machine whose two cores run several
+ * suites at once, where an answer that takes 50 ms alone can take seconds.
  */
 export class FuzzClient {
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 4 });
 
   constructor(
     private readonly port: number,
-    private readonly timeoutMs = 5000,
+    private readonly timeoutMs = 15_000,
   ) {}
 
   send(r: RawRequest): Promise<RawResponse> {
