@@ -31,6 +31,27 @@ describe('ServicePolicy', () => {
     expect(calls[0]).toBeInstanceOf(AbortSignal);
   });
 
+  it("aborts a failed attempt's signal (cancelling what it left running), not a successful one's", async () => {
+    const p = new ServicePolicy('parser', { ...fast, maxAttempts: 3 });
+    const s = scripted(transient(), permanent());
+    const aborts: string[] = [];
+    const fn = (signal: AbortSignal) => {
+      const n = s.calls.length + 1;
+      // what a call leaves on its signal (an SDK's forwarding listener, a body stream): told only when its attempt failed
+      signal.addEventListener('abort', () => aborts.push(`attempt ${n}`));
+      return s.fn(signal);
+    };
+    await expect(p.execute(fn)).rejects.toBeInstanceOf(PermanentError);
+    const ok = scripted(transient());
+    const value = await p.execute((signal) => {
+      signal.addEventListener('abort', () => aborts.push(`ok attempt ${ok.calls.length}`));
+      return ok.fn(signal);
+    });
+    expect(value).toBe('ok');
+    expect(aborts).toEqual(['attempt 1', 'attempt 2', 'ok attempt 1']);
+    expect([...s.calls, ...ok.calls].map((c) => c.aborted)).toEqual([true, true, true, false]);
+  });
+
   it('retries transient errors up to maxAttempts in total', async () => {
     const p = new ServicePolicy('parser', { ...fast, maxAttempts: 3 });
     const ok = scripted(transient(), transient());

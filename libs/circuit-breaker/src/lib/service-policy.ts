@@ -88,6 +88,12 @@ export function resolveServicePolicyOptions(...layers: (ServicePolicyOptions | u
   return merged;
 }
 
+/** The abort reason of an attempt's signal once the attempt has failed (one instance: no stack captured per abort). */
+const ATTEMPT_FAILED = Object.freeze(new Error('the attempt failed; whatever it left running is cancelled'));
+
+/** cockatiel's per-attempt timeout; the attempt's own signal is aborted in `attempt`, not on every return. */
+const attemptTimeout = (ms: number): TimeoutPolicy => timeout(ms, { strategy: TimeoutStrategy.Aggressive, abortOnReturn: false });
+
 /**
  * One outside service's resilience policy, built from cockatiel:
  * retry (outermost; exponential backoff with jitter, only TransientError, at least `retryAfterMs`)
@@ -112,7 +118,7 @@ export class ServicePolicy {
   ) {
     this.options = Object.freeze(resolveServicePolicyOptions(options));
     const o = this.options;
-    this.timeoutPolicy = timeout(o.timeoutMs, TimeoutStrategy.Aggressive);
+    this.timeoutPolicy = attemptTimeout(o.timeoutMs);
     this.breakerPolicy = circuitBreaker(
       handleWhen((e) => e instanceof TransientError && !(e instanceof BreakerOpenError) && !callerAborts.has(e)),
       { breaker: makeBreaker(o.breaker), halfOpenAfter: o.halfOpenAfterMs },
@@ -138,15 +144,16 @@ export class ServicePolicy {
   }
 
   /**
-   * Runs `fn` under timeout + breaker + retry. `fn` gets the attempt's AbortSignal (aborted on timeout, on the
-   * caller's abort, and once the attempt settles); pass it to fetch/SDK calls.
+   * Runs `fn` under timeout + breaker + retry. `fn` gets the attempt's AbortSignal, aborted on timeout, on the
+   * caller's abort, and when the attempt fails (so whatever it left running, such as a response body it did not
+   * read, is cancelled); pass it to fetch/SDK calls. A successful `fn` must have finished what it started: its
+   * signal is not aborted after a success.
    */
   async execute<T>(fn: (signal: AbortSignal) => Promise<T>, opts: ExecuteOptions = {}): Promise<T> {
     const { signal } = opts;
     if (signal?.aborted) throw this.callerAborted(signal);
     const timeoutMs = opts.timeoutMs ?? this.options.timeoutMs;
-    const timeoutPolicy =
-      timeoutMs === this.options.timeoutMs ? this.timeoutPolicy : timeout(timeoutMs, TimeoutStrategy.Aggressive);
+    const timeoutPolicy = timeoutMs === this.options.timeoutMs ? this.timeoutPolicy : attemptTimeout(timeoutMs);
     // cockatiel's retry computes the backoff; the wait itself happens here so the caller's abort cuts it short.
     let delay = 0;
     const retryPolicy = retry(this.retryFilter, {
@@ -185,17 +192,26 @@ export class ServicePolicy {
         let timedOut = false;
         try {
           return await timeoutPolicy.execute(async (_ctx, s) => {
-            s.addEventListener(
-              'abort',
-              () => {
-                timedOut = !settled;
-              },
-              { once: true },
-            );
+            // The attempt's own signal, following cockatiel's (timeout, caller's abort) and aborted here when fn
+            // fails. Not after a success: an abort dispatches to every listener the call left on the signal (the
+            // OpenAI SDK forwards it to its own controller and to undici's finished fetch), about 2 % of the
+            // worker's CPU when cockatiel did it after every call (performance.md, round 10).
+            const attempt = new AbortController();
+            const forward = () => {
+              timedOut = !settled;
+              attempt.abort(s.reason);
+            };
+            if (s.aborted) attempt.abort(s.reason);
+            else s.addEventListener('abort', forward, { once: true });
+            let ok = false;
             try {
-              return await fn(s);
+              const value = await fn(attempt.signal);
+              ok = true;
+              return value;
             } finally {
               settled = true;
+              s.removeEventListener('abort', forward);
+              if (!ok) attempt.abort(ATTEMPT_FAILED);
             }
           }, signal);
         } catch (e) {
