@@ -128,6 +128,39 @@ describe('ServicePolicy', () => {
     expect(changes).toEqual(['open', 'half_open', 'closed']);
   });
 
+  it("a call that waited for the half-open trial still follows its caller's abort", async () => {
+    const p = new ServicePolicy('parser', {
+      ...fast,
+      timeoutMs: 30_000,
+      maxAttempts: 1,
+      breaker: { kind: 'consecutive', threshold: 1 },
+      halfOpenAfterMs: 20,
+    });
+    await expect(p.execute(scripted(transient()).fn)).rejects.toThrow();
+    await sleep(35);
+    // the trial: held until released, so the next call arrives while the breaker is half-open
+    let release!: (v: string) => void;
+    const trial = p.execute(() => new Promise<string>((r) => (release = r)));
+    expect(p.status().state).toBe('half_open');
+    const caller = new AbortController();
+    let seen: AbortSignal | undefined;
+    const waiting = p.execute(
+      (signal) =>
+        new Promise<string>((_resolve, reject) => {
+          seen = signal;
+          signal.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')));
+        }),
+      { signal: caller.signal },
+    );
+    release('recovered');
+    await expect(trial).resolves.toBe('recovered');
+    while (!seen) await sleep(1); // cockatiel runs the waiting call once the trial has closed the breaker
+    caller.abort();
+    // told at once, not after its 30 s timeout
+    expect(seen.aborted).toBe(true);
+    await expect(waiting).rejects.toMatchObject({ kind: 'transient', code: 'aborted' });
+  });
+
   it('re-opens when the half-open trial fails', async () => {
     const p = new ServicePolicy('embedder', {
       ...fast,

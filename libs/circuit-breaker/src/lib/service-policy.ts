@@ -187,7 +187,10 @@ export class ServicePolicy {
     callerSignal: AbortSignal | undefined,
   ): Promise<T> {
     try {
-      const value = await this.breakerPolicy.execute(async ({ signal }) => {
+      // The attempt follows parentSignal itself, not the breaker's context signal: a call that waited for a half-open
+      // breaker's probe is run by cockatiel 3.2.1 without its signal (CircuitBreakerPolicy.execute, `this.execute(fn)`),
+      // so the caller's abort (shutdown, a lost lease) would not reach it and it would run to its timeout.
+      const value = await this.breakerPolicy.execute(async () => {
         let settled = false;
         let timedOut = false;
         try {
@@ -213,7 +216,7 @@ export class ServicePolicy {
               s.removeEventListener('abort', forward);
               if (!ok) attempt.abort(ATTEMPT_FAILED);
             }
-          }, signal);
+          }, parentSignal);
         } catch (e) {
           if (callerSignal?.aborted) throw this.callerAborted(callerSignal, e);
           if (e instanceof PermanentError) throw e;
