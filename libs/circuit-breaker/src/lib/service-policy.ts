@@ -191,7 +191,6 @@ export class ServicePolicy {
       // breaker's probe is run by cockatiel 3.2.1 without its signal (CircuitBreakerPolicy.execute, `this.execute(fn)`),
       // so the caller's abort (shutdown, a lost lease) would not reach it and it would run to its timeout.
       const value = await this.breakerPolicy.execute(async () => {
-        let settled = false;
         let timedOut = false;
         try {
           return await timeoutPolicy.execute(async (_ctx, s) => {
@@ -199,22 +198,21 @@ export class ServicePolicy {
             // fails. Not after a success: an abort dispatches to every listener the call left on the signal (the
             // OpenAI SDK forwards it to its own controller and to undici's finished fetch), about 2 % of the
             // worker's CPU when cockatiel did it after every call (performance.md, round 10).
+            // `forward` is removed as soon as fn settles, so it only ever sees an abort while fn runs.
             const attempt = new AbortController();
             const forward = () => {
-              timedOut = !settled;
+              timedOut = true;
               attempt.abort(s.reason);
             };
             if (s.aborted) attempt.abort(s.reason);
             else s.addEventListener('abort', forward, { once: true });
-            let ok = false;
             try {
-              const value = await fn(attempt.signal);
-              ok = true;
-              return value;
+              return await fn(attempt.signal);
+            } catch (e) {
+              attempt.abort(ATTEMPT_FAILED);
+              throw e;
             } finally {
-              settled = true;
               s.removeEventListener('abort', forward);
-              if (!ok) attempt.abort(ATTEMPT_FAILED);
             }
           }, parentSignal);
         } catch (e) {
