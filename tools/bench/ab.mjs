@@ -13,11 +13,11 @@
 //
 // Without bench options it runs `--probe-docs 0 --search-chunks 0` (the 2,000-document run with uploads).
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { ROOT } from './lib/stack.mjs';
+import { interleaved, logger, median, parseCli, runBench } from './lib/runs.mjs';
 import { fmt, table } from './lib/stats.mjs';
 
 const USAGE = `usage: node tools/bench/ab.mjs --base <commit> [--rounds N] [--out DIR] [--keep-worktree] [-- <bench.mjs options>]
@@ -27,31 +27,22 @@ const USAGE = `usage: node tools/bench/ab.mjs --base <commit> [--rounds N] [--ou
   --keep-worktree   keep the base's worktree and build for the next comparison (default: removed at the end)
   after --, options for every bench.mjs run (default: --probe-docs 0 --search-chunks 0)`;
 
-let parsed;
-try {
-  parsed = parseArgs({
-    options: {
-      base: { type: 'string' },
-      rounds: { type: 'string', default: '3' },
-      out: { type: 'string' },
-      'keep-worktree': { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    allowPositionals: true,
-    strict: true,
-  });
-} catch (e) {
-  process.stderr.write(`${e.message}\n${USAGE}\n`);
-  process.exit(2);
-}
-const { values: args, positionals } = parsed;
+const { values: args, positionals } = parseCli(
+  {
+    base: { type: 'string' },
+    rounds: { type: 'string', default: '3' },
+    out: { type: 'string' },
+    'keep-worktree': { type: 'boolean', default: false },
+  },
+  USAGE,
+);
 const rounds = Number(args.rounds);
 if (args.help || !args.base || !Number.isInteger(rounds) || rounds < 1) {
   process.stderr.write(`${USAGE}\n`);
   process.exit(args.help ? 0 : 2);
 }
 const benchArgs = positionals.length ? positionals : ['--probe-docs', '0', '--search-chunks', '0'];
-const log = (m) => process.stderr.write(`[ab ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
+const log = logger('ab');
 
 function run(cmd, argv, cwd, env = {}) {
   const r = spawnSync(cmd, argv, { cwd, encoding: 'utf8', env: { ...process.env, ...env } });
@@ -82,16 +73,9 @@ build(ROOT);
 
 /** One bench.mjs run of `side`; returns its JSON. */
 function bench(side, round) {
-  const name = `${String(round).padStart(2, '0')}-${side}`;
-  const json = join(out, `${name}.json`);
-  const argv = [join(ROOT, 'tools/bench/bench.mjs'), ...benchArgs, '--json', json];
-  if (side === 'A') argv.push('--app-root', worktree);
   log(`round ${round}: ${side} (${side === 'A' ? baseSha.slice(0, 12) : 'this checkout'})`);
-  const txt = createWriteStream(join(out, `${name}.txt`));
-  const r = spawnSync(process.execPath, argv, { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  txt.end(`${r.stderr}${r.stdout}`);
-  if (r.status !== 0) throw new Error(`bench ${name} failed (exit ${r.status}); see ${join(out, `${name}.txt`)}`);
-  return JSON.parse(readFileSync(json, 'utf8'));
+  const argv = side === 'A' ? [...benchArgs, '--app-root', worktree] : benchArgs;
+  return runBench(argv, out, `${String(round).padStart(2, '0')}-${side}`);
 }
 
 /** The figures compared, from one run's JSON. */
@@ -116,18 +100,12 @@ function figures(r) {
 
 const runs = [];
 for (let round = 1; round <= rounds; round++) {
-  const order = round % 2 ? ['A', 'B'] : ['B', 'A'];
+  const order = interleaved(round, 'A', 'B');
   const pair = {};
   for (const side of order) pair[side] = figures(bench(side, round));
   runs.push({ round, order: order.join(''), A: pair.A, B: pair.B });
 }
 
-const median = (xs) => {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (!s.length) return null;
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const keys = Object.keys(runs[0].A);
 const summary = Object.fromEntries(
   keys.map((k) => {

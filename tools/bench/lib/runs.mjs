@@ -1,0 +1,46 @@
+// Running bench.mjs as a child and comparing runs: shared by ab.mjs (two builds) and scale.mjs (two worker counts).
+import { spawnSync } from 'node:child_process';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ROOT } from './stack.mjs';
+
+/**
+ * One bench.mjs run with `argv` (its --json goes to `<out>/<name>.json`, its table and log to `<name>.txt`);
+ * returns the parsed JSON. Throws when the run fails, naming the file that says why.
+ */
+export function runBench(argv, out, name) {
+  const json = join(out, `${name}.json`);
+  const r = spawnSync(process.execPath, [join(ROOT, 'tools/bench/bench.mjs'), ...argv, '--json', json], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  createWriteStream(join(out, `${name}.txt`)).end(`${r.stderr}${r.stdout}`);
+  if (r.status !== 0) throw new Error(`bench ${name} failed (exit ${r.status}); see ${join(out, `${name}.txt`)}`);
+  return JSON.parse(readFileSync(json, 'utf8'));
+}
+
+/** Median of the finite numbers in `xs`; null when there are none. */
+export function median(xs) {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (!s.length) return null;
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** The order of the two sides in round `round` (1-based): A B, B A, A B, ... so that a drift weighs on both alike. */
+export const interleaved = (round, a, b) => (round % 2 ? [a, b] : [b, a]);
+
+/** Timestamped progress line on stderr. */
+export const logger = (tag) => (m) => process.stderr.write(`[${tag} ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
+
+/** parseArgs with positionals after `--` and a `--help`/`-h` flag; a bad option prints `usage` and exits 2. */
+export function parseCli(options, usage) {
+  try {
+    return parseArgs({ options: { ...options, help: { type: 'boolean', short: 'h', default: false } }, allowPositionals: true, strict: true });
+  } catch (e) {
+    process.stderr.write(`${e.message}\n${usage}\n`);
+    process.exit(2);
+  }
+}
