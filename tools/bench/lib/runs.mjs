@@ -1,6 +1,6 @@
 // Running bench.mjs as a child and comparing runs: shared by ab.mjs (two builds) and scale.mjs (two worker counts).
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT } from './stack.mjs';
@@ -16,7 +16,7 @@ export function runBench(argv, out, name) {
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
   });
-  createWriteStream(join(out, `${name}.txt`)).end(`${r.stderr}${r.stdout}`);
+  writeFileSync(join(out, `${name}.txt`), `${r.stderr}${r.stdout}`); // now: the caller's next run blocks the event loop
   if (r.status !== 0) throw new Error(`bench ${name} failed (exit ${r.status}); see ${join(out, `${name}.txt`)}`);
   return JSON.parse(readFileSync(json, 'utf8'));
 }
