@@ -17,7 +17,7 @@ import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ROOT } from './lib/stack.mjs';
-import { interleaved, logger, median, parseCli, runBench } from './lib/runs.mjs';
+import { cpuMsPerDoc, interleaved, isWorker, logger, median, parseCli, runBench } from './lib/runs.mjs';
 import { fmt, table } from './lib/stats.mjs';
 
 const USAGE = `usage: node tools/bench/ab.mjs --base <commit> [--rounds N] [--out DIR] [--keep-worktree] [-- <bench.mjs options>]
@@ -82,15 +82,11 @@ function bench(side, round) {
 function figures(r) {
   const t = r.throughput;
   const cpu = t.cpu?.ms_per_doc ?? {};
-  const sum = (pred) =>
-    Object.entries(cpu)
-      .filter(([k]) => pred(k))
-      .reduce((n, [, v]) => n + v, 0);
   return {
     docs_per_minute: t.docs_per_minute,
     steady_docs_per_minute: t.docs_per_minute_steady_10_90,
-    cpu_ms_per_doc_total: Number(sum(() => true).toFixed(1)),
-    cpu_ms_per_doc_worker: Number(sum((k) => k.startsWith('worker')).toFixed(1)),
+    cpu_ms_per_doc_total: cpuMsPerDoc(r),
+    cpu_ms_per_doc_worker: cpuMsPerDoc(r, isWorker),
     cpu_ms_per_doc_postgres: cpu.postgres ?? null,
     cpu_ms_per_doc_api: cpu.api ?? null,
     commits_per_doc: t.database?.commits_per_doc ?? null,

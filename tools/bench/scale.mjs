@@ -15,7 +15,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ensureBuilt, ROOT } from './lib/stack.mjs';
-import { interleaved, logger, median, parseCli, runBench } from './lib/runs.mjs';
+import { cpuMsPerDoc, interleaved, isWorker, logger, median, parseCli, runBench } from './lib/runs.mjs';
 import { fmt, table } from './lib/stats.mjs';
 
 const TARGET = 1.8;
@@ -69,12 +69,7 @@ function figures(r) {
     docs_per_minute: t.docs_per_minute,
     steady_docs_per_minute: t.docs_per_minute_steady_10_90,
     complete: t.complete ?? null,
-    worker_cpu_ms_per_doc: Number(
-      Object.entries(t.cpu?.ms_per_doc ?? {})
-        .filter(([k]) => k.startsWith('worker'))
-        .reduce((n, [, v]) => n + v, 0)
-        .toFixed(1),
-    ),
+    worker_cpu_ms_per_doc: cpuMsPerDoc(r, isWorker),
     machine_busy_pct: t.cpu?.machine_busy_percent_of_all_cores ?? null,
   };
 }

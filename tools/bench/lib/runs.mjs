@@ -16,10 +16,22 @@ export function runBench(argv, out, name) {
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
   });
-  writeFileSync(join(out, `${name}.txt`), `${r.stderr}${r.stdout}`); // now: the caller's next run blocks the event loop
+  // synchronously: a stream's write would wait for the event loop, which the caller's next run blocks
+  writeFileSync(join(out, `${name}.txt`), `${r.stderr}${r.stdout}`);
   if (r.status !== 0) throw new Error(`bench ${name} failed (exit ${r.status}); see ${join(out, `${name}.txt`)}`);
   return JSON.parse(readFileSync(json, 'utf8'));
 }
+
+/** CPU ms a document of the run's processes whose name passes `pred` (all by default), summed, to 0.1 ms. */
+export function cpuMsPerDoc(run, pred = () => true) {
+  const sum = Object.entries(run.throughput.cpu?.ms_per_doc ?? {})
+    .filter(([k]) => pred(k))
+    .reduce((n, [, v]) => n + v, 0);
+  return Number(sum.toFixed(1));
+}
+
+/** Whether a process name of the run's CPU table is one of the workers (`worker-1`, `worker-2`, ...). */
+export const isWorker = (name) => name.startsWith('worker');
 
 /** Median of the finite numbers in `xs`; null when there are none. */
 export function median(xs) {
