@@ -1,5 +1,3 @@
-export * from './lib/errors';
-export * from './lib/classify';
 export * from './lib/circuit-breaker.config';
 export * from './lib/service-policy';
 export * from './lib/breaker-registry.service';

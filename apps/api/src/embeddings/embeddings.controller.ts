@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Inject, Param, ParseIntPipe, P
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { AuthUser, CurrentUser } from '@app/auth';
-import { PermanentError, TransientError } from '@app/circuit-breaker';
+import { PermanentError, TransientError } from '@app/errors';
 import {
   BuildConflictError,
   BuildRequestError,

@@ -2,7 +2,7 @@ import { Body, Controller, HttpCode, Logger, Post, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { AuthUser, CurrentUser } from '@app/auth';
-import { TransientError } from '@app/circuit-breaker';
+import { TransientError } from '@app/errors';
 import { ApiError } from '@app/http';
 import { QueryEmbeddingError, SearchResponse, SearchService } from '@app/jobs';
 import { SearchDto } from './search.dto';

@@ -2,7 +2,7 @@ import { LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PermanentError, TransientError } from '@app/circuit-breaker';
+import { PermanentError, TransientError } from '@app/errors';
 import {
   BuildConflictError,
   BuildRequestError,

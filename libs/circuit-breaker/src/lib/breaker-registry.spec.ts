@@ -2,7 +2,7 @@ import { Test } from '@nestjs/testing';
 import { BreakerRegistry } from './breaker-registry.service';
 import { BreakerStateChange } from './circuit-breaker.config';
 import { CircuitBreakerModule } from './circuit-breaker.module';
-import { TransientError } from './errors';
+import { TransientError } from '@app/errors';
 
 const fail = async (): Promise<never> => {
   throw new TransientError('down');

@@ -1,5 +1,5 @@
 import { BreakerStateChange } from './circuit-breaker.config';
-import { BreakerOpenError, PermanentError, TransientError } from './errors';
+import { BreakerOpenError, PermanentError, TransientError } from '@app/errors';
 import { ServicePolicy } from './service-policy';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -26,8 +26,7 @@ import {
   ResolvedServicePolicyOptions,
   ServicePolicyOptions,
 } from './circuit-breaker.config';
-import { classifyError } from './classify';
-import { BreakerOpenError, PermanentError, TransientError } from './errors';
+import { BreakerOpenError, classifyError, PermanentError, TransientError } from '@app/errors';
 
 export interface ExecuteOptions {
   /** Caller's signal (e.g. shutdown): aborts the attempt in flight and stops further retries. */

@@ -1,4 +1,4 @@
-import { PermanentError } from '@app/circuit-breaker';
+import { PermanentError } from '@app/errors';
 import fc from 'fast-check';
 import { PlanItem, planBatches } from './batch-planner';
 

@@ -1,4 +1,4 @@
-import { PermanentError } from '@app/circuit-breaker';
+import { PermanentError } from '@app/errors';
 import { OPENAI_EMBEDDING_LIMITS } from './embedder.config';
 
 export interface PlanItem {

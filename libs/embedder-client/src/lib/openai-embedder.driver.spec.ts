@@ -1,4 +1,5 @@
-import { BreakerOpenError, BreakerRegistry, CircuitBreakerModule, PermanentError, ServicePolicy, TransientError } from '@app/circuit-breaker';
+import { BreakerRegistry, CircuitBreakerModule, ServicePolicy } from '@app/circuit-breaker';
+import { BreakerOpenError, PermanentError, TransientError } from '@app/errors';
 import { Test } from '@nestjs/testing';
 import { IncomingHttpHeaders, ServerResponse, createServer } from 'node:http';
 import { AddressInfo } from 'node:net';

@@ -1,11 +1,6 @@
 import { currentCorrelationId } from '@app/observability';
-import {
-  PermanentError,
-  ServicePolicy,
-  TransientError,
-  classifyError,
-  classifyHttpStatus,
-} from '@app/circuit-breaker';
+import { ServicePolicy } from '@app/circuit-breaker';
+import { PermanentError, TransientError, classifyError, classifyHttpStatus } from '@app/errors';
 import OpenAI from 'openai';
 import { OPENAI_EMBEDDING_LIMITS, OpenAiEmbedderOptions } from './embedder.config';
 import { EmbedOptions, EmbedResult, Embedder } from './embedder.interface';

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { classifyError, PermanentError } from '@app/circuit-breaker';
+import { classifyError, PermanentError } from '@app/errors';
 import { readEmbeddingSettings } from '@app/database';
 import { EMBEDDER, EmbedOptions, EmbedResult, Embedder, PlanItem, planBatches } from '@app/embedder-client';
 import { MetricsService } from '@app/observability';

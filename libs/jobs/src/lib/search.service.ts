@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { classifyError, PermanentError, TransientError } from '@app/circuit-breaker';
+import { classifyError, PermanentError, TransientError } from '@app/errors';
 import { EmbeddingStorage, readEmbeddingSettings } from '@app/database';
 import type { Embedder } from '@app/embedder-client';
 import { EmbeddingModelsService } from '@app/embeddings';

@@ -1,4 +1,5 @@
-import { BreakerOpenError, BreakerRegistry, PermanentError, ServicePolicy, TransientError } from '@app/circuit-breaker';
+import { BreakerRegistry, ServicePolicy } from '@app/circuit-breaker';
+import { BreakerOpenError, PermanentError, TransientError } from '@app/errors';
 import { Test } from '@nestjs/testing';
 import { CircuitBreakerModule } from '@app/circuit-breaker';
 import { AddressInfo } from 'node:net';

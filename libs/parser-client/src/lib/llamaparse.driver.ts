@@ -1,6 +1,7 @@
 import { request } from 'undici';
 import { currentCorrelationId } from '@app/observability';
-import { PermanentError, ServicePolicy, TransientError, classifyError, classifyHttpStatus } from '@app/circuit-breaker';
+import { ServicePolicy } from '@app/circuit-breaker';
+import { PermanentError, TransientError, classifyError, classifyHttpStatus } from '@app/errors';
 import { LlamaParseOptions } from './parser-client.config';
 import {
   ParserCallOptions,

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource } from 'typeorm';
-import { PermanentError, TransientError } from '@app/circuit-breaker';
+import { PermanentError, TransientError } from '@app/errors';
 import { createDataSource, migratedTemplate } from '@app/database';
 import { JobTransitionsService, ParserWebhookService, signWebhook, UploadsService } from '@app/jobs';
 import { MetricsService } from '@app/observability';

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { classifyError, ClassifiedError, PermanentError, TransientError } from '@app/circuit-breaker';
+import { classifyError, ClassifiedError, PermanentError, TransientError } from '@app/errors';
 import { DocumentEntity, JobError, JobProgress, UploadJobEntity, prepared, runPrepared } from '@app/database';
 import { AppliedTransition, DocumentWrites, JobTransitionsService, TransitionOptions, TransitionStep } from '@app/jobs';
 import { MetricsService } from '@app/observability';

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { BreakerRegistry, TransientError } from '@app/circuit-breaker';
+import { BreakerRegistry } from '@app/circuit-breaker';
+import { TransientError } from '@app/errors';
 import { metricsPrefixFor, PROMETHEUS_CONTENT_TYPE } from './metrics.config';
 import { JobCount, MetricsService } from './metrics.service';
 import { parseSamples, sampleValue } from '../../../test/prom-text';

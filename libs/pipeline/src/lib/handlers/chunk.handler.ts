@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Chunk, chunkMarkdown } from '@app/chunking';
-import { PermanentError } from '@app/circuit-breaker';
+import { PermanentError } from '@app/errors';
 import { EMBEDDER, Embedder } from '@app/embedder-client';
 import { STORAGE, StorageDriver } from '@app/storage';
 import { prepared, runPrepared } from '@app/database';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PermanentError, TransientError } from '@app/circuit-breaker';
+import { PermanentError, TransientError } from '@app/errors';
 import type { DocumentEntity, UploadJobEntity } from '@app/database';
 import type { ParserClient, ParserMarkdownResult, ParserStatusResult } from '@app/parser-client';
 import { LocalStorageDriver, storageKey } from '@app/storage';

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { PermanentError } from '@app/circuit-breaker';
+import { PermanentError } from '@app/errors';
 import { PARSER_CLIENT, ParserClient, ParserMarkdownResult, parserJobStatusOf } from '@app/parser-client';
 import { STORAGE, StorageDriver, storageKey } from '@app/storage';
 import type { JobContext, StageHandler, StageResult } from '../job-context';

@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { TransientError } from '@app/circuit-breaker';
+import { TransientError } from '@app/errors';
 import { createDataSource, DocumentEntity, migratedTemplate } from '@app/database';
 import type { Embedder } from '@app/embedder-client';
 import { EmbeddingModelsService } from '@app/embeddings';

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { TransientError } from '@app/circuit-breaker';
+import { TransientError } from '@app/errors';
 import { EmbeddingModelsService } from '@app/embeddings';
 import type { JobContext, StageHandler, StageResult } from '../job-context';
 

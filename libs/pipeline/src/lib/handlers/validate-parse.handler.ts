@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { isEffectivelyEmpty, markdownSha256 } from '@app/chunking';
-import { PermanentError } from '@app/circuit-breaker';
+import { PermanentError } from '@app/errors';
 import { STORAGE, StorageDriver } from '@app/storage';
 import type { JobContext, StageHandler, StageResult } from '../job-context';
 import { PIPELINE_OPTIONS, PipelineOptions } from '../pipeline.options';

@@ -2,7 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PermanentError } from '@app/circuit-breaker';
+import { PermanentError } from '@app/errors';
 import { DocumentEntity, UploadJobEntity } from '@app/database';
 import type { ParserClient, ParserSubmitRequest } from '@app/parser-client';
 import { LocalStorageDriver } from '@app/storage';

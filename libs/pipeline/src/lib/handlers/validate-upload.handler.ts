@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { PermanentError } from '@app/circuit-breaker';
+import { PermanentError } from '@app/errors';
 import { sha256Hex, STORAGE, StorageDriver, StorageNotFoundError, StorageObjectTooLargeError } from '@app/storage';
 import type { JobContext, StageHandler, StageResult } from '../job-context';
 

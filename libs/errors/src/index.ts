@@ -1,0 +1,2 @@
+export * from './lib/errors';
+export * from './lib/classify';
