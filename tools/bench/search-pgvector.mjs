@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Search latency on real pgvector, in-process (PGlite + @electric-sql/pglite-pgvector), for machines whose
-// PostgreSQL has no pgvector (this one's). It runs the api's own SQL: libs/jobs/src/lib/search-sql.ts is
+// PostgreSQL has no pgvector (this one's). It runs the api's own SQL: libs/search/src/lib/search-sql.ts is
 // compiled with @swc/core at start, so what is timed is the statement SearchService sends (with its prelude:
 // hnsw.ef_search, and hnsw.iterative_scan on pgvector >= 0.8), over the pgvector branch of the schema
 // (vector(N), HNSW cosine index, the (user_id, embed_model, embed_version) index).
@@ -49,7 +49,7 @@ mkdirSync(outDir, { recursive: true });
 const compiled = join(outDir, 'search-sql.mjs');
 writeFileSync(
   compiled,
-  transformFileSync(join(ROOT, 'libs/jobs/src/lib/search-sql.ts'), {
+  transformFileSync(join(ROOT, 'libs/search/src/lib/search-sql.ts'), {
     jsc: { parser: { syntax: 'typescript' }, target: 'es2022' },
     module: { type: 'es6' },
   }).code,

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import type { SearchResponse } from '@app/jobs';
+import type { SearchResponse } from '@app/search';
 import { setFaults, Stack, startStack, until, uploadDocument, waitForJobs } from './stack';
 
 const ROOT = resolve(__dirname, '../../..');

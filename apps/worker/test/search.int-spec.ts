@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SearchResponse } from '@app/jobs';
+import type { SearchResponse } from '@app/search';
 import { Stack, startStack, uploadDocument, waitForJobs } from './stack';
 
 const BIRDS = `# Birds of prey

@@ -6,6 +6,3 @@ export * from './lib/jobs-query.service';
 export * from './lib/parser-webhook.service';
 export * from './lib/documents.service';
 export * from './lib/documents.module';
-export * from './lib/search-sql';
-export * from './lib/search.service';
-export * from './lib/search.module';

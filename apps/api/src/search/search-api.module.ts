@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { SearchModule } from '@app/jobs';
+import { SearchModule } from '@app/search';
 import { SearchController } from './search.controller';
 
 /** POST /api/v2/search. The embedder and the active model come from EmbeddingsApiModule (global providers). */

@@ -4,7 +4,7 @@ import type { Response } from 'express';
 import { AuthUser, CurrentUser } from '@app/auth';
 import { TransientError } from '@app/errors';
 import { ApiError } from '@app/http';
-import { QueryEmbeddingError, SearchResponse, SearchService } from '@app/jobs';
+import { QueryEmbeddingError, SearchResponse, SearchService } from '@app/search';
 import { SearchDto } from './search.dto';
 
 @ApiTags('search')

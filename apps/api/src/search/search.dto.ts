@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsInt, IsOptional, IsString, IsUUID, Length, Matches, Max, Min } from 'class-validator';
-import { MAX_SEARCH_TOP_K, SearchMode } from '@app/jobs';
+import { MAX_SEARCH_TOP_K, SearchMode } from '@app/search';
 
 export const SEARCH_MODES: readonly SearchMode[] = ['vector', 'hybrid'];
 
