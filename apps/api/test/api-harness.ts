@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +6,7 @@ import { INestApplication } from '@nestjs/common';
 import { signDevToken } from '@app/auth';
 import { loadConfig } from '@app/config';
 import { migratedTemplate } from '@app/database';
+import type { UploadSignatureFields } from '@app/storage';
 import { buildPdf, createTestDatabase, TestDatabase } from '@app/testing';
 import { ApiConfig } from '../src/app.config';
 import { createApiApp } from '../src/app.factory';
@@ -59,4 +60,20 @@ export function tinyPdf(text = 'Hello PDF'): Buffer {
 export function pathOf(url: string): string {
   const u = new URL(url);
   return `${u.pathname}${u.search}`;
+}
+
+/**
+ * The `sig` of a signed upload URL, computed the way docs/api.md specifies it (HMAC-SHA256 over seven lines), so a
+ * test can forge a URL signed with the real secret (an expired one, a hostile key) through the documented wire format
+ * alone. Tests first check it reproduces the `sig` of a URL the api handed out (`signedFieldsOf`).
+ */
+export function signUploadAsDocumented(f: UploadSignatureFields, secret: string): string {
+  const canonical = ['INGEST-UPLOAD-V1', 'PUT', f.key, String(f.expires), String(f.size), f.sha256.toLowerCase(), f.contentType.trim().toLowerCase()];
+  return createHmac('sha256', secret).update(canonical.join('\n')).digest('hex');
+}
+
+/** The fields a signed upload URL covers: its query, plus the Content-Type it was signed for. */
+export function signedFieldsOf(url: string | URL, contentType: string): UploadSignatureFields {
+  const q = new URL(url).searchParams;
+  return { key: q.get('key') ?? '', expires: Number(q.get('expires')), size: Number(q.get('size')), sha256: q.get('sha256') ?? '', contentType };
 }

@@ -10,12 +10,12 @@ import { signDevToken } from '@app/auth';
 import { loadConfig } from '@app/config';
 import { migratedTemplate } from '@app/database';
 import { signWebhook } from '@app/jobs';
-import { InvalidStorageKeyError, LocalStorageDriver, signUpload } from '@app/storage';
+import { InvalidStorageKeyError, LocalStorageDriver } from '@app/storage';
 import { createTestDatabase, registerEmbeddingModel, TestDatabase } from '@app/testing';
 import { INestApplication } from '@nestjs/common';
 import { ApiConfig } from '../src/app.config';
 import { createApiApp } from '../src/app.factory';
-import { pathOf, sha256, tinyPdf } from './api-harness';
+import { pathOf, sha256, signedFieldsOf, signUploadAsDocumented, tinyPdf } from './api-harness';
 
 /** Every JSON log line the api writes (its pino destination). */
 class CapturedLogs {
@@ -413,12 +413,14 @@ describe('api security (e2e)', () => {
     });
 
     it('a traversal key is refused even when signed with the real secret, and nothing lands outside the root', async () => {
+      // the documented signature reproduces the api's, so the URLs below carry authentic signatures
+      expect(signUploadAsDocumented(signedFieldsOf(url, PDF), config.STORAGE_SIGNING_SECRET)).toBe(sig);
       const outside = mkdtempSync(join(tmpdir(), 'ingest-outside-'));
       try {
         for (const key of [`../${outside.split('/').pop()}/pwned`, `users/../../${outside.split('/').pop()}/pwned`, `/${outside}/pwned`, '..']) {
           const expires = Math.floor(Date.now() / 1000) + 600;
           const fields = { key, expires, size: pdf.length, sha256: sha256(pdf), contentType: PDF };
-          const q = new URLSearchParams({ key, expires: String(expires), size: String(pdf.length), sha256: sha256(pdf), sig: signUpload(fields, config.STORAGE_SIGNING_SECRET) });
+          const q = new URLSearchParams({ key, expires: String(expires), size: String(pdf.length), sha256: sha256(pdf), sig: signUploadAsDocumented(fields, config.STORAGE_SIGNING_SECRET) });
           await refused(`${url.pathname}?${q}`);
         }
         expect(readdirSync(outside)).toEqual([]);
@@ -479,7 +481,7 @@ describe('api security (e2e)', () => {
         ['delete', () => driver.deleteObject(key)],
         ['deletePrefix', () => driver.deletePrefix(key)],
         ['uploadUrl', () => driver.createUploadUrl(key, { bytesLen: 1, sha256: 'a'.repeat(64), contentType: 'text/plain', expiresInSec: 60 })],
-        ['writeAtomically', () => driver.writeAtomically(key, Readable.from([Buffer.from('pwned')]))],
+        ['receive', () => driver.receiver.receive(key, Readable.from([Buffer.from('pwned')]), { expectedSize: 5, expectedSha256: sha256('pwned') })],
       ].filter(([name]) => !(viaLink && name === 'uploadUrl')) as [string, () => Promise<unknown>][];
       for (const [name, op] of ops) {
         const outcome = await op().then(

@@ -2,8 +2,8 @@ import { createHmac, randomUUID } from 'node:crypto';
 import request from 'supertest';
 import type { App } from 'supertest/types';
 import { signDevToken } from '@app/auth';
-import { STORAGE, signUpload, storageKey, type StorageDriver } from '@app/storage';
-import { ApiHarness, pathOf, sha256, startApi, tinyPdf } from './api-harness';
+import { STORAGE, storageKey, type StorageDriver } from '@app/storage';
+import { ApiHarness, pathOf, sha256, signedFieldsOf, signUploadAsDocumented, startApi, tinyPdf } from './api-harness';
 
 const PDF = 'application/pdf';
 
@@ -222,10 +222,12 @@ describe('api: upload flow (e2e, real PostgreSQL and local storage)', () => {
       const pdf = tinyPdf('expired');
       const r = await upload(bodyFor(pdf)).expect(201);
       const u = new URL(r.body.signed_url);
+      // the documented signature reproduces the api's, so the URL below is authentic, only expired
+      expect(signUploadAsDocumented(signedFieldsOf(u, PDF), h.config.STORAGE_SIGNING_SECRET)).toBe(u.searchParams.get('sig'));
       const expires = Math.floor(Date.now() / 1000) - 5;
       const fields = { key: u.searchParams.get('key') ?? '', expires, size: pdf.length, sha256: sha256(pdf), contentType: PDF };
       u.searchParams.set('expires', String(expires));
-      u.searchParams.set('sig', signUpload(fields, h.config.STORAGE_SIGNING_SECRET));
+      u.searchParams.set('sig', signUploadAsDocumented(fields, h.config.STORAGE_SIGNING_SECRET));
       const res = await request(http).put(pathOf(u.toString())).set('Content-Type', PDF).send(pdf).expect(403);
       expect(res.body.error.code).toBe('upload_url_expired');
     });

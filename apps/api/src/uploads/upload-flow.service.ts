@@ -4,14 +4,7 @@ import { ApiError } from '@app/http';
 import type { UploadJobEntity } from '@app/database';
 import { JobTransitionsService, UploadsService } from '@app/jobs';
 import type { JobStatus } from '@app/state-machine';
-import {
-  LocalStorageDriver,
-  receiveUpload,
-  STORAGE,
-  StorageDriver,
-  storageKey,
-  UploadSignatureFields,
-} from '@app/storage';
+import { STORAGE, StorageDriver, storageKey, UploadSignatureFields } from '@app/storage';
 import { API_CONFIG } from '../app.tokens';
 import type { ApiConfig } from '../app.config';
 import type { CreateUploadDto, UploadResponse } from './upload.dto';
@@ -126,11 +119,12 @@ export class UploadFlowService {
   }
 
   /**
-   * Receives the bytes of a signed upload (local storage driver). The signature has been checked by
-   * the caller; here the declared size and sha256 are enforced while streaming.
+   * Receives the bytes of a signed upload (a storage driver with a `receiver`, the local one). The signature has
+   * been checked by the caller; here the declared size and sha256 are enforced while streaming.
    */
   async receive(upload: UploadSignatureFields, body: Readable, requestId: string) {
-    if (!(this.storage instanceof LocalStorageDriver)) {
+    const receiver = this.storage.receiver;
+    if (!receiver) {
       throw new ApiError(404, 'not_found', 'Uploads go directly to the object store with this storage driver');
     }
     const ids = storageKey.parseRaw(upload.key);
@@ -143,7 +137,7 @@ export class UploadFlowService {
     // Already received (a retried PUT): idempotent answer, nothing stored twice.
     if (!awaitingBytes(job)) return answer(job, false);
 
-    const outcome = await receiveUpload(this.storage, upload.key, body, {
+    const outcome = await receiver.receive(upload.key, body, {
       expectedSize: upload.size,
       expectedSha256: upload.sha256,
       maxBytes: this.config.UPLOAD_MAX_BYTES,

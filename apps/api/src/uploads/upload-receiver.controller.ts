@@ -1,33 +1,31 @@
-import { Controller, Put, Query, Req } from '@nestjs/common';
+import { Controller, Inject, Put, Query, Req } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { Public } from '@app/auth';
 import { ApiError } from '@app/http';
-import { Inject } from '@nestjs/common';
-import { LOCAL_UPLOAD_PATH, STORAGE_OPTIONS, StorageOptions, verifyUploadSignature } from '@app/storage';
+import { STORAGE, StorageDriver, UPLOAD_RECEIVER_PATH } from '@app/storage';
 import { RequestId } from '../request-id.decorator';
 import { UploadFlowService } from './upload-flow.service';
 
 /**
- * Target of the signed upload URLs of the local storage driver. Not behind JWT: the HMAC-signed
- * query (key, expiry, size, sha256, content type) is the authorisation.
+ * Target of the signed upload URLs of a storage driver that receives uploads through the api (one
+ * with a `receiver`, the local driver). Not behind JWT: the signed query (key, expiry, size, sha256,
+ * content type) is the authorisation. 404 when the driver has no receiver (clients PUT to the store).
  */
 @ApiExcludeController()
-@Controller(LOCAL_UPLOAD_PATH.replace(/^\//, ''))
+@Controller(UPLOAD_RECEIVER_PATH.replace(/^\//, ''))
 export class UploadReceiverController {
   constructor(
     private readonly flow: UploadFlowService,
-    @Inject(STORAGE_OPTIONS) private readonly storageOptions: StorageOptions,
+    @Inject(STORAGE) private readonly storage: StorageDriver,
   ) {}
 
   @Public()
   @Put()
   async receive(@Query() query: Record<string, unknown>, @Req() req: Request, @RequestId() requestId: string) {
-    if (this.storageOptions.driver !== 'local') throw new ApiError(404, 'not_found', 'Not found');
-    const check = verifyUploadSignature(
-      { ...query, contentType: req.headers['content-type'] ?? '' },
-      this.storageOptions.signingSecret,
-    );
+    const receiver = this.storage.receiver;
+    if (!receiver) throw new ApiError(404, 'not_found', 'Not found');
+    const check = receiver.verify({ ...query, contentType: req.headers['content-type'] ?? '' });
     switch (check.status) {
       case 'malformed':
         throw new ApiError(403, 'invalid_signature', `Upload URL is malformed (${check.reason})`);

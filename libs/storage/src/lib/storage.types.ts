@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { UploadReceiver } from './upload-receiver';
 
 /** Nest injection token for the active {@link StorageDriver}. */
 export const STORAGE = Symbol('STORAGE');
@@ -32,8 +33,21 @@ export interface StoredObjectInfo {
   sha256?: string;
 }
 
+/**
+ * A storage backend. Besides the operations every driver has, a driver may have optional
+ * capabilities (members that are present or absent): callers ask for the capability
+ * (`if (storage.receiver)`), never for the driver's type or `kind`. More capabilities may join
+ * the same way (for example one that confirms uploads made straight to the store).
+ */
 export interface StorageDriver {
+  /** Which backend this is, for health details and logs only; do not branch on it. */
   readonly kind: 'local' | 's3';
+  /**
+   * Present when the driver receives uploads through the api (its upload URLs point at the api's
+   * `UPLOAD_RECEIVER_PATH` route): verifies the signed URL and writes the body with size and
+   * sha256 checks. Absent when clients PUT straight to the store (S3).
+   */
+  readonly receiver?: UploadReceiver;
   /** A URL the client PUTs the bytes to; size, sha256 and content type are enforced on receipt. */
   createUploadUrl(key: string, opts: CreateUploadUrlOptions): Promise<UploadTarget>;
   /** Stores the body atomically (readers see the old object or the new one, never a partial one). */

@@ -7,15 +7,17 @@ import { assertValidStorageKey, assertValidStoragePrefix } from '../storage-key'
 import { InvalidStorageKeyError, StorageNotFoundError, StorageObjectTooLargeError, StorageUnavailableError } from '../storage.errors';
 import type { CreateUploadUrlOptions, LocalStorageOptions, StorageDriver, StoredObjectInfo, UploadTarget } from '../storage.types';
 import { assertUploadOptions, hashStream, toBuffer } from '../stream.util';
+import { UPLOAD_RECEIVER_PATH, type UploadReceiver } from '../upload-receiver';
 import { errnoCode, ignoreMissing, isScratchName, mapFsError, scratchName } from './local-fs.util';
-import { LOCAL_UPLOAD_PATH, uploadQueryString } from './upload-signature';
+import { receiveUpload } from './receive-upload';
+import { uploadQueryString, verifyUploadSignature } from './upload-signature';
 
 export interface LocalStorageDriverOptions extends Omit<LocalStorageOptions, 'driver'> {
   /** Clock, for tests. */
   now?: () => Date;
 }
 
-/** Result of {@link LocalStorageDriver.writeAtomically}. */
+/** Result of {@link LocalStorageDriver.writeAtomically} (inside the lib only). */
 export type AtomicWriteResult =
   | { status: 'committed'; size: number; sha256: string }
   /** `accept` said no; nothing was written. */
@@ -46,9 +48,16 @@ const MAX_DIR_RACE_RETRIES = 5;
  *   removed on every failure path.
  * - Deleting prunes directories left empty, up to (not including) the root.
  * - `stat` reports size only (no stored checksum); use `hashObject` for the sha256.
+ * - It receives uploads through the api (`receiver`): its upload URLs point at the api's
+ *   `UPLOAD_RECEIVER_PATH`, HMAC-signed with `signingSecret`.
  */
 export class LocalStorageDriver implements StorageDriver {
   readonly kind = 'local' as const;
+  /** Verifies the signed upload URLs this driver hands out (on its clock) and writes their bodies with size and sha256 checks. */
+  readonly receiver: UploadReceiver = {
+    verify: (params) => verifyUploadSignature(params, this.secret, this.now()),
+    receive: (key, body, opts) => receiveUpload(this, key, body, opts),
+  };
   private readonly rootDir: string;
   private readonly baseUrl: string;
   private readonly secret: string;
@@ -82,7 +91,7 @@ export class LocalStorageDriver implements StorageDriver {
       this.secret,
     );
     return {
-      url: `${this.baseUrl}${LOCAL_UPLOAD_PATH}?${query}`,
+      url: `${this.baseUrl}${UPLOAD_RECEIVER_PATH}?${query}`,
       method: 'PUT',
       headers: { 'Content-Type': opts.contentType },
       expiresAt: new Date(expires * 1000),
@@ -203,6 +212,7 @@ export class LocalStorageDriver implements StorageDriver {
    * it over the target, unless more than `limit` bytes arrive (reading stops at once) or `accept`
    * refuses the result. Nothing is left behind on any path that does not commit. A Readable source
    * is not destroyed when reading stops early; the caller decides what to do with the rest.
+   * Used by `receiver.receive`; outside the lib, write through `putObject` or the receiver.
    */
   async writeAtomically(key: string, source: Buffer | Readable, opts: AtomicWriteOptions = {}): Promise<AtomicWriteResult> {
     assertValidStorageKey(key);

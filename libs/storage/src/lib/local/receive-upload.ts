@@ -1,33 +1,15 @@
 import type { Readable } from 'node:stream';
 import { SHA256_HEX } from '../stream.util';
+import type { ReceiveUploadOptions, ReceiveUploadOutcome } from '../upload-receiver';
 import type { LocalStorageDriver } from './local-storage.driver';
 
-export interface ReceiveUploadOptions {
-  /** Declared (signed) body length. */
-  expectedSize: number;
-  /** Declared (signed) sha256, hex. */
-  expectedSha256: string;
-  /** Server-side ceiling; a declared size above it is refused before reading a byte. */
-  maxBytes?: number;
-}
-
-export type ReceiveUploadOutcome =
-  | { status: 'ok'; size: number; sha256: string }
-  /**
-   * The body was shorter or longer than declared. For a longer body reading stops at the first byte
-   * past `expected`, so `got` is then a lower bound (`aborted: true`).
-   */
-  | { status: 'size_mismatch'; expected: number; got: number; aborted: boolean }
-  | { status: 'sha256_mismatch'; expected: string; got: string }
-  /** The declared size exceeds `maxBytes`; nothing was read. */
-  | { status: 'too_large'; limit: number; declared: number };
-
 /**
- * Receives the body of a signed local upload: streams it into a scratch file beside the target
- * while counting and hashing, stops as soon as it runs past `expectedSize`, and renames it into
- * place only when size and sha256 both match. Any other outcome leaves the stored object (if any)
- * untouched and no scratch file behind. Concurrent uploads to one key each write their own scratch
- * file; the last matching one to finish wins, whole.
+ * Receives the body of a signed local upload (the local driver's `receiver.receive`; inside the lib
+ * only): streams it into a scratch file beside the target while counting and hashing, stops as soon
+ * as it runs past `expectedSize`, and renames it into place only when size and sha256 both match.
+ * Any other outcome leaves the stored object (if any) untouched and no scratch file behind.
+ * Concurrent uploads to one key each write their own scratch file; the last matching one to finish
+ * wins, whole.
  *
  * The source stream is never destroyed here (so the route can still answer 413/400 on it); errors
  * of the source are rethrown as they are, after cleanup. Storage failures throw StorageError kinds.

@@ -1,12 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
-import {
-  canonicalUploadString,
-  LOCAL_UPLOAD_PATH,
-  signUpload,
-  uploadQueryString,
-  verifyUploadSignature,
-  type UploadSignatureFields,
-} from './upload-signature';
+import { UPLOAD_RECEIVER_PATH, type UploadSignatureFields } from '../upload-receiver';
+import { canonicalUploadString, signUpload, uploadQueryString, verifyUploadSignature } from './upload-signature';
 import { LocalStorageDriver } from './local-storage.driver';
 
 const SECRET = 'test-signing-secret-0123456789';
@@ -27,7 +21,7 @@ function paramsOf(url: string, contentType = 'text/plain'): Record<string, unkno
 }
 
 function signedParams(f: UploadSignatureFields = fields): Record<string, unknown> {
-  return paramsOf(`http://x${LOCAL_UPLOAD_PATH}?${uploadQueryString(f, SECRET)}`, f.contentType);
+  return paramsOf(`http://x${UPLOAD_RECEIVER_PATH}?${uploadQueryString(f, SECRET)}`, f.contentType);
 }
 
 describe('upload URL signing', () => {
@@ -45,7 +39,7 @@ describe('upload URL signing', () => {
     expect(target.headers).toEqual({ 'Content-Type': 'text/plain' });
     expect(target.expiresAt.toISOString()).toBe('2030-01-01T00:10:00.000Z');
     const url = new URL(target.url);
-    expect(url.origin + url.pathname).toBe(`http://api.test:8000${LOCAL_UPLOAD_PATH}`);
+    expect(url.origin + url.pathname).toBe(`http://api.test:8000${UPLOAD_RECEIVER_PATH}`);
     expect([...url.searchParams.keys()]).toEqual(['key', 'expires', 'size', 'sha256', 'sig']);
     expect(url.searchParams.get('key')).toBe(fields.key);
     expect(target.url).toContain('key=users%2Fu1%2Fdocuments%2Fd1%2Fraw');

@@ -1,25 +1,13 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { isValidStorageKey } from '../storage-key';
 import { isValidContentType, SHA256_HEX } from '../stream.util';
+import type { UploadSignatureCheck, UploadSignatureFields, UploadSignatureParams } from '../upload-receiver';
 
-/** Path of the route (mounted by the api) that receives local-driver uploads. */
-export const LOCAL_UPLOAD_PATH = '/api/v2/storage/upload';
+// The local driver's upload URL signing, inside the lib only: the api reaches it through the
+// driver's `receiver` capability (`UploadReceiver.verify`).
 
 /** Version tag at the start of the canonical string; bump it to invalidate every outstanding URL format. */
 export const UPLOAD_SIGNATURE_VERSION = 'INGEST-UPLOAD-V1';
-
-/** What an upload URL's signature covers. */
-export interface UploadSignatureFields {
-  key: string;
-  /** Unix seconds after which the URL is refused. */
-  expires: number;
-  /** Exact body length in bytes. */
-  size: number;
-  /** Lowercase hex sha256 of the body. */
-  sha256: string;
-  /** Content-Type header the client sends. */
-  contentType: string;
-}
 
 /**
  * The canonical string that is HMAC-SHA256-signed, seven lines joined by `\n`, no trailing newline:
@@ -62,18 +50,6 @@ export function uploadQueryString(fields: UploadSignatureFields, secret: string)
     sig: signUpload(fields, secret),
   }).toString();
 }
-
-export type UploadSignatureCheck =
-  | { status: 'ok'; upload: UploadSignatureFields; expiresAt: Date }
-  | { status: 'expired'; upload: UploadSignatureFields; expiresAt: Date }
-  | { status: 'bad_signature' }
-  | { status: 'malformed'; reason: string };
-
-/**
- * What the upload route passes in: the query parameters as parsed (`key, expires, size, sha256, sig`,
- * e.g. express `req.query`) plus `contentType`, the request's Content-Type header.
- */
-export type UploadSignatureParams = Readonly<Record<string, unknown>>;
 
 const DECIMAL = /^(0|[1-9][0-9]{0,15})$/;
 

@@ -55,7 +55,8 @@ export function hexToBase64(hex: string): string {
  * Uploads: `createUploadUrl` presigns a PutObject whose SigV4 signature covers `Content-Length`,
  * `Content-Type` and `x-amz-checksum-sha256` (kept as a header, not hoisted into the query), so S3
  * itself refuses a body of another length, type or sha256. `stat` reads the stored full-object
- * SHA256 checksum when S3 has one (HeadObject with ChecksumMode ENABLED).
+ * SHA256 checksum when S3 has one (HeadObject with ChecksumMode ENABLED). It has no `receiver`
+ * capability: clients PUT to the bucket directly and the api never sees the bytes.
  */
 export class S3StorageDriver implements StorageDriver {
   readonly kind = 's3' as const;
