@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { BreakerRegistry } from '@app/circuit-breaker';
 import { MetricsService } from '@app/observability';
-import { countUnfinishedJobs } from '@app/pipeline';
+import { countUnfinishedJobs } from '@app/jobs';
 
 /**
  * Feeds the metrics that are read on scrape: unfinished jobs by stage and state (a read of the backlog's index, not

@@ -1,8 +1,15 @@
 export * from './lib/jobs.module';
-export * from './lib/job-transitions.service';
 export * from './lib/uploads.service';
 export * from './lib/keyset-cursor';
 export * from './lib/jobs-query.service';
 export * from './lib/parser-webhook.service';
 export * from './lib/documents.service';
 export * from './lib/documents.module';
+export type { DocumentWrites, TransitionOptions, TransitionStep } from './lib/store/transition-planner';
+export type { ChunkRow, StageWrite, StageWriteReport } from './lib/store/stage-writes';
+export * from './lib/store/job-transitions.service';
+export * from './lib/store/job-store.service';
+export * from './lib/store/claim.service';
+export * from './lib/store/job-counts';
+export * from './lib/store/job-notifications.service';
+export * from './lib/parser-webhook.route';

@@ -3,7 +3,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { Public } from '@app/auth';
 import { ApiError } from '@app/http';
-import { ParserWebhookService } from '@app/jobs';
+import { PARSER_WEBHOOK_ROUTE, ParserWebhookService } from '@app/jobs';
 import { RequestId } from '../request-id.decorator';
 
 /**
@@ -11,12 +11,12 @@ import { RequestId } from '../request-id.decorator';
  * own secret (X-Webhook-Signature: sha256=<hex>), not by JWT. Replays answer 200 and change nothing.
  */
 @ApiExcludeController()
-@Controller('webhooks')
+@Controller(PARSER_WEBHOOK_ROUTE.controller)
 export class WebhooksController {
   constructor(private readonly webhooks: ParserWebhookService) {}
 
   @Public()
-  @Post('llamaparse/:jobId')
+  @Post(PARSER_WEBHOOK_ROUTE.path)
   @HttpCode(200)
   async llamaparse(
     @Param('jobId') jobId: string,

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { createDataSource, migratedTemplate } from '@app/database';
 import { createTestDatabase, TestDatabase } from '@app/testing';
-import { JobTransitionsService } from './job-transitions.service';
+import { JobTransitionsService } from './store/job-transitions.service';
 import { JobsQueryService } from './jobs-query.service';
 import { InvalidCursorError } from './keyset-cursor';
 import { NewUpload, UploadsService } from './uploads.service';

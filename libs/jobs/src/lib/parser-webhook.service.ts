@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { ASYNC_COMMIT, prepared, runPrepared } from '@app/database';
-import { JobTransitionsService } from './job-transitions.service';
+import { JobTransitionsService } from './store/job-transitions.service';
 
 export type WebhookOutcome =
   | { status: 'unauthorized' }

@@ -1,5 +1,5 @@
 import type { DocumentEntity, JobProgress, UploadJobEntity } from '@app/database';
-import type { DocumentWrites, StatementWrites } from '@app/jobs';
+import type { DocumentWrites, StageWrite, StageWriteReport } from '@app/jobs';
 import type { Stage } from '@app/state-machine';
 
 /**
@@ -48,10 +48,10 @@ export interface AdvanceResult {
   /** Document columns written in the transition's own statement (atomically with it, no transaction needed). */
   readonly document?: DocumentWrites;
   /**
-   * Other writes that must land atomically with the transition: parts of the transition's own statement, made
-   * conditional on it applying (one round trip; see `StatementWrites`).
+   * A write that must land atomically with the transition (the job store puts it in the transition's own statement,
+   * conditional on it applying: one round trip).
    */
-  readonly writes?: StatementWrites;
+  readonly write?: StageWrite;
 }
 
 /** The parser is still working: wait again until `nextAttemptAt`. */
@@ -78,6 +78,8 @@ export interface StageHandler {
    */
   readonly commitsWithNext?: boolean;
   run(ctx: JobContext): Promise<StageResult>;
+  /** Called once the stage's transition with its `write` committed, with what the store reported of the write. */
+  committed?(ctx: JobContext, result: AdvanceResult, report: StageWriteReport): void;
 }
 
 export const STAGE_HANDLERS = Symbol('STAGE_HANDLERS');

@@ -1,6 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { JobsModule } from '@app/jobs';
-import { ClaimService } from './claim.service';
+import { CLAIM_OPTIONS, ClaimService, JobNotificationsService, JobsModule } from '@app/jobs';
 import { ChunkHandler } from './handlers/chunk.handler';
 import { EmbedHandler } from './handlers/embed.handler';
 import { FetchParseHandler } from './handlers/fetch-parse.handler';
@@ -10,7 +9,6 @@ import { SubmitParseHandler } from './handlers/submit-parse.handler';
 import { ValidateParseHandler } from './handlers/validate-parse.handler';
 import { ValidateUploadHandler } from './handlers/validate-upload.handler';
 import { STAGE_HANDLERS, StageHandler } from './job-context';
-import { JobNotificationsService } from './job-notifications.service';
 import { PIPELINE_OPTIONS, PipelineOptions } from './pipeline.options';
 import { StageRunner } from './stage-runner.service';
 import { PIPELINE_DATABASE_URL, WorkerLoopService } from './worker-loop.service';
@@ -40,6 +38,7 @@ export class PipelineModule {
       providers: [
         { provide: PIPELINE_OPTIONS, useValue: opts },
         { provide: PIPELINE_DATABASE_URL, useValue: databaseUrl },
+        { provide: CLAIM_OPTIONS, useValue: { workerId: opts.workerId, leaseMs: opts.leaseMs } },
         ...HANDLERS,
         { provide: STAGE_HANDLERS, useFactory: (...hs: StageHandler[]) => hs, inject: HANDLERS },
         ClaimService,

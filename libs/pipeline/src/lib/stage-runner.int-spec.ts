@@ -2,11 +2,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource } from 'typeorm';
 import { PermanentError, TransientError } from '@app/errors';
 import { createDataSource, migratedTemplate } from '@app/database';
-import { JobTransitionsService, ParserWebhookService, signWebhook, UploadsService } from '@app/jobs';
+import { ClaimedJob, ClaimService, JobStore, JobTransitionsService, ParserWebhookService, signWebhook, UploadsService } from '@app/jobs';
 import { MetricsService } from '@app/observability';
 import type { Stage } from '@app/state-machine';
 import { createTestDatabase, TestDatabase } from '@app/testing';
-import { ClaimService, ClaimedJob } from './claim.service';
 import { PassThroughHandler } from './handlers/pass-through.handler';
 import type { JobContext, StageHandler, StageResult } from './job-context';
 import { newQueuedJob, testPipelineOptions } from './pipeline.test-fixtures';
@@ -73,7 +72,7 @@ describe('StageRunner: transitions committed with the next stage (real PostgreSQ
   }
 
   const runner = (handlers: StageHandler[]) =>
-    new StageRunner(ds, transitions, options, [...handlers, new PassThroughHandler()], new MetricsService({ app: 'worker', defaultMetrics: false }));
+    new StageRunner(new JobStore(ds), transitions, options, [...handlers, new PassThroughHandler()], new MetricsService({ app: 'worker', defaultMetrics: false }));
 
   beforeAll(async () => {
     db = await createTestDatabase(migratedTemplate());
@@ -202,11 +201,11 @@ describe('StageRunner: transitions committed with the next stage (real PostgreSQ
     const job = await claimedAt('embedding_in_progress');
     const outcome = await runner([
       handler('embedding_in_progress', async () => ({ type: 'advance', detail: { embedded: 0 } }), true),
-      // a final move that takes a while, in the transition's statement
-      handler('embeddings_stored', async () => ({
-        type: 'advance',
-        writes: { before: () => `slow AS (SELECT pg_sleep(0.1) AS slept)`, requires: `EXISTS (SELECT 1 FROM slow)` },
-      })),
+      // a final stage that takes a while after the deferred step was done
+      handler('embeddings_stored', async () => {
+        await new Promise((r) => setTimeout(r, 100));
+        return { type: 'advance' };
+      }),
     ]).run(job, new AbortController().signal, new AbortController().signal);
 
     expect(outcome).toBe('done');

@@ -1,12 +1,19 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { classifyError, ClassifiedError, PermanentError, TransientError } from '@app/errors';
-import { DocumentEntity, JobError, JobProgress, UploadJobEntity, prepared, runPrepared } from '@app/database';
-import { AppliedTransition, DocumentWrites, JobTransitionsService, TransitionOptions, TransitionStep } from '@app/jobs';
+import { DocumentEntity, JobError, JobProgress, UploadJobEntity } from '@app/database';
+import {
+  AppliedTransition,
+  DocumentWrites,
+  JobStore,
+  JobTransitionsService,
+  StageWriteReport,
+  TransitionOutcome,
+  TransitionStep,
+  TransitionWithWrite,
+} from '@app/jobs';
 import { MetricsService } from '@app/observability';
 import { decideFailure, JobEvent, JobStatus, Stage, tryTransition } from '@app/state-machine';
-import type { ClaimedJob } from './claim.service';
+import type { ClaimedJob } from '@app/jobs';
 import { AdvanceResult, JobContext, STAGE_HANDLERS, StageHandler, StageResult } from './job-context';
 import { PIPELINE_OPTIONS, PipelineOptions } from './pipeline.options';
 
@@ -39,7 +46,7 @@ export class StageRunner {
   private readonly handlers = new Map<Stage, StageHandler>();
 
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
+    private readonly store: JobStore,
     private readonly transitions: JobTransitionsService,
     @Inject(PIPELINE_OPTIONS) private readonly opts: PipelineOptions,
     @Inject(STAGE_HANDLERS) handlers: StageHandler[],
@@ -99,7 +106,7 @@ export class StageRunner {
 
       const { events, to: landed } = result.type === 'advance' ? this.advanceEvents({ stage: job.stage, state: 'working' }) : { events: [], to: null };
       const deferrable = handler.commitsWithNext && landed?.state === 'working' && this.handlers.has(landed.stage);
-      if (deferrable && result.type === 'advance' && !result.writes && !result.parserJobId) {
+      if (deferrable && result.type === 'advance' && !result.write && !result.parserJobId) {
         // Its transition goes with the next stage's: the next handler runs on the job as that transition leaves it.
         deferred = [...deferred, { events, result, doneAt: performance.now() }];
         ctx = { ...ctx, job: movedOn(job, landed, result), document: documentAfter(ctx.document, result) };
@@ -108,7 +115,10 @@ export class StageRunner {
 
       let next: UploadJobEntity;
       try {
-        const outcome = await this.commit(held(), job.stage, events, result);
+        const current = ctx;
+        const outcome = await this.commit(held(), job.stage, events, result, (report) => {
+          if (result.type === 'advance') handler.committed?.(current, result, report);
+        });
         if (typeof outcome === 'string') return outcome;
         next = movedOn(job, outcome.to, result);
         deferred = [];
@@ -118,8 +128,8 @@ export class StageRunner {
         return this.fail(held(), job, e);
       }
       if (shutdown.aborted) return this.release(held(), next.stage);
-      if (result.type === 'advance' && result.writes?.documentSets) {
-        // document columns set by SQL expressions: their values are the database's
+      if (result.type === 'advance' && result.write?.kind === 'finalize') {
+        // document columns set by the store's statement (chunk_count): their values are the database's
         const again = await this.load(job.jobId, signal);
         ctx = again && { ...again, scratch: ctx.scratch };
       } else {
@@ -130,11 +140,8 @@ export class StageRunner {
   }
 
   private async load(jobId: string, signal: AbortSignal): Promise<JobContext | null> {
-    const job = await this.ds.getRepository(UploadJobEntity).findOneBy({ jobId });
-    if (!job) return null;
-    const document = await this.ds.getRepository(DocumentEntity).findOneBy({ documentId: job.documentId });
-    if (!document) return null;
-    return { job, document, workerId: this.opts.workerId, signal, scratch: {} };
+    const rows = await this.store.loadJob(jobId);
+    return rows && { ...rows, workerId: this.opts.workerId, signal, scratch: {} };
   }
 
   /**
@@ -163,18 +170,18 @@ export class StageRunner {
     held: Held,
     tail: readonly JobEvent[],
     tailDetail: Record<string, unknown> | undefined,
-    opts: TransitionOptions,
-  ): Promise<AppliedTransition[] | null> {
+    opts: TransitionWithWrite,
+  ): Promise<TransitionOutcome> {
     const from: JobStatus = { stage: held.committedStage, state: 'working' };
     // the claimed row's last_error goes once the job moves on (a stage done), not on a release or another wait
     const movesOn = held.deferred.length > 0 || tail.some((e) => e.type === 'advance');
     const lastError = opts.lastError !== undefined ? opts.lastError : held.clearError && movesOn ? null : undefined;
-    const base: TransitionOptions = { ...opts, workerId: this.opts.workerId, lastError };
-    const applied = held.deferred.length
+    const base: TransitionWithWrite = { ...opts, workerId: this.opts.workerId, lastError };
+    const outcome = held.deferred.length
       ? await this.applyWithDeferred(held, from, tail, tailDetail, base)
-      : await this.transitions.applySteps(held.jobId, from, tail, { ...base, detail: tailDetail });
-    if (applied) for (const t of applied.slice(0, -1)) this.metrics.transition(t.to.stage, t.event);
-    return applied;
+      : await this.transitions.transition(held.jobId, from, tail, { ...base, detail: tailDetail });
+    if (outcome.applied) for (const t of outcome.applied.slice(0, -1)) this.metrics.transition(t.to.stage, t.event);
+    return outcome;
   }
 
   private applyWithDeferred(
@@ -182,8 +189,8 @@ export class StageRunner {
     from: JobStatus,
     tail: readonly JobEvent[],
     tailDetail: Record<string, unknown> | undefined,
-    opts: TransitionOptions,
-  ): Promise<AppliedTransition[] | null> {
+    opts: TransitionWithWrite,
+  ): Promise<TransitionOutcome> {
     const at = performance.now();
     const events: JobEvent[] = [];
     const steps: TransitionStep[] = [];
@@ -203,29 +210,36 @@ export class StageRunner {
     });
     if (opts.progress) progress = { ...progress, ...opts.progress };
     if (opts.document) document = { ...document, ...opts.document };
-    return this.transitions.applySteps(held.jobId, from, events, { ...opts, progress, document, steps });
+    return this.transitions.transition(held.jobId, from, events, { ...opts, progress, document, steps });
   }
 
   /** Applies the stage's transition; returns the outcome when the job leaves our hands, else the transition. */
-  private async commit(held: Held, stage: Stage, events: JobEvent[], result: StageResult): Promise<RunOutcome | AppliedTransition> {
+  private async commit(
+    held: Held,
+    stage: Stage,
+    events: JobEvent[],
+    result: StageResult,
+    committed: (report: StageWriteReport) => void,
+  ): Promise<RunOutcome | AppliedTransition> {
     if (result.type === 'parser_pending') {
-      const steps = await this.applyHeld(held, [{ type: 'parser_pending' }], undefined, { nextAttemptAt: result.nextAttemptAt });
+      const { applied: steps } = await this.applyHeld(held, [{ type: 'parser_pending' }], undefined, { nextAttemptAt: result.nextAttemptAt });
       const t = steps?.[steps.length - 1];
       if (t) this.metrics.transition(t.to.stage, t.event);
       return t ? 'waiting' : 'lost';
     }
     // One statement, atomic by itself: the transition (and the deferred steps before it), the document columns, and
     // the stage's own writes when it has any (`writes`, conditional on the transition applying).
-    const steps = await this.applyHeld(held, events, result.detail, {
+    const { applied: steps, report } = await this.applyHeld(held, events, result.detail, {
       leaseMs: this.opts.leaseMs,
       progress: result.progress,
       parserJobId: result.parserJobId,
       nextAttemptAt: result.nextAttemptAt,
       document: result.document,
-      writes: result.writes,
+      write: result.write,
     });
     const t = steps ? steps[steps.length - 1] : null;
     if (!t) return 'lost';
+    if (report) committed(report);
     this.metrics.transition(t.to.stage, t.event);
     this.logger.debug(`job ${held.jobId}: ${stage} -> ${t.to.stage}/${t.to.state}`);
     if (t.to.state === 'done') return 'done';
@@ -242,17 +256,14 @@ export class StageRunner {
    */
   private async catchEarlyWebhook(jobId: string, parserJobId: string | undefined): Promise<void> {
     if (!parserJobId) return;
-    const seen = (await runPrepared(this.ds, prepared(`SELECT 1 FROM upload_pipeline.webhook_log WHERE job_id = $1 AND parser_job_id = $2 LIMIT 1`),
-      [jobId, parserJobId],
-    )) as unknown[];
-    if (seen.length) {
+    if (await this.store.parserWebhookLogged(jobId, parserJobId)) {
       await this.transitions.apply(jobId, { stage: 'parsing', state: 'waiting' }, { type: 'parser_finished' }, { actor: 'worker' });
     }
   }
 
   /** Gives the job back at `stage` (shutdown), with the transitions of the stages done before it. */
   private async release(held: Held, stage: Stage): Promise<RunOutcome> {
-    const steps = await this.applyHeld(held, [{ type: 'release' }], { reason: 'shutdown' }, {
+    const { applied: steps } = await this.applyHeld(held, [{ type: 'release' }], { reason: 'shutdown' }, {
       // a parse job goes back to waiting for its webhook: poll soon in case it came meanwhile
       nextAttemptAt: stage === 'parsing' ? new Date(Date.now() + this.opts.parserPollIntervalMs) : undefined,
     });
@@ -263,10 +274,7 @@ export class StageRunner {
   private async fail(held: Held, job: UploadJobEntity, e: unknown): Promise<RunOutcome> {
     // The owner deleted the document meanwhile (cascading to the job): its writes failed (missing
     // objects, foreign keys). Nothing to retry and nothing to record.
-    const [{ exists }] = (await runPrepared(this.ds, prepared(`SELECT EXISTS (SELECT 1 FROM upload_pipeline.upload_jobs WHERE job_id = $1) AS exists`),
-      [job.jobId],
-    )) as { exists: boolean }[];
-    if (!exists) {
+    if (!(await this.store.jobExists(job.jobId))) {
       this.logger.log(`job ${job.jobId} at ${job.stage}: the document was deleted; stopping`);
       return 'stale';
     }
@@ -284,7 +292,7 @@ export class StageRunner {
       ...(err.service ? { service: err.service } : {}),
     };
     if (decision.event === 'fail_transient') {
-      const t = await this.applyHeld(held, [{ type: 'fail_transient' }], { code: err.code, delay_ms: decision.delayMs }, {
+      const { applied: t } = await this.applyHeld(held, [{ type: 'fail_transient' }], { code: err.code, delay_ms: decision.delayMs }, {
         lastError,
         nextAttemptAt: new Date(Date.now() + decision.delayMs),
       });
@@ -292,7 +300,7 @@ export class StageRunner {
       this.logger.warn(`job ${job.jobId} at ${job.stage}: transient ${err.code}: ${err.message} (retry in ${decision.delayMs} ms)`);
       return t ? 'retryable' : 'lost';
     }
-    const t = await this.applyHeld(held, [{ type: 'fail_permanent' }], { code: err.code, reason: decision.reason }, {
+    const { applied: t } = await this.applyHeld(held, [{ type: 'fail_permanent' }], { code: err.code, reason: decision.reason }, {
       lastError: { ...lastError, kind: 'permanent', code: decision.reason === 'attempts_exhausted' ? `attempts_exhausted:${err.code}` : err.code },
     });
     if (t) this.metrics.deadletter(job.stage, err.code);

@@ -1,6 +1,5 @@
 import type { MetricsService } from '@app/observability';
-import type { ClaimedJob, ClaimService } from './claim.service';
-import type { JobNotificationsService } from './job-notifications.service';
+import type { ClaimedJob, ClaimService, JobNotificationsService } from '@app/jobs';
 import type { PipelineOptions } from './pipeline.options';
 import type { RunOutcome, StageRunner } from './stage-runner.service';
 import { WorkerLoopService } from './worker-loop.service';

@@ -1,7 +1,6 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { MetricsService, withCorrelation } from '@app/observability';
-import { ClaimService, ClaimedJob } from './claim.service';
-import { JobNotificationsService } from './job-notifications.service';
+import { ClaimService, ClaimedJob, JobNotificationsService } from '@app/jobs';
 import { PIPELINE_OPTIONS, PipelineOptions } from './pipeline.options';
 import { RunOutcome, StageRunner } from './stage-runner.service';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { createDataSource, DocumentEntity, migratedTemplate } from '@app/database';
 import type { Embedder } from '@app/embedder-client';
-import { AppliedTransition, JobTransitionsService, UploadsService } from '@app/jobs';
+import { AppliedTransition, JobStore, JobTransitionsService, UploadsService } from '@app/jobs';
 import { LocalStorageDriver } from '@app/storage';
 import { createTestDatabase, TestDatabase } from '@app/testing';
 import type { ClaimScratch, JobContext } from '../job-context';
@@ -55,15 +55,18 @@ describe('ChunkHandler (real PostgreSQL)', () => {
     scratch: ClaimScratch = {},
   ): Promise<AppliedTransition[] | null> {
     scratch.markdown = markdown;
-    const result = await handler.run({ document, scratch } as JobContext);
-    if (result.type !== 'advance' || !result.writes) throw new Error('chunking must write with its transition');
-    return transitions.applySteps(jobId, { stage: 'chunking', state: 'working' }, [{ type: 'advance', chain: true }], {
+    const ctx = { document, scratch } as JobContext;
+    const result = await handler.run(ctx);
+    if (result.type !== 'advance' || !result.write) throw new Error('chunking must write with its transition');
+    const { applied, report } = await transitions.transition(jobId, { stage: 'chunking', state: 'working' }, [{ type: 'advance', chain: true }], {
       workerId,
       leaseMs: 60_000,
       detail: result.detail,
       progress: result.progress,
-      writes: result.writes,
+      write: result.write,
     });
+    if (applied && report) handler.committed(ctx, result, report);
+    return applied;
   }
 
   const buffered = async (documentId: string) =>
@@ -79,7 +82,7 @@ describe('ChunkHandler (real PostgreSQL)', () => {
     transitions = new JobTransitionsService(ds);
     uploads = new UploadsService(ds);
     const opts = testPipelineOptions(WORKER, 60_000, { chunker: { name: 'md-token', version: 1, maxTokens: 24, overlapTokens: 0 } });
-    handler = new ChunkHandler(ds, new LocalStorageDriver({ root: dir, signingSecret: 'chunk-test-signing-secret', publicBaseUrl: 'http://127.0.0.1:1' }), { maxInputTokens: 8191 } as Embedder, opts);
+    handler = new ChunkHandler(new JobStore(ds), new LocalStorageDriver({ root: dir, signingSecret: 'chunk-test-signing-secret', publicBaseUrl: 'http://127.0.0.1:1' }), { maxInputTokens: 8191 } as Embedder, opts);
   });
   afterAll(async () => {
     await ds?.destroy();

@@ -1,8 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { EmbeddingModelsService } from '@app/embeddings';
-import { prepared, runPrepared } from '@app/database';
+import { JobStore } from '@app/jobs';
 import type { BufferedChunk, JobContext, StageHandler, StageResult } from '../job-context';
 
 /**
@@ -19,7 +17,7 @@ export class EmbedHandler implements StageHandler {
   readonly commitsWithNext = true;
 
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
+    private readonly store: JobStore,
     private readonly models: EmbeddingModelsService,
   ) {}
 
@@ -35,41 +33,22 @@ export class EmbedHandler implements StageHandler {
       // every buffered chunk, in order, marked when it already has this model's vector (a re-run after a
       // crash embeds only the rest): one round trip gives the total and the work
       // (this claim's chunking handed them over when it wrote every one into an empty buffer: none is done)
-      const chunks = scratch.chunks?.map((c) => ({ ...c, done: false })) ?? await runPrepared<BufferedChunk & { done: boolean }>(
-        this.ds,
-        prepared(`SELECT b.chunk_id AS id, b.text, b.token_count AS tokens, EXISTS (
-             SELECT 1 FROM upload_pipeline.document_vector_buffer v
-             WHERE v.chunk_id = b.chunk_id AND v.embed_model = $2 AND v.embed_version = $3) AS done
-           FROM upload_pipeline.document_chunk_buffer b
-           WHERE b.document_id = $1
-           ORDER BY b.ord`),
-        [document.documentId, target.model, target.version],
-      );
+      const chunks = scratch.chunks?.map((c) => ({ ...c, done: false })) ?? (await this.store.bufferedChunks(document.documentId, target.model, target.version));
       total = chunks.length;
       const pending: BufferedChunk[] = chunks.filter((c) => !c.done);
       embedded += total - pending.length;
       for await (const { batch, result: res } of this.models.embedBatches(target, pending, signal)) {
-        await runPrepared(this.ds, prepared(`WITH ins AS (
-             INSERT INTO upload_pipeline.document_vector_buffer (chunk_id, embed_model, embed_version, document_id, embedding)
-             SELECT id, $2, $3, $4, string_to_array(vec, ',')::real[]
-             FROM unnest($1::uuid[], $5::text[]) AS t(id, vec)
-             ON CONFLICT DO NOTHING
-           )
-           UPDATE upload_pipeline.upload_jobs
-           SET progress = progress || jsonb_build_object('chunks_embedded', $6::int, 'chunks_total', $7::int), updated_at = now()
-           WHERE job_id = $8 AND claimed_by = $9`),
-          [
-            batch.map((c) => c.id),
-            target.model,
-            target.version,
-            document.documentId,
-            res.vectors.map((v) => v.join(',')),
-            embedded + batch.length,
-            total * targets.length,
-            job.jobId,
-            workerId,
-          ],
-        );
+        await this.store.bufferVectors({
+          jobId: job.jobId,
+          workerId,
+          documentId: document.documentId,
+          model: target.model,
+          version: target.version,
+          chunkIds: batch.map((c) => c.id),
+          vectors: res.vectors,
+          chunksEmbedded: embedded + batch.length,
+          chunksTotal: total * targets.length,
+        });
         embedded += batch.length;
         embeddedNow += batch.length;
         tokensUsed += res.promptTokens;

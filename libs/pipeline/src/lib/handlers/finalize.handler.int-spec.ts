@@ -53,10 +53,10 @@ describe('FinalizeHandler (real PostgreSQL)', () => {
   /** The stage's result applied as the runner applies it: the final transition, with the stage's writes. */
   const finalize = async (workerId = WORKER): Promise<AppliedTransition[] | null> => {
     const result = await handler.run({ document } as JobContext);
-    if (result.type !== 'advance' || !result.writes) throw new Error('finalize must write with the transition');
+    if (result.type !== 'advance' || !result.write) throw new Error('finalize must write with the transition');
     return transitions.applySteps(jobId, { stage: 'embeddings_stored', state: 'working' }, [{ type: 'advance', chain: true }], {
       workerId,
-      writes: result.writes,
+      write: result.write,
     });
   };
 

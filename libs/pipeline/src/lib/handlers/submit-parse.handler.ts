@@ -1,9 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { PARSER_CLIENT, ParserClient } from '@app/parser-client';
 import { STORAGE, StorageDriver } from '@app/storage';
-import { prepared, runPrepared } from '@app/database';
+import { JobStore, parserWebhookUrl } from '@app/jobs';
 import type { JobContext, StageHandler, StageResult } from '../job-context';
 import { PIPELINE_OPTIONS, PipelineOptions } from '../pipeline.options';
 
@@ -16,7 +14,7 @@ export class SubmitParseHandler implements StageHandler {
   readonly stages = ['parse_queued'] as const;
 
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
+    private readonly store: JobStore,
     @Inject(STORAGE) private readonly storage: StorageDriver,
     @Inject(PARSER_CLIENT) private readonly parser: ParserClient,
     @Inject(PIPELINE_OPTIONS) private readonly opts: PipelineOptions,
@@ -30,13 +28,13 @@ export class SubmitParseHandler implements StageHandler {
     scratch.raw = undefined;
     // The claim statement returns the whole row, secret included; a job re-read through the repository
     // has no secret (the column is `select: false`), so read it then.
-    const webhookSecret = job.webhookSecret || (await this.readWebhookSecret(job.jobId));
+    const webhookSecret = job.webhookSecret || (await this.store.webhookSecret(job.jobId));
     const { parserJobId } = await this.parser.submit(
       {
         fileName: document.filename,
         mime: document.mime,
         body,
-        webhookUrl: `${this.opts.webhookBaseUrl.replace(/\/$/, '')}/webhooks/llamaparse/${job.jobId}`,
+        webhookUrl: parserWebhookUrl(this.opts.webhookBaseUrl, job.jobId),
         webhookSecret,
       },
       { signal },
@@ -47,15 +45,5 @@ export class SubmitParseHandler implements StageHandler {
       nextAttemptAt: new Date(Date.now() + this.opts.webhookTimeoutMs),
       detail: { parser_job_id: parserJobId },
     };
-  }
-
-  private async readWebhookSecret(jobId: string): Promise<string> {
-    const rows = await runPrepared<{ webhook_secret: string }>(
-      this.ds,
-      prepared(`SELECT webhook_secret FROM upload_pipeline.upload_jobs WHERE job_id = $1`),
-      [jobId],
-    );
-    if (!rows.length) throw new Error(`job ${jobId} is gone`);
-    return rows[0].webhook_secret;
   }
 }

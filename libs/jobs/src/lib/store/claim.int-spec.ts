@@ -1,11 +1,13 @@
 import { DataSource } from 'typeorm';
 import { createDataSource, migratedTemplate } from '@app/database';
-import { JobTransitionsService, ParserWebhookService, signWebhook, UploadsService } from '@app/jobs';
+import { ParserWebhookService, signWebhook } from '../parser-webhook.service';
+import { UploadsService } from '../uploads.service';
+import { JobTransitionsService } from './job-transitions.service';
 import { createTestDatabase, TestDatabase } from '@app/testing';
 import { ClaimService } from './claim.service';
-import { genericPlan, insertJobs, newQueuedJob as newQueuedJobIn, testPipelineOptions, uploadJobScans } from './pipeline.test-fixtures';
+import { genericPlan, insertJobs, newQueuedJob as newQueuedJobIn, testClaimOptions, uploadJobScans } from './job-store.test-fixtures';
 
-const options = testPipelineOptions;
+const options = testClaimOptions;
 
 describe('ClaimService (real PostgreSQL)', () => {
   let db: TestDatabase;

@@ -2,7 +2,7 @@ import { DataSource } from 'typeorm';
 import { createDataSource, migratedTemplate } from '@app/database';
 import { createTestDatabase, TestDatabase } from '@app/testing';
 import { countUnfinishedJobs, UNFINISHED_JOB_COUNTS } from './job-counts';
-import { genericPlan, insertJobs, uploadJobScans } from './pipeline.test-fixtures';
+import { genericPlan, insertJobs, uploadJobScans } from './job-store.test-fixtures';
 
 describe('countUnfinishedJobs (real PostgreSQL)', () => {
   let db: TestDatabase;

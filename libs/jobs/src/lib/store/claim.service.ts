@@ -3,7 +3,15 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { ASYNC_COMMIT, DocumentEntity, entityColumns, EntityColumns, PreparedStatement, runPrepared, UploadJobEntity } from '@app/database';
 import { CLAIM_RULES, ClaimRule, JobState, Stage, WORK_STAGES } from '@app/state-machine';
-import { PIPELINE_OPTIONS, PipelineOptions } from './pipeline.options';
+
+/** Who claims, and for how long a claim (and each renewal) holds the lease. */
+export interface ClaimOptions {
+  workerId: string;
+  leaseMs: number;
+}
+
+/** Provides the ClaimOptions of the app's worker. */
+export const CLAIM_OPTIONS = Symbol('CLAIM_OPTIONS');
 
 export interface ClaimedJob {
   jobId: string;
@@ -94,7 +102,7 @@ export class ClaimService {
 
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
-    @Inject(PIPELINE_OPTIONS) private readonly opts: PipelineOptions,
+    @Inject(CLAIM_OPTIONS) private readonly opts: ClaimOptions,
   ) {
     this.job = entityColumns(ds, UploadJobEntity, 'upd', 'j_');
     this.document = entityColumns(ds, DocumentEntity, 'd', 'd_');

@@ -1,0 +1,115 @@
+import type { ChunkRow, StageWrite } from './stage-writes';
+
+/** Binds a value as the statement's next parameter and returns its placeholder (`$n`). */
+export type BindParam = (value: unknown) => string;
+
+/**
+ * A stage write as parts of the transition's statement: common table expressions around its update of the job row
+ * (named `upd`; the names `upd`, `ev` and `doc` are taken). All of them read the statement's one snapshot. `before` and
+ * `after` write other rows only: the job's row is the transition's, and the document's columns go in `documentSets`
+ * (one statement cannot update a row twice).
+ */
+export interface WriteSql {
+  /** CTEs before the job's update, without `WITH`. */
+  before?: (p: BindParam) => string;
+  /** A boolean SQL expression the job's update requires besides its compare-and-set (it may read `before`). */
+  requires?: string;
+  /** CTEs after the job's update; `WHERE EXISTS (SELECT 1 FROM upd)` makes a write happen only with the transition. */
+  after?: (p: BindParam) => string;
+  /** Columns of the document's row set by the transition's own update of it (column -> SQL expression). */
+  documentSets?: (p: BindParam) => Record<string, string>;
+  /** A SQL expression evaluated whether or not the transition applied: the write's report. */
+  report?: string;
+}
+
+export const CHUNK_COLUMNS = 'chunk_id, document_id, chunker, chunker_version, ord, text, chunk_sha, token_count, meta';
+
+/** The rows of a chunk insert from the nine arrays' placeholders (in the order of CHUNK_COLUMNS). */
+export function chunkRowsSql(a: readonly string[]): string {
+  return `SELECT * FROM unnest(${a[0]}::uuid[], ${a[1]}::uuid[], ${a[2]}::text[], ${a[3]}::int[], ${a[4]}::int[], ${a[5]}::text[],
+                             ${a[6]}::char(64)[], ${a[7]}::int[], ${a[8]}::jsonb[])`;
+}
+
+/** The unnest arrays of `rows`, in the order of CHUNK_COLUMNS. */
+export function chunkParams(rows: readonly ChunkRow[], documentId: string): unknown[] {
+  return [
+    rows.map((c) => c.chunkId),
+    rows.map(() => documentId),
+    rows.map((c) => c.chunker),
+    rows.map((c) => c.version),
+    rows.map((c) => c.ord),
+    rows.map((c) => c.text),
+    rows.map((c) => c.chunkSha),
+    rows.map((c) => c.tokenCount),
+    rows.map((c) => JSON.stringify(c.meta)),
+  ];
+}
+
+function bufferChunksSql(documentId: string, rows: readonly ChunkRow[]): WriteSql {
+  const params = chunkParams(rows, documentId);
+  return {
+    after: (p) => `chunk_rows AS (
+            INSERT INTO upload_pipeline.document_chunk_buffer (${CHUNK_COLUMNS})
+            ${chunkRowsSql(params.map((v) => p(v)))} WHERE EXISTS (SELECT 1 FROM upd)
+            ON CONFLICT DO NOTHING
+          )`,
+    // the rows buffered before this statement (its own inserts are not in its snapshot)
+    report: `(SELECT count(*) FROM upload_pipeline.document_chunk_buffer b WHERE b.document_id = (SELECT document_id FROM upd))`,
+  };
+}
+
+/**
+ * One statement (it was a transaction of four round trips, and before that five statements). `missing` is read first;
+ * the job's compare-and-set requires it to be 0, and the moves run only when the job's update did (a buffered chunk
+ * whose vector belongs to a model no longer registered, e.g. of a cancelled build, counts as missing). All parts read
+ * one snapshot: the INSERT reads the buffer rows the DELETEs remove, and chunk_count is what was already stored plus
+ * what the INSERT added.
+ */
+function finalizeSql(documentId: string, userId: string, cast: string): WriteSql {
+  return {
+    before: (p) => `m AS (
+            SELECT count(*)::int AS missing FROM upload_pipeline.document_chunk_buffer b
+            WHERE b.document_id = ${p(documentId)}::uuid AND NOT EXISTS (
+              SELECT 1 FROM upload_pipeline.document_vector_buffer v
+              JOIN upload_pipeline.embedding_models e ON e.embed_model = v.embed_model AND e.embed_version = v.embed_version
+              WHERE v.chunk_id = b.chunk_id)
+          )`,
+    requires: `(SELECT missing FROM m) = 0`,
+    after: (p) => {
+      const doc = p(documentId);
+      return `ins AS (
+            INSERT INTO upload_pipeline.document_chunks
+              (chunk_id, document_id, user_id, chunker, chunker_version, ord, text, chunk_sha, token_count,
+               embed_model, embed_version, embedding, meta)
+            SELECT b.chunk_id, b.document_id, ${p(userId)}::uuid, b.chunker, b.chunker_version, b.ord, b.text, b.chunk_sha,
+                   b.token_count, v.embed_model, v.embed_version, v.embedding${cast}, b.meta
+            FROM upload_pipeline.document_chunk_buffer b
+            JOIN upload_pipeline.document_vector_buffer v ON v.chunk_id = b.chunk_id
+            JOIN upload_pipeline.embedding_models e ON e.embed_model = v.embed_model AND e.embed_version = v.embed_version
+            WHERE b.document_id = ${doc}::uuid AND EXISTS (SELECT 1 FROM upd)
+            ON CONFLICT DO NOTHING
+            RETURNING chunk_id
+          ), vectors AS (
+            DELETE FROM upload_pipeline.document_vector_buffer WHERE document_id = ${doc}::uuid AND EXISTS (SELECT 1 FROM upd)
+          ), chunks AS (
+            DELETE FROM upload_pipeline.document_chunk_buffer WHERE document_id = ${doc}::uuid AND EXISTS (SELECT 1 FROM upd)
+          )`;
+    },
+    documentSets: (p) => ({
+      chunk_count: `(SELECT count(*) FROM (
+              SELECT chunk_id FROM upload_pipeline.document_chunks WHERE document_id = ${p(documentId)}::uuid UNION SELECT chunk_id FROM ins
+            ) stored)`,
+    }),
+    report: `(SELECT missing FROM m)`,
+  };
+}
+
+/** The statement parts of a stage's write. */
+export function writeSql(w: StageWrite): WriteSql {
+  switch (w.kind) {
+    case 'buffer_chunks':
+      return bufferChunksSql(w.documentId, w.rows);
+    case 'finalize':
+      return finalizeSql(w.documentId, w.userId, w.vectorStorage === 'pgvector' ? '::vector' : '');
+  }
+}
