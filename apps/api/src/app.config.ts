@@ -1,11 +1,15 @@
-import { IsIn, IsInt, IsOptional, IsString, IsUrl, Length, Matches, Max, Min, MinLength, ValidateIf } from 'class-validator';
-import { EnvBoolean } from '@app/config';
+import { IsIn, IsInt, IsString, IsUrl, Length, Max, Min, MinLength } from 'class-validator';
+import { DEV_STORAGE_SECRET, StorageConfig } from '@app/config';
 
 export const DEV_JWT_SECRET = 'dev-secret-change-me-0123456789abcdef';
-export const DEV_STORAGE_SECRET = 'dev-storage-signing-secret-0123456789';
+export { DEV_STORAGE_SECRET }; // declared with STORAGE_SIGNING_SECRET in StorageConfig
 
-/** Every variable the api reads, validated once before the app is built. */
-export class ApiConfig {
+/**
+ * Every variable the api reads, validated once before the app is built. The database
+ * (DATABASE_URL, DB_MIGRATE_ON_START) and storage (PUBLIC_BASE_URL, STORAGE_*, S3_*) settings
+ * come from the shared {@link StorageConfig} (which extends DatabaseConfig), as the worker's do.
+ */
+export class ApiConfig extends StorageConfig {
   @IsIn(['development', 'production', 'test'])
   NODE_ENV: string = 'development';
 
@@ -17,20 +21,11 @@ export class ApiConfig {
   @IsString()
   API_HOST: string = '0.0.0.0';
 
-  /** Base URL clients reach the api at; signed upload URLs point here (local storage driver). */
-  @IsUrl({ require_tld: false, protocols: ['http', 'https'] })
-  PUBLIC_BASE_URL: string = 'http://127.0.0.1:8000';
-
-  @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must be a postgres:// URL' })
-  DATABASE_URL: string;
-
+  // the database's other settings: DatabaseConfig (this app's pool has its own default and range)
   @IsInt()
   @Min(1)
   @Max(200)
   DB_POOL_SIZE: number = 10;
-
-  @EnvBoolean()
-  DB_MIGRATE_ON_START: boolean = true;
 
   @IsString()
   @MinLength(32, { message: 'JWT_SECRET must be at least 32 characters (HS256 key)' })
@@ -38,39 +33,6 @@ export class ApiConfig {
 
   @IsString()
   JWT_AUDIENCE: string = 'authenticated';
-
-  @IsIn(['local', 's3'])
-  STORAGE_DRIVER: 'local' | 's3' = 'local';
-
-  @IsString()
-  STORAGE_LOCAL_ROOT: string = '.data/storage';
-
-  @IsString()
-  @MinLength(32, { message: 'STORAGE_SIGNING_SECRET must be at least 32 characters' })
-  STORAGE_SIGNING_SECRET: string = DEV_STORAGE_SECRET;
-
-  @ValidateIf((c: ApiConfig) => c.STORAGE_DRIVER === 's3')
-  @IsString()
-  @MinLength(3)
-  S3_BUCKET: string;
-
-  @IsString()
-  S3_REGION: string = 'us-east-1';
-
-  @IsOptional()
-  @IsUrl({ require_tld: false })
-  S3_ENDPOINT?: string;
-
-  @EnvBoolean()
-  S3_FORCE_PATH_STYLE: boolean = false;
-
-  @IsOptional()
-  @IsString()
-  S3_ACCESS_KEY_ID?: string;
-
-  @IsOptional()
-  @IsString()
-  S3_SECRET_ACCESS_KEY?: string;
 
   /** Largest document a user may upload (bytes). Default 25 MiB. */
   @IsInt()

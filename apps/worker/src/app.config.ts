@@ -1,10 +1,15 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength, ValidateIf } from 'class-validator';
-import { EnvBoolean } from '@app/config';
+import { IsIn, IsInt, IsString, IsUrl, Matches, Max, Min } from 'class-validator';
+import { EnvBoolean, StorageConfig } from '@app/config';
 
-/** Every variable the worker reads, validated once before the app is built. */
-export class WorkerConfig {
+/**
+ * Every variable the worker reads, validated once before the app is built. The database
+ * (DATABASE_URL, DB_MIGRATE_ON_START) and storage (PUBLIC_BASE_URL, STORAGE_*, S3_*) settings
+ * come from the shared {@link StorageConfig} (which extends DatabaseConfig), as the api's do:
+ * both must point at the same database and the same storage.
+ */
+export class WorkerConfig extends StorageConfig {
   @IsIn(['development', 'production', 'test'])
   NODE_ENV: string = 'development';
 
@@ -21,53 +26,11 @@ export class WorkerConfig {
   @Matches(/^[A-Za-z0-9._:-]{1,100}$/, { message: 'WORKER_ID must be 1..100 of [A-Za-z0-9._:-]' })
   WORKER_ID: string = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
 
-  @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must be a postgres:// URL' })
-  DATABASE_URL: string;
-
+  // the database's other settings: DatabaseConfig (this app's pool has its own default and range)
   @IsInt()
   @Min(2)
   @Max(200)
   DB_POOL_SIZE: number = 20;
-
-  @EnvBoolean()
-  DB_MIGRATE_ON_START: boolean = true;
-
-  // storage: the same settings as the api (both must point at the same place)
-  @IsIn(['local', 's3'])
-  STORAGE_DRIVER: 'local' | 's3' = 'local';
-
-  @IsString()
-  STORAGE_LOCAL_ROOT: string = '.data/storage';
-
-  @IsString()
-  @MinLength(32)
-  STORAGE_SIGNING_SECRET: string = 'dev-storage-signing-secret-0123456789';
-
-  @IsUrl({ require_tld: false, protocols: ['http', 'https'] })
-  PUBLIC_BASE_URL: string = 'http://127.0.0.1:8000';
-
-  @ValidateIf((c: WorkerConfig) => c.STORAGE_DRIVER === 's3')
-  @IsString()
-  @MinLength(3)
-  S3_BUCKET: string;
-
-  @IsString()
-  S3_REGION: string = 'us-east-1';
-
-  @IsOptional()
-  @IsUrl({ require_tld: false })
-  S3_ENDPOINT?: string;
-
-  @EnvBoolean()
-  S3_FORCE_PATH_STYLE: boolean = false;
-
-  @IsOptional()
-  @IsString()
-  S3_ACCESS_KEY_ID?: string;
-
-  @IsOptional()
-  @IsString()
-  S3_SECRET_ACCESS_KEY?: string;
 
   // parser
   @IsUrl({ require_tld: false, protocols: ['http', 'https'] })
