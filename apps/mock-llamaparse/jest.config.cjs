@@ -14,11 +14,15 @@ module.exports = {
   // unpdf's CommonJS entry loads its ESM-only PDF.js bundle with a native `import()`, which Jest's VM cannot run
   // without --experimental-vm-modules. In tests only, both files are compiled to CommonJS by SWC and the
   // `unpdf/pdfjs` subpath (exported for `import` only) is mapped to its file. The built app uses Node's own loader.
+  // The same for llama-cloud-services' LlamaParseReader (used by the official-client tests only): its CommonJS
+  // build loads the ESM-only p-retry (and p-retry its is-network-error) with `import()`.
   transform: {
     ...preset.transform,
     '^.+/node_modules/unpdf/dist/.+\\.(cjs|mjs)$': swc,
+    '^.+/node_modules/llama-cloud-services/reader/dist/.+\\.cjs$': swc,
+    '^.+/node_modules/(p-retry|is-network-error)/.+\\.js$': swc,
   },
-  transformIgnorePatterns: ['/node_modules/(?!unpdf/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(unpdf|llama-cloud-services/reader|p-retry|is-network-error)/)'],
   moduleNameMapper: {
     '^unpdf/pdfjs$': '<rootDir>/../../node_modules/unpdf/dist/pdfjs.mjs',
   },

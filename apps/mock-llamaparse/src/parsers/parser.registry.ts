@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DocxParser } from './docx.parser';
 import { HtmlParser } from './html.parser';
-import { DocumentParser, DocumentType } from './parser';
+import { DocumentParser, DocumentType, ParsedPage } from './parser';
 import { PdfParser } from './pdf.parser';
 import { TextParser } from './text.parser';
 
@@ -45,6 +45,8 @@ export interface ParseOutput {
   markdown: string;
   text: string;
   pages: number;
+  /** The pages one by one (page n is `pageResults[n - 1]`): for the JSON (v1) and per-page (v2) results. */
+  pageResults: ParsedPage[];
 }
 
 /** One parser per document type; joins a document's pages with {@link PAGE_SEPARATOR}. */
@@ -65,6 +67,7 @@ export class ParserRegistry {
       markdown: pages.map((p) => p.markdown).join(PAGE_SEPARATOR),
       text: pages.map((p) => p.text).join(PAGE_SEPARATOR),
       pages: pages.length,
+      pageResults: pages,
     };
   }
 }

@@ -7,9 +7,10 @@ import { FaultConfigService } from '../faults/fault-config.service';
 import { StatsService } from '../faults/stats.service';
 import { DocumentParseError, describeError } from '../parsers/parser';
 import { ParserRegistry } from '../parsers/parser.registry';
-import { WebhookSender } from '../webhooks/webhook.sender';
+import { V2WebhookPayload, WebhookSender } from '../webhooks/webhook.sender';
+import { V2_SIGNATURE_HEADER } from '../webhooks/webhook.signature';
 import { JobQueue } from './job-queue';
-import { Job, JobStatus, NewJob } from './job.model';
+import { Job, JobStatus, NewJob, V2JobOptions } from './job.model';
 
 /** How long shutdown waits for parses already running. */
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -90,6 +91,7 @@ export class JobsService implements OnModuleDestroy {
   }
 
   private async process(job: Job): Promise<void> {
+    job.startedAt = Date.now();
     try {
       const latency = this.faults.get().latencyMs;
       if (latency > 0) await sleep(latency, undefined, { signal: this.stopping.signal });
@@ -132,6 +134,7 @@ export class JobsService implements OnModuleDestroy {
   }
 
   private notify(job: Job): void {
+    if (job.v2) return this.notifyV2(job, job.v2);
     if (!job.webhookUrl || (job.status !== 'SUCCESS' && job.status !== 'ERROR')) return;
     const target = { url: job.webhookUrl, secret: job.webhookSecret };
     void this.webhooks.send(
@@ -140,6 +143,37 @@ export class JobsService implements OnModuleDestroy {
         ? { id: job.id, status: 'SUCCESS', event: 'parse.success', job_metadata: { job_pages: job.result?.pages ?? 0 } }
         : { id: job.id, status: 'ERROR', event: 'parse.error', error_message: job.errorMessage ?? 'Parsing failed' },
     );
+  }
+
+  /**
+   * v2 jobs: one webhook per configuration that asks for the event (`parse.success` / `parse.error`), signed with
+   * its own secret in `LC-Signature`.
+   */
+  private notifyV2(job: Job, v2: V2JobOptions): void {
+    if (job.status !== 'SUCCESS' && job.status !== 'ERROR') return;
+    const event = job.status === 'SUCCESS' ? 'parse.success' : 'parse.error';
+    for (const hook of v2.webhooks) {
+      if (hook.events && !hook.events.includes(event)) continue;
+      const payload: V2WebhookPayload = {
+        event_id: randomUUID(),
+        event_type: event,
+        timestamp: new Date().toISOString(),
+        data: {
+          job_id: job.id,
+          status: job.status === 'SUCCESS' ? 'COMPLETED' : 'FAILED',
+          tier: v2.tier,
+          version: v2.version,
+          project_id: v2.projectId,
+          ...(job.status === 'SUCCESS'
+            ? { pages: job.result?.pages ?? 0 }
+            : { error_message: job.errorMessage ?? 'Parsing failed' }),
+        },
+      };
+      void this.webhooks.send(
+        { url: hook.url, secret: hook.secret, signatureHeader: V2_SIGNATURE_HEADER, headers: hook.headers, bodyFormat: hook.outputFormat },
+        payload,
+      );
+    }
   }
 
   private async withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {

@@ -8,11 +8,15 @@ import { JobsService } from './jobs.service';
 import {
   JobMetadata,
   JobStatusResponse,
+  JsonPage,
+  JsonPageItem,
+  JsonResultResponse,
   MarkdownResultResponse,
   TextResultResponse,
   UploadFields,
   UploadResponse,
 } from './parsing.dto';
+import { PAGE_HEIGHT, PAGE_WIDTH, markdownToItems } from './page-items';
 import { UploadInterceptor, UploadedPart } from './upload.interceptor';
 
 const MAX_SECRET_LENGTH = 1024;
@@ -105,6 +109,35 @@ export class ParsingController {
   text(@Param('id') id: string): TextResultResponse {
     const job = this.finished(id);
     return { text: job.result?.text ?? '', job_metadata: metadataOf(job) };
+  }
+
+  /** Pages with their text, markdown and typed items: what `LlamaParseReader.loadJson` reads. */
+  @Get('job/:id/result/json')
+  json(@Param('id') id: string): JsonResultResponse {
+    const job = this.finished(id);
+    const pages = (job.result?.pageResults ?? []).map((page, i): JsonPage => ({
+      page: i + 1,
+      text: page.text,
+      md: page.markdown,
+      images: [],
+      charts: [],
+      tables: [],
+      layout: [],
+      links: [],
+      items: markdownToItems(page.markdown).map((item): JsonPageItem => {
+        if (item.type === 'heading') return { type: 'heading', lvl: item.level, value: item.value, md: item.md };
+        if (item.type === 'table') return { type: 'table', rows: item.rows, md: item.md, isPerfectTable: true, csv: item.csv };
+        return { type: 'text', value: item.value, md: item.md };
+      }),
+      status: 'OK',
+      width: PAGE_WIDTH,
+      height: PAGE_HEIGHT,
+      triggeredAutoMode: false,
+      structuredData: null,
+      noStructuredContent: false,
+      noTextContent: page.text.trim() === '',
+    }));
+    return { pages, job_metadata: metadataOf(job), file_name: job.filename };
   }
 
   private find(id: string): Job {

@@ -32,5 +32,42 @@ export interface TextResultResponse {
   job_metadata: JobMetadata;
 }
 
+/** One typed item of a v1 JSON page (`lvl` for headings, `rows` for tables). */
+export interface JsonPageItem {
+  type: 'heading' | 'table' | 'text';
+  value?: string;
+  md: string;
+  lvl?: number;
+  rows?: string[][];
+  isPerfectTable?: boolean;
+  csv?: string;
+}
+
+/** One page of `GET /api/v1/parsing/job/:id/result/json` (pages are numbered from 1). */
+export interface JsonPage {
+  page: number;
+  text: string;
+  md: string;
+  images: unknown[];
+  charts: unknown[];
+  tables: unknown[];
+  layout: unknown[];
+  links: unknown[];
+  items: JsonPageItem[];
+  status: 'OK';
+  width: number;
+  height: number;
+  triggeredAutoMode: boolean;
+  structuredData: null;
+  noStructuredContent: boolean;
+  noTextContent: boolean;
+}
+
+export interface JsonResultResponse {
+  pages: JsonPage[];
+  job_metadata: JobMetadata;
+  file_name: string;
+}
+
 /** Multipart fields other than `file`; any other field (result_type, language, ...) is accepted and ignored. */
 export type UploadFields = Record<string, unknown>;

@@ -15,9 +15,31 @@ export interface WebhookPayload {
   job_metadata?: { job_pages: number };
 }
 
+/** The body of a v2 (`/api/v2/parse`) job webhook. */
+export interface V2WebhookPayload {
+  event_id: string;
+  event_type: string;
+  timestamp: string;
+  data: {
+    job_id: string;
+    status: 'COMPLETED' | 'FAILED' | 'CANCELLED';
+    tier: string;
+    version: string;
+    project_id: string;
+    error_message?: string;
+    pages?: number;
+  };
+}
+
 export interface WebhookTarget {
   url: string;
   secret?: string;
+  /** The header that carries the signature; X-Webhook-Signature (v1) unless set. */
+  signatureHeader?: string;
+  /** Extra request headers (v2 `webhook_headers`). */
+  headers?: Record<string, string>;
+  /** `string`: the body is the payload JSON-encoded once more (a JSON string); `json` (default): the object. */
+  bodyFormat?: 'json' | 'string';
 }
 
 /** The network cause (ECONNREFUSED, a timeout, ...), with its code where it has one. */
@@ -26,6 +48,10 @@ function describeError(e: unknown): string {
   const code = (e as { code?: unknown }).code;
   const cause = e.cause instanceof Error ? ` (${e.cause.message})` : '';
   return `${e.name}${typeof code === 'string' ? ` ${code}` : ''}: ${e.message}${cause}`;
+}
+
+function jobIdOf(payload: WebhookPayload | V2WebhookPayload): string {
+  return 'data' in payload ? payload.data.job_id : payload.id;
 }
 
 type AttemptResult = { ok: true } | { ok: false; retry: boolean; reason: string };
@@ -48,10 +74,10 @@ export class WebhookSender implements OnModuleDestroy {
   ) {}
 
   /** Starts delivery (or drops it, by the configured rate) and resolves with the outcome; never rejects. */
-  send(target: WebhookTarget, payload: WebhookPayload): Promise<WebhookOutcome> {
+  send(target: WebhookTarget, payload: WebhookPayload | V2WebhookPayload): Promise<WebhookOutcome> {
     if (this.faults.nextWebhookDropped()) {
       this.stats.webhook('dropped');
-      this.logger.log(`webhook for job ${payload.id} dropped (injected fault)`);
+      this.logger.log(`webhook for job ${jobIdOf(payload)} dropped (injected fault)`);
       return Promise.resolve('dropped');
     }
     const delivery = this.deliver(target, payload).then((outcome) => {
@@ -68,16 +94,21 @@ export class WebhookSender implements OnModuleDestroy {
     await Promise.allSettled([...this.inFlight]);
   }
 
-  private async deliver(target: WebhookTarget, payload: WebhookPayload): Promise<WebhookOutcome> {
-    const body = JSON.stringify(payload);
-    const headers: Record<string, string> = { 'Content-Type': 'application/json', 'User-Agent': 'mock-llamaparse' };
-    if (target.secret) headers[SIGNATURE_HEADER] = signWebhookBody(target.secret, body);
+  private async deliver(target: WebhookTarget, payload: WebhookPayload | V2WebhookPayload): Promise<WebhookOutcome> {
+    const json = JSON.stringify(payload);
+    const body = target.bodyFormat === 'string' ? JSON.stringify(json) : json;
+    const headers: Record<string, string> = {
+      ...target.headers,
+      'Content-Type': 'application/json',
+      'User-Agent': 'mock-llamaparse',
+    };
+    if (target.secret) headers[target.signatureHeader ?? SIGNATURE_HEADER] = signWebhookBody(target.secret, body);
     const attempts = 1 + this.config.MOCK_LLAMAPARSE_WEBHOOK_RETRIES;
     for (let attempt = 1; ; attempt++) {
       const result = await this.attempt(target.url, headers, body);
       if (result.ok) return 'sent';
       if (!result.retry || attempt >= attempts || this.stopping.signal.aborted) {
-        this.logger.warn(`webhook for job ${payload.id} failed after ${attempt} attempt(s): ${result.reason}`);
+        this.logger.warn(`webhook for job ${jobIdOf(payload)} failed after ${attempt} attempt(s): ${result.reason}`);
         return 'failed';
       }
       this.stats.webhookRetry();

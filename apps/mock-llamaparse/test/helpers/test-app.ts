@@ -1,6 +1,7 @@
 import { loadConfig } from '@app/config';
 import { INestApplication } from '@nestjs/common';
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { MockLlamaParseConfig } from '../../src/app.config';
 import { createApp } from '../../src/app.factory';
@@ -39,4 +40,19 @@ export async function waitForJob(http: Server, id: string, auth?: string, timeou
     if (Date.now() > deadline) throw new Error(`job ${id} still PENDING after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+export interface ListeningTestApp extends TestApp {
+  /** `http://127.0.0.1:<port>`: the app listens on loopback only, on a free port. */
+  baseUrl: string;
+}
+
+/** {@link startTestApp}, listening on 127.0.0.1 (for clients that need a URL, such as the official SDKs). */
+export async function startListeningTestApp(env: Record<string, string> = {}): Promise<ListeningTestApp> {
+  const config = loadConfig(MockLlamaParseConfig, env, 'mock-llamaparse');
+  const app = await createApp(config, { logLevel: 'silent' });
+  await app.listen(0, '127.0.0.1');
+  const http = app.getHttpServer() as Server;
+  const { port } = http.address() as AddressInfo;
+  return { app, http, baseUrl: `http://127.0.0.1:${port}`, close: () => app.close() };
 }
