@@ -52,4 +52,18 @@ describe('WorkerConfig', () => {
     expect(problems({ DATABASE_URL: DB, DB_POOL_SIZE: '1' })).toEqual({ DB_POOL_SIZE: 'DB_POOL_SIZE must not be less than 2' });
     expect(problems({ DATABASE_URL: DB, DB_POOL_SIZE: '201' })).toEqual({ DB_POOL_SIZE: 'DB_POOL_SIZE must not be greater than 200' });
   });
+
+  it('defaults retention to 30 days of events, 7 of webhook_log, every 10 minutes, 1000 rows a statement; 0 = keep', () => {
+    expect(loadConfig(WorkerConfig, { DATABASE_URL: DB })).toMatchObject({
+      RETENTION_EVENTS_DAYS: 30,
+      RETENTION_WEBHOOK_LOG_DAYS: 7,
+      RETENTION_INTERVAL_MS: 600_000,
+      RETENTION_BATCH: 1000,
+    });
+    expect(loadConfig(WorkerConfig, { DATABASE_URL: DB, RETENTION_EVENTS_DAYS: '0', RETENTION_WEBHOOK_LOG_DAYS: '0' })).toMatchObject({
+      RETENTION_EVENTS_DAYS: 0,
+      RETENTION_WEBHOOK_LOG_DAYS: 0,
+    });
+    expect(problems({ DATABASE_URL: DB, RETENTION_BATCH: '0' })).toEqual({ RETENTION_BATCH: 'RETENTION_BATCH must not be less than 1' });
+  });
 });

@@ -172,6 +172,30 @@ export class WorkerConfig extends StorageConfig {
   @Min(0)
   SHUTDOWN_GRACE_MS: number = 20_000;
 
+  // retention (docs/operations.md, "Retention"): one worker at a time prunes, under an advisory lock
+  /** Events of jobs done or dead-lettered at least this long ago, older than this, are deleted; 0 = kept for ever. */
+  @IsInt()
+  @Min(0)
+  @Max(36500)
+  RETENTION_EVENTS_DAYS: number = 30;
+
+  /** webhook_log rows (replay protection) of finished jobs older than this are deleted; 0 = kept for ever. */
+  @IsInt()
+  @Min(0)
+  @Max(36500)
+  RETENTION_WEBHOOK_LOG_DAYS: number = 7;
+
+  /** How often a worker tries a retention run (skipped while another worker runs one). */
+  @IsInt()
+  @Min(1000)
+  RETENTION_INTERVAL_MS: number = 600_000;
+
+  /** Rows a retention statement reads and at most deletes (each statement its own short transaction). */
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  RETENTION_BATCH: number = 1000;
+
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL: string = 'info';
 

@@ -5,6 +5,7 @@ import { BreakerRegistry, CircuitBreakerModule, ServicePolicyOptions } from '@ap
 import { DatabaseModule, pendingMigrations } from '@app/database';
 import { EmbedderModule, embedderOptionsFrom } from '@app/embedder-client';
 import { EmbeddingsModule } from '@app/embeddings';
+import { RetentionService } from '@app/jobs';
 import { BreakersHealthIndicator, DatabaseHealthIndicator, LoggingModule, MetricsModule } from '@app/observability';
 import { ParserClientModule } from '@app/parser-client';
 import { PipelineModule } from '@app/pipeline';
@@ -13,6 +14,7 @@ import type { WorkerConfig } from './app.config';
 import { WORKER_CONFIG } from './app.tokens';
 import { HealthController } from './health/health.controller';
 import { WorkerHealthIndicators } from './health/worker.health';
+import { RETENTION_SCHEDULER_OPTIONS, RetentionScheduler, RetentionSchedulerOptions } from './retention.scheduler';
 import { WorkerMetricsBinding } from './worker-metrics.binding';
 
 @Module({})
@@ -76,6 +78,17 @@ export class WorkerModule {
         { provide: WORKER_CONFIG, useValue: c },
         WorkerHealthIndicators,
         WorkerMetricsBinding,
+        RetentionService,
+        RetentionScheduler,
+        {
+          provide: RETENTION_SCHEDULER_OPTIONS,
+          useValue: {
+            eventsDays: c.RETENTION_EVENTS_DAYS,
+            webhookLogDays: c.RETENTION_WEBHOOK_LOG_DAYS,
+            intervalMs: c.RETENTION_INTERVAL_MS,
+            batchSize: c.RETENTION_BATCH,
+          } satisfies RetentionSchedulerOptions,
+        },
         DatabaseHealthIndicator.provider({ inject: DataSource, pendingMigrations, timeoutMs: 1500 }),
         BreakersHealthIndicator.provider({ inject: BreakerRegistry }),
       ],

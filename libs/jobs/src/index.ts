@@ -13,3 +13,4 @@ export * from './lib/store/claim.service';
 export * from './lib/store/job-counts';
 export * from './lib/store/job-notifications.service';
 export * from './lib/parser-webhook.route';
+export * from './lib/store/retention.service';

@@ -71,6 +71,7 @@ export class MetricsService {
   private readonly breakerTransitions: Counter<'service' | 'state'>;
   private readonly embeddingTokens: Counter<'model'>;
   private readonly embeddingRequests: Counter<'model' | 'outcome'>;
+  private readonly prunedRows: Counter<'table'>;
   private readonly pickup: Histogram<'stage'>;
 
   constructor(@Inject(METRICS_OPTIONS) readonly options: MetricsModuleOptions) {
@@ -154,6 +155,12 @@ export class MetricsService {
       labelNames: ['model', 'outcome'] as const,
       registers,
     });
+    this.prunedRows = new Counter({
+      name: 'ingest_pruned_rows_total',
+      help: 'Rows deleted by retention, by table (events, webhook_log)',
+      labelNames: ['table'] as const,
+      registers,
+    });
     this.pickup = new Histogram({
       name: 'ingest_stage_pickup_seconds',
       help: 'Time from a job becoming ready (queued or retry due) to a worker claiming it',
@@ -210,6 +217,11 @@ export class MetricsService {
 
   embeddingTokensUsed(model: string, tokens: number): void {
     if (tokens > 0) this.embeddingTokens.inc({ model }, tokens);
+  }
+
+  /** Retention deleted `rows` rows of `table`. */
+  rowsPruned(table: string, rows: number): void {
+    if (rows > 0) this.prunedRows.inc({ table }, rows);
   }
 
   /** `outcome` e.g. ok, rate_limited, transient_error, permanent_error, breaker_open. */
