@@ -4,6 +4,8 @@ import { LoadedEncoding, loadCl100k } from './cl100k';
 /**
  * Counts tokens exactly as OpenAI does for its embedding models (all use cl100k_base).
  * Special-token text such as "<|endoftext|>" is counted as ordinary text, never rejected.
+ * Encoding gives js-tiktoken's tokens but costs O(n log n) for n bytes: js-tiktoken's own merge is quadratic
+ * in the length of a word, and one 200,000-character word kept the app from answering for hours.
  */
 @Injectable()
 export class TokenizerService implements OnModuleInit {
@@ -18,7 +20,7 @@ export class TokenizerService implements OnModuleInit {
   }
 
   encode(text: string): number[] {
-    return this.loaded().tiktoken.encode(text, [], []);
+    return this.loaded().bpe.encode(text);
   }
 
   count(text: string): number {
