@@ -24,7 +24,7 @@ async function until(cond: () => boolean): Promise<void> {
   while (!cond()) await new Promise((r) => setTimeout(r, 20));
 }
 
-const ALL = ['InitialSchema1732350000000', 'EmbeddingModels1764000000000', 'UnfinishedJobsIndex1764900000000'];
+const ALL = ['InitialSchema1732350000000', 'EmbeddingModels1764000000000', 'UnfinishedJobsIndex1764900000000', 'QueuedUserIndex1765000000000'];
 
 async function tables(url: string): Promise<string[]> {
   const c = new Client({ connectionString: url });
@@ -135,6 +135,7 @@ describe('migrations (real PostgreSQL)', () => {
       await runMigrations(ds);
       expect(await indexes()).toEqual([`upload_jobs_unfinished_idx: btree (stage, state) WHERE (state <> 'done'::text)`]);
       expect(await validity()).toEqual([{ valid: true }]);
+      await ds.undoLastMigration({ transaction: 'each' }); // the queued-by-user index
       await ds.undoLastMigration({ transaction: 'each' });
       expect(await indexes()).toEqual(['upload_jobs_stage_state_idx: btree (stage, state)']);
       // an invalid index left by a build that failed half-way (here: a unique build over two jobs at one stage) is
@@ -151,7 +152,7 @@ describe('migrations (real PostgreSQL)', () => {
         /could not create unique index/,
       );
       expect(await validity()).toEqual([{ valid: false }]);
-      expect(await runMigrations(ds)).toEqual(['UnfinishedJobsIndex1764900000000']);
+      expect(await runMigrations(ds)).toEqual(['UnfinishedJobsIndex1764900000000', 'QueuedUserIndex1765000000000']);
       expect(await indexes()).toEqual([`upload_jobs_unfinished_idx: btree (stage, state) WHERE (state <> 'done'::text)`]);
       expect(await validity()).toEqual([{ valid: true }]);
       // the session settings the migration changed are back to the connection's own on every pooled connection
@@ -166,6 +167,42 @@ describe('migrations (real PostgreSQL)', () => {
       } finally {
         for (const r of runners) await r.release();
       }
+    } finally {
+      await ds.destroy();
+      await other.drop();
+    }
+  });
+
+  it('index queued jobs by user (built concurrently, an invalid build built again); reverting drops it', async () => {
+    const other = await createEmptyDatabase();
+    const ds = createDataSource({ url: other.url, poolSize: 2, statementTimeoutMs: 30_000 });
+    const index = async () =>
+      ((await ds.query(
+        `SELECT i.indisvalid AS valid, pg_get_indexdef(i.indexrelid) AS def FROM pg_index i
+         WHERE i.indexrelid = to_regclass('upload_pipeline.upload_jobs_queued_user_idx')`,
+      )) as { valid: boolean; def: string }[]).map((r) => `${r.valid ? 'valid' : 'invalid'}: ${r.def.replace(/^.* USING /, '')}`);
+    const queuedUser = `valid: btree (user_id, created_at) WHERE (state = 'queued'::text)`;
+    await ds.initialize();
+    try {
+      await runMigrations(ds);
+      expect(await index()).toEqual([queuedUser]);
+      await ds.undoLastMigration({ transaction: 'each' });
+      expect(await index()).toEqual([]);
+      // a build that failed half-way (a unique build over one user's two queued jobs) leaves an invalid index
+      await ds.query(`
+        WITH d AS (
+          INSERT INTO upload_pipeline.documents (user_id, filename, mime, bytes_len, file_sha256, raw_path)
+          SELECT '00000000-0000-4000-8000-0000000000dd', 'f', 'text/markdown', 10, lpad(to_hex(g), 64, '0'), 'raw/' || g FROM generate_series(1, 2) g
+          RETURNING document_id, user_id
+        )
+        INSERT INTO upload_pipeline.upload_jobs (document_id, user_id, stage, state, webhook_secret, embed_model, correlation_id)
+        SELECT document_id, user_id, 'job_validated', 'queued', 's', 'm', 'c' FROM d`);
+      await expect(
+        ds.query(`CREATE UNIQUE INDEX CONCURRENTLY upload_jobs_queued_user_idx ON upload_pipeline.upload_jobs (user_id) WHERE state = 'queued'`),
+      ).rejects.toThrow(/could not create unique index/);
+      expect(await index()).toEqual([`invalid: btree (user_id) WHERE (state = 'queued'::text)`]);
+      expect(await runMigrations(ds)).toEqual(['QueuedUserIndex1765000000000']);
+      expect(await index()).toEqual([queuedUser]);
     } finally {
       await ds.destroy();
       await other.drop();
@@ -205,7 +242,7 @@ describe('migrations (real PostgreSQL)', () => {
       const ds = createDataSource({ url: old.url, poolSize: 2 });
       await ds.initialize();
       try {
-        expect(await runMigrations(ds)).toEqual(['EmbeddingModels1764000000000', 'UnfinishedJobsIndex1764900000000']);
+        expect(await runMigrations(ds)).toEqual(['EmbeddingModels1764000000000', 'UnfinishedJobsIndex1764900000000', 'QueuedUserIndex1765000000000']);
         const models = (await c.query(
           `SELECT embed_model, embed_version, state, dimensions FROM upload_pipeline.embedding_models ORDER BY embed_model`,
         )).rows;
@@ -224,6 +261,7 @@ describe('migrations (real PostgreSQL)', () => {
         ).rejects.toThrow(/embedding_models_one_active/);
 
         // reverting keeps one row per chunk: the active model's
+        await ds.undoLastMigration({ transaction: 'each' }); // the queued-by-user index
         await ds.undoLastMigration({ transaction: 'each' }); // the unfinished-jobs index
         await ds.undoLastMigration({ transaction: 'each' });
         const rows = (await c.query(`SELECT chunk_id, embed_model FROM upload_pipeline.document_chunks ORDER BY chunk_id`)).rows;

@@ -8,6 +8,10 @@ import { ClaimService } from './claim.service';
 import { genericPlan, insertJobs, newQueuedJob as newQueuedJobIn, testClaimOptions, uploadJobScans } from './job-store.test-fixtures';
 
 const options = testClaimOptions;
+const NO_USER = '00000000-0000-0000-0000-000000000000';
+const user = (c: string) => `${c.repeat(8)}-0000-4000-8000-000000000000`;
+/** The claim statement's text for `n` jobs. */
+const statementText = (claim: ClaimService, n: number) => (claim as unknown as { statement(n: number): { text: string } }).statement(n).text;
 
 describe('ClaimService (real PostgreSQL)', () => {
   let db: TestDatabase;
@@ -185,7 +189,7 @@ describe('ClaimService (real PostgreSQL)', () => {
     const claim = new ClaimService(ds, options('w'));
     const text = (claim as unknown as { statement(n: number): { text: string } }).statement(16).text;
     // as a generic plan, the one a prepared statement ends up with: it must read as few rows as a custom one
-    const plan = await genericPlan(ds, text, ['w', 60000]);
+    const plan = await genericPlan(ds, text, ['w', 60000, NO_USER]);
     // rows that the scans picking candidates (those of upload_jobs on a condition on its state) produced or threw
     // away; the join back to the rows being updated is the planner's choice by table size, not the claim's
     const rows = uploadJobScans(plan)
@@ -193,6 +197,108 @@ describe('ClaimService (real PostgreSQL)', () => {
       .reduce((n, s) => n + s.read, 0);
     expect(rows).toBeGreaterThanOrEqual(16);
     expect(rows).toBeLessThanOrEqual(16 * 4);
+    expect((await claim.claim(16)).length).toBe(16);
+  });
+
+  it("one user's backlog of 2,000 does not delay another user's upload", async () => {
+    const backlog = await insertJobs(ds, 2000, 'job_validated', 'queued', { userId: user('a'), createdAt: new Date(Date.now() - 3600_000) });
+    const single = await newQueuedJob();
+    // a claim of 16: the other user's job is in it, beside the backlog's 15 oldest
+    const w = new ClaimService(ds, options('w'));
+    const first = (await w.claim(16)).map((c) => c.jobId);
+    expect(first).toContain(single);
+    expect(first.filter((id) => id !== single).sort()).toEqual(backlog.slice(0, 15).sort());
+
+    // claims of one job (a worker under backlog refills one slot at a time): within the first two, whichever user
+    // the walk starts with
+    await ds.query(`UPDATE upload_pipeline.upload_jobs SET state = 'queued', claimed_by = NULL, lease_expires_at = NULL`);
+    const v = new ClaimService(ds, options('v'));
+    const ones: string[] = [];
+    for (let i = 0; i < 4; i++) ones.push(...(await v.claim(1)).map((c) => c.jobId));
+    expect(ones.slice(0, 2)).toContain(single);
+    // and the backlog goes on oldest first
+    expect(ones.filter((id) => id !== single)).toEqual(backlog.slice(0, 3));
+  });
+
+  it('serves users with backlogs in turn, each one oldest first', async () => {
+    const start = Date.now() - 3600_000;
+    // c's backlog is the oldest, then b's, then a's
+    const jobs = new Map<string, string[]>();
+    for (const [i, u] of ['c', 'b', 'a'].entries()) {
+      jobs.set(user(u), await insertJobs(ds, 30, 'job_validated', 'queued', { userId: user(u), createdAt: new Date(start + i * 60_000) }));
+    }
+    const owner = new Map([...jobs].flatMap(([u, ids]) => ids.map((id) => [id, u] as const)));
+    const w = new ClaimService(ds, options('w'));
+    const ones: string[] = [];
+    for (let i = 0; i < 7; i++) ones.push(...(await w.claim(1)).map((c) => c.jobId));
+    // one job a claim, the users in turn (user_id order, wrapping around), each user's oldest first
+    expect(ones.map((id) => owner.get(id))).toEqual(['a', 'b', 'c', 'a', 'b', 'c', 'a'].map(user));
+    expect(ones.filter((id) => owner.get(id) === user('a'))).toEqual(jobs.get(user('a'))?.slice(0, 3));
+    // claims of three: one job of each user in every claim, where the previous claim left off
+    for (let i = 0; i < 3; i++) {
+      const claimed = (await w.claim(3)).map((c) => owner.get(c.jobId));
+      expect(claimed.sort()).toEqual(['a', 'b', 'c'].map(user));
+    }
+    // a claim larger than the users: one each, then the oldest of the rest (c's backlog)
+    const big = (await w.claim(8)).map((c) => c.jobId);
+    const served = (u: string) => big.filter((id) => owner.get(id) === user(u));
+    expect(served('a')).toHaveLength(1);
+    expect(served('b')).toHaveLength(1);
+    expect(served('c').sort()).toEqual(jobs.get(user('c'))?.slice(5, 11).sort());
+  });
+
+  it('a user whose turn older retries took comes first in the next claim', async () => {
+    const a = await insertJobs(ds, 5, 'job_validated', 'queued', { userId: user('a'), createdAt: new Date(Date.now() - 120_000) });
+    const b = await insertJobs(ds, 5, 'job_validated', 'queued', { userId: user('b'), createdAt: new Date(Date.now() - 60_000) });
+    const retry = await newQueuedJob();
+    await ds.query(
+      `UPDATE upload_pipeline.upload_jobs SET state = 'retryable', next_attempt_at = now() - interval '1 second',
+       created_at = now() - interval '1 hour' WHERE job_id = $1`,
+      [retry],
+    );
+    const w = new ClaimService(ds, options('w'));
+    // the walk: a, b; the retry is older than both first jobs and b's is the newest: b is left out
+    expect((await w.claim(2)).map((c) => c.jobId).sort()).toEqual([retry, a[0]].sort());
+    // b's turn comes now, then a's
+    expect((await w.claim(1)).map((c) => c.jobId)).toEqual([b[0]]);
+    expect((await w.claim(1)).map((c) => c.jobId)).toEqual([a[1]]);
+  });
+
+  it("fills a claim from one user's backlog, oldest first", async () => {
+    const backlog = await insertJobs(ds, 100, 'job_validated', 'queued', { userId: user('a'), createdAt: new Date(Date.now() - 3600_000) });
+    const w = new ClaimService(ds, options('w'));
+    expect((await w.claim(16)).map((c) => c.jobId).sort()).toEqual(backlog.slice(0, 16).sort());
+    expect((await w.claim(16)).map((c) => c.jobId).sort()).toEqual(backlog.slice(16, 32).sort());
+  });
+
+  it.each([
+    ['one user', 1],
+    ['two users, one with a single job', 2],
+    ['a user each', 3000],
+  ])('the fair claim reads O(n) job rows at a 3,000-job backlog (%s)', async (_, users) => {
+    const old = new Date(Date.now() - 3600_000);
+    if (users === 3000) await insertJobs(ds, 3000, 'job_validated', 'queued', { createdAt: old });
+    else {
+      await insertJobs(ds, 3000 - (users - 1), 'job_validated', 'queued', { userId: user('a'), createdAt: old });
+      if (users === 2) await insertJobs(ds, 1, 'job_validated', 'queued', { userId: user('b') });
+    }
+    await ds.query('ANALYZE upload_pipeline.upload_jobs');
+    const claim = new ClaimService(ds, options('w'));
+    for (const [n, cursor] of [
+      [16, NO_USER],
+      [16, user('a')],
+      [1, NO_USER],
+    ] as const) {
+      const plan = await genericPlan(ds, statementText(claim, n), ['w', 60000, cursor]);
+      const scans = uploadJobScans(plan);
+      // every scan picking candidates: the walk over users, each user's first job, the other rules, the rest by age;
+      // not the join back to the rows being updated (by job_id: the planner's choice by table size, not the claim's)
+      const picking = scans.filter((s) => s.index && s.index !== 'upload_jobs_pkey');
+      expect(scans.length - picking.length).toBeLessThanOrEqual(1);
+      const rows = picking.reduce((r, s) => r + s.read, 0);
+      expect(rows).toBeGreaterThanOrEqual(n);
+      expect(rows).toBeLessThanOrEqual(n * 4 + 4);
+    }
     expect((await claim.claim(16)).length).toBe(16);
   });
 

@@ -54,22 +54,76 @@ function readyAt(rule: ClaimRule): string {
   return 'updated_at';
 }
 
+/** The rule that makes most jobs claimable (`queued`, at once): claimed fairly, round-robin over users. */
+const FAIR_RULE: ClaimRule = (() => {
+  const rule = CLAIM_RULES.find((r) => r.requires === 'nothing');
+  if (!rule || rule.stage) throw new Error('the claim expects one claim rule without a condition and a stage (queued)');
+  return rule;
+})();
+const OTHER_RULES = CLAIM_RULES.filter((r) => r !== FAIR_RULE);
+
+/** The queued jobs' predicate on the partial indexes (`upload_jobs_queued_idx`, `upload_jobs_queued_user_idx`). */
+const FAIR_STATE = `state = ${quote(FAIR_RULE.state)}`;
+
+/** Below every uuid: the walk over users starts here before this worker has served anyone. */
+const NO_USER = '00000000-0000-0000-0000-000000000000';
+
 /**
- * The claim's candidates, one CTE a claim rule (`cand_0`, ...): the rule's oldest `n` claimable jobs, locked with
- * SKIP LOCKED. Queued jobs come from an ordered scan of their partial index by created_at, so a claim reads about `n`
- * of them whatever the queue's length; due retries, due parse waits and expired leases are read as the due range of
- * their partial index (what is due now, usually little) and sorted. The rules'
- * predicates OR'd in one WHERE made PostgreSQL read, recheck and sort every claimable job on each claim (a bitmap
- * scan: 14 ms a claim at 10,000 queued jobs, growing with the backlog). The claim takes the oldest `n` of the
- * candidates, the same jobs as before; the candidates it leaves stay locked only until the statement commits.
+ * The claim's candidates: fair ones first, round-robin over the users with queued jobs, then by age.
+ *
+ * - `walk`: up to `n` distinct users with queued jobs, in user_id order starting after `$3` (the last user this
+ *   worker served: the statement returns the next one as `next_user`) and wrapping around to the smallest once, never
+ *   past `$3` again. A loose index scan of
+ *   `upload_jobs_queued_user_idx` (user_id, created_at) WHERE queued: each step is one probe for the next user_id
+ *   above the previous one, however many jobs each user has queued.
+ * - `firsts`: each walked user's oldest queued job at a work stage (one probe each), SKIP LOCKED: a user whose oldest
+ *   is being claimed by another worker gives its next one.
+ * - `cand_<i>`: the other rules (due retries, due parse waits, expired leases: few, and by age as before), their
+ *   oldest `n` each, read as the due range of their partial index.
+ * - `fair`: the oldest `n` of `firsts` and the other rules' candidates: every walked user's oldest job unless old
+ *   retries or expired leases take the room.
+ * - `rest`: when fewer than `n` users have queued jobs, the oldest other queued jobs (an ordered scan of
+ *   `upload_jobs_queued_idx`, as before), so one user's backlog still fills a claim. Read only as far as the claim
+ *   needs it (a CTE is evaluated lazily, and the Append under `c`'s LIMIT reads `rest` only after `fair`).
+ *
+ * A claim reads O(n) job rows whatever the backlog: n walk probes, n first jobs, the other rules' due ranges and
+ * at most 2n of `rest`. One user's backlog of thousands no longer delays another user's job by that backlog: the
+ * other user is among the next claim's walk (or within as many claims as there are users with queued work when
+ * claims are of one job). Candidates the claim does not take stay locked only until the statement commits.
  *
  * `n` is written into the statement, not bound: a bound LIMIT is planned as 10 % of the rows it limits, which made
  * PostgreSQL keep re-planning the claim (custom plans, ~0.4 ms each) and would let a generic plan join the claimed
  * rows by a hash over the whole table. There is one prepared statement per claim size (at most WORKER_CLAIM_BATCH
  * of them, 1..256), each planned for exactly `n` rows.
  */
-const candidateCtes = (n: number) =>
-  CLAIM_RULES.map(
+const candidateCtes = (n: number) => {
+  const queuedAt = (cond: string) => `FROM upload_pipeline.upload_jobs WHERE ${FAIR_STATE}${cond} ORDER BY user_id LIMIT 1`;
+  const walk = `walk (user_id, i, wrapped) AS (
+        SELECT s.user_id, 1, s.wrapped FROM (
+          (SELECT user_id, false AS wrapped ${queuedAt(' AND user_id > $3::uuid')})
+          UNION ALL (SELECT user_id, true ${queuedAt('')})
+          LIMIT 1
+        ) s
+        UNION ALL
+        SELECT s.user_id, w.i + 1, s.wrapped FROM walk w CROSS JOIN LATERAL (
+          (SELECT user_id, w.wrapped ${queuedAt(' AND user_id > w.user_id')})
+          UNION ALL (SELECT user_id, true ${queuedAt(' AND NOT w.wrapped')})
+          LIMIT 1
+        ) s
+        WHERE w.i < ${n} AND NOT (s.wrapped AND s.user_id > $3::uuid)
+      )`;
+  const firsts = `firsts AS (
+        SELECT f.job_id, f.from_state, f.ready_at, f.created_at, w.i AS walk_i FROM walk w CROSS JOIN LATERAL (
+          SELECT job_id, user_id, state AS from_state, ${readyAt(FAIR_RULE)} AS ready_at, created_at
+          FROM upload_pipeline.upload_jobs
+          WHERE user_id >= w.user_id AND ${WORK_STAGES_SQL} AND ${predicate(FAIR_RULE)}
+          ORDER BY user_id, created_at
+          LIMIT 1
+          FOR UPDATE SKIP LOCKED
+        ) f
+        WHERE f.user_id = w.user_id
+      )`;
+  const others = OTHER_RULES.map(
     (rule, i) => `cand_${i} AS (
         SELECT job_id, state AS from_state, ${readyAt(rule)} AS ready_at, created_at
         FROM upload_pipeline.upload_jobs
@@ -78,8 +132,24 @@ const candidateCtes = (n: number) =>
         LIMIT ${n}
         FOR UPDATE SKIP LOCKED
       )`,
-  ).join(', ');
-const CANDIDATES = CLAIM_RULES.map((_, i) => `SELECT * FROM cand_${i}`).join(' UNION ALL ');
+  );
+  const fair = `fair AS (
+        SELECT job_id, from_state, ready_at FROM (
+          SELECT job_id, from_state, ready_at, created_at FROM firsts${OTHER_RULES.map((_, i) => ` UNION ALL SELECT * FROM cand_${i}`).join('')}
+        ) candidates
+        ORDER BY created_at
+        LIMIT ${n}
+      )`;
+  const rest = `rest AS (
+        SELECT job_id, state AS from_state, ${readyAt(FAIR_RULE)} AS ready_at
+        FROM upload_pipeline.upload_jobs
+        WHERE ${WORK_STAGES_SQL} AND ${predicate(FAIR_RULE)} AND job_id NOT IN (SELECT job_id FROM firsts)
+        ORDER BY created_at
+        LIMIT ${n}
+        FOR UPDATE SKIP LOCKED
+      )`;
+  return [walk, firsts, ...others, fair, rest].join(', ');
+};
 
 // Claims and lease renewals commit with ASYNC_COMMIT: losing one in a database crash is harmless. The job is
 // claimable again (or its lease runs out as if not renewed), and it cannot be lost while anything after it survives:
@@ -87,8 +157,8 @@ const CANDIDATES = CLAIM_RULES.map((_, i) => `SELECT * FROM cand_${i}`).join(' U
 // was what bounded how fast a worker could refill its slots.
 
 /**
- * Claims and leases jobs. One statement, one round trip: pick the oldest claimable rows with FOR UPDATE SKIP LOCKED
- * (so two workers never take the same row; each claim rule's rows from its own index, see candidateCtes), set them
+ * Claims and leases jobs. One statement, one round trip: pick claimable rows with FOR UPDATE SKIP LOCKED (so two
+ * workers never take the same row), queued ones round-robin over users and the rest by age (see candidateCtes), set them
  * `working` with this worker's lease, write one
  * `stage_started` event per job, and return each job row with its document and, at `parsing`, what the parser's
  * webhook reported (no reads after the claim).
@@ -96,6 +166,11 @@ const CANDIDATES = CLAIM_RULES.map((_, i) => `SELECT * FROM cand_${i}`).join(' U
 @Injectable()
 export class ClaimService {
   private readonly statements = new Map<number, PreparedStatement>();
+  /**
+   * The last user whose turn this worker's claims took: the next claim's walk over users starts after it. A walked
+   * user whose first job the claim left out (older retries or expired leases took the room) comes first next time.
+   */
+  private lastUser = NO_USER;
   private readonly renewSql: PreparedStatement;
   private readonly job: EntityColumns<UploadJobEntity>;
   private readonly document: EntityColumns<DocumentEntity>;
@@ -132,13 +207,16 @@ export class ClaimService {
       FROM unnest($1::uuid[]) AS u(id)`);
   }
 
-  /** The claim statement for `n` jobs (its parameters: the worker id, the lease in ms); one prepared statement per `n`. */
+  /**
+   * The claim statement for `n` jobs (its parameters: the worker id, the lease in ms, the user after whom the walk
+   * over users starts); one prepared statement per `n`.
+   */
   private statement(n: number): PreparedStatement {
     let sql = this.statements.get(n);
     if (!sql) {
       sql = new PreparedStatement(`
-      WITH ${candidateCtes(n)}, c AS (
-        SELECT job_id, from_state, ready_at FROM (${CANDIDATES}) candidates ORDER BY created_at LIMIT ${n}
+      WITH RECURSIVE ${candidateCtes(n)}, c AS (
+        (SELECT * FROM fair) UNION ALL (SELECT * FROM rest) LIMIT ${n}
       ), upd AS (
         UPDATE upload_pipeline.upload_jobs j
         SET state = 'working', claimed_by = $1, lease_expires_at = now() + $2::double precision * interval '1 millisecond',
@@ -149,7 +227,14 @@ export class ClaimService {
         INSERT INTO upload_pipeline.events (job_id, document_id, event_type, stage, from_stage, from_state, to_state, correlation_id, actor)
         SELECT job_id, document_id, 'stage_started', stage, stage, from_state, 'working', correlation_id, $1 FROM upd
       )
-      SELECT upd.from_state, greatest(0, extract(epoch FROM clock_timestamp() - upd.ready_at))::float8 AS pickup_s,
+      SELECT upd.from_state, (
+               -- where the next claim's walk starts: after the last walked user before the first one whose first job
+               -- this claim left out (a walked user with no claimable job counts as served)
+               SELECT w.user_id FROM walk w
+               WHERE w.i < coalesce((SELECT min(f.walk_i) FROM firsts f WHERE f.job_id NOT IN (SELECT job_id FROM c)), ${n} + 1)
+               ORDER BY w.i DESC LIMIT 1
+             ) AS next_user,
+             greatest(0, extract(epoch FROM clock_timestamp() - upd.ready_at))::float8 AS pickup_s,
              CASE WHEN upd.stage = 'parsing' THEN (
                SELECT w.status FROM upload_pipeline.webhook_log w
                WHERE w.job_id = upd.job_id AND w.parser_job_id = upd.parser_job_id AND w.status IS NOT NULL
@@ -165,7 +250,10 @@ export class ClaimService {
   async claim(limit: number): Promise<ClaimedJob[]> {
     if (limit <= 0) return [];
     if (!Number.isSafeInteger(limit)) throw new Error(`claim limit must be an integer, got ${limit}`);
-    const rows = await runPrepared<Row>(this.ds, this.statement(limit), [this.opts.workerId, this.opts.leaseMs]);
+    const rows = await runPrepared<Row>(this.ds, this.statement(limit), [this.opts.workerId, this.opts.leaseMs, this.lastUser]);
+    // the users this claim served (or passed: walked, with no job it could take) had their turn
+    const next = rows[0]?.['next_user'];
+    if (typeof next === 'string') this.lastUser = next;
     return rows.map((r) => {
       const job = this.job.hydrate(r);
       return {

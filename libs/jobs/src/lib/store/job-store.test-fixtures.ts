@@ -27,22 +27,33 @@ export async function newQueuedJob(uploads: UploadsService, transitions: JobTran
 }
 
 /**
- * `n` documents with a job each at `stage`/`state`, written directly (the API path takes long for thousands). `lease`
- * gives the jobs a holder and a lease of a minute (a `working` job must have one).
+ * `n` documents with a job each at `stage`/`state`, written directly (the API path takes long for thousands). `claimedBy`
+ * gives the jobs a holder and a lease of a minute (a `working` job must have one). `userId`: all of them that user's
+ * (by default each job has a user of its own). `createdAt`: their created_at, one millisecond apart from it in order
+ * (by default all at the transaction's time).
  */
-export async function insertJobs(ds: DataSource, n: number, stage: string, state: string, lease?: { claimedBy: string }): Promise<void> {
-  await ds.query(
+export async function insertJobs(
+  ds: DataSource,
+  n: number,
+  stage: string,
+  state: string,
+  opts: { claimedBy?: string; userId?: string; createdAt?: Date } = {},
+): Promise<string[]> {
+  const rows = (await ds.query(
     `WITH d AS (
        INSERT INTO upload_pipeline.documents (user_id, filename, mime, bytes_len, file_sha256, raw_path)
-       SELECT gen_random_uuid(), 'f' || g, 'text/markdown', 10, encode(sha256(gen_random_uuid()::text::bytea), 'hex'), 'raw/' || gen_random_uuid()
+       SELECT coalesce($5::uuid, gen_random_uuid()), 'f' || g, 'text/markdown', 10, encode(sha256(gen_random_uuid()::text::bytea), 'hex'), 'raw/' || gen_random_uuid()
        FROM generate_series(1, $1::int) g
-       RETURNING document_id, user_id
+       RETURNING document_id, user_id, filename
      )
-     INSERT INTO upload_pipeline.upload_jobs (document_id, user_id, stage, state, webhook_secret, embed_model, correlation_id, claimed_by, lease_expires_at)
-     SELECT document_id, user_id, $2, $3, 's', 'text-embedding-3-small', 'c', $4::text, CASE WHEN $4::text IS NULL THEN NULL ELSE now() + interval '1 minute' END
-     FROM d`,
-    [n, stage, state, lease?.claimedBy ?? null],
-  );
+     INSERT INTO upload_pipeline.upload_jobs (document_id, user_id, stage, state, webhook_secret, embed_model, correlation_id, claimed_by, lease_expires_at, created_at)
+     SELECT document_id, user_id, $2, $3, 's', 'text-embedding-3-small', 'c', $4::text, CASE WHEN $4::text IS NULL THEN NULL ELSE now() + interval '1 minute' END,
+            coalesce($6::timestamptz + (row_number() OVER (ORDER BY substr(filename, 2)::int) - 1) * interval '1 millisecond', now())
+     FROM d
+     RETURNING job_id, created_at`,
+    [n, stage, state, opts.claimedBy ?? null, opts.userId ?? null, opts.createdAt?.toISOString() ?? null],
+  )) as { job_id: string; created_at: Date }[];
+  return rows.sort((a, b) => a.created_at.getTime() - b.created_at.getTime()).map((r) => r.job_id);
 }
 
 /**
