@@ -112,21 +112,32 @@ describe('POST /v1/embeddings', () => {
       expect(expectOpenAIError(res.body).code).toBe('array_above_max_length');
     });
 
-    it('allows 8191 tokens in one input and rejects 8192', async () => {
-      expect(tokenizer.count(textOfTokens(8191))).toBe(8191);
-      const ok = (await embed({ model: SMALL, input: textOfTokens(8191), dimensions: 8 }).expect(200)).body as EmbeddingsBody;
-      expect(ok.usage.prompt_tokens).toBe(8191);
-      const res = await embed({ model: SMALL, input: ['short', textOfTokens(8192)] }).expect(400);
-      const e = expectOpenAIError(res.body);
-      expect(e.code).toBe('context_length_exceeded');
-      expect(e.message).toContain("input[1]");
-      const tokens = await embed({ model: SMALL, input: Array.from({ length: 8192 }, () => 24748) }).expect(400);
-      expect(expectOpenAIError(tokens.body).code).toBe('context_length_exceeded');
+    it('allows 8192 tokens in one input and rejects 8193, with param and code null as OpenAI sends them', async () => {
+      expect(tokenizer.count(textOfTokens(8192))).toBe(8192);
+      const ok = (await embed({ model: SMALL, input: textOfTokens(8192), dimensions: 8 }).expect(200)).body as EmbeddingsBody;
+      expect(ok.usage.prompt_tokens).toBe(8192);
+      const res = await embed({ model: SMALL, input: ['short', textOfTokens(8193)] }).expect(400);
+      expect(res.body).toEqual({
+        error: {
+          message:
+            "This model's maximum input length is 8192 tokens, however you requested 8193 tokens in 'input[1]'. " +
+            'Please reduce the length of the input.',
+          type: 'invalid_request_error',
+          param: null,
+          code: null,
+        },
+      });
+      const tokenIds = (n: number) => Array.from({ length: n }, () => 24748);
+      const okTokens = (await embed({ model: SMALL, input: tokenIds(8192), dimensions: 8 }).expect(200)).body as EmbeddingsBody;
+      expect(okTokens.usage.prompt_tokens).toBe(8192);
+      const tokens = await embed({ model: SMALL, input: [tokenIds(8193)] }).expect(400);
+      expect(expectOpenAIError(tokens.body)).toMatchObject({ type: 'invalid_request_error', param: null, code: null });
+      expect(expectOpenAIError(tokens.body).message).toContain("maximum input length is 8192 tokens, however you requested 8193 tokens in 'input[0]'");
     });
 
     it('allows 300,000 tokens a request and rejects more', async () => {
-      const full = Array.from({ length: 36 }, () => textOfTokens(8191));
-      const fill = 300_000 - 36 * 8191;
+      const full = Array.from({ length: 36 }, () => textOfTokens(8192));
+      const fill = 300_000 - 36 * 8192;
       const ok = (await embed({ model: SMALL, input: [...full, textOfTokens(fill)], dimensions: 4 }).expect(200)).body as EmbeddingsBody;
       expect(ok.usage.total_tokens).toBe(300_000);
       const res = await embed({ model: SMALL, input: [...full, textOfTokens(fill + 1)], dimensions: 4 }).expect(400);

@@ -187,7 +187,7 @@ export function overloaded(outcome: Outcome): OpenAIApiError {
       message: 'The server is overloaded or not ready yet. Please try again later.',
       type: 'server_error',
       param: null,
-      code: 'service_unavailable',
+      code: null,
     },
     outcome,
   );

@@ -29,12 +29,10 @@ export class EmbeddingsController {
     @Body() body: unknown,
     @Res({ passthrough: true }) res: Response,
   ): Promise<EmbeddingsResponse> {
-    const started = Date.now();
     await this.faults.beforeEmbeddings(clientGone(res));
     const { response, headers } = this.embeddings.create(body);
     for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
-    res.setHeader('openai-model', response.model);
-    res.setHeader('openai-processing-ms', String(Date.now() - started));
+    res.setHeader('openai-model', response.model); // openai-processing-ms and the rest: http-pipeline.ts
     setOutcome(res, 'ok');
     return response;
   }

@@ -3,7 +3,8 @@ import { EmbeddingModelSpec, findModel } from '../models/models.catalog';
 
 /** OpenAI's limits for the embeddings endpoint. */
 export const MAX_INPUTS = 2048;
-export const MAX_INPUT_TOKENS = 8191;
+/** Tokens of one input: 8192 for every embedding model (API reference: "8192 tokens for all embedding models"). */
+export const MAX_INPUT_TOKENS = 8192;
 export const MAX_REQUEST_TOKENS = 300_000;
 
 export type EncodingFormat = 'float' | 'base64';

@@ -66,8 +66,9 @@ export class EmbeddingsService {
         throw invalidRequest(
           `This model's maximum input length is ${MAX_INPUT_TOKENS} tokens, however you requested ${tokens} tokens in 'input[${index}]'. ` +
             'Please reduce the length of the input.',
-          'input',
-          'context_length_exceeded',
+          // OpenAI sends this one with neither param nor code.
+          null,
+          null,
         );
       }
       return { text, tokens };

@@ -6,7 +6,8 @@ import { TokenBucket, formatResetDuration } from './token-bucket';
 
 describe('formatResetDuration', () => {
   it.each([
-    [0, '0ms'],
+    [0, '0s'],
+    [0.4, '1ms'],
     [20, '20ms'],
     [999.2, '1s'],
     [1000, '1s'],

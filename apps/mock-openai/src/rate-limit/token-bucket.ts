@@ -48,9 +48,10 @@ export class TokenBucket {
   }
 }
 
-/** Go-style durations as in OpenAI's x-ratelimit-reset-* headers: "20ms", "1s", "6m0s", "1.5s". */
+/** Go-style durations as in OpenAI's x-ratelimit-reset-* headers: "0s", "20ms", "1s", "6m0s", "1.5s". */
 export function formatResetDuration(ms: number): string {
   const total = Math.max(0, Math.ceil(ms));
+  if (total === 0) return '0s'; // Go prints a zero duration as "0s", not "0ms"
   if (total < 1000) return `${total}ms`;
   const hours = Math.floor(total / 3_600_000);
   const minutes = Math.floor((total % 3_600_000) / 60_000);
