@@ -1,5 +1,5 @@
-import { IsIn, IsInt, IsString, IsUrl, Length, Max, Min, MinLength } from 'class-validator';
-import { DEV_STORAGE_SECRET, StorageConfig } from '@app/config';
+import { IsIn, IsInt, IsOptional, IsString, IsUrl, Length, Max, Min, MinLength } from 'class-validator';
+import { DEV_STORAGE_SECRET, EnvBoolean, StorageConfig } from '@app/config';
 
 export const DEV_JWT_SECRET = 'dev-secret-change-me-0123456789abcdef';
 export { DEV_STORAGE_SECRET }; // declared with STORAGE_SIGNING_SECRET in StorageConfig
@@ -54,6 +54,29 @@ export class ApiConfig extends StorageConfig {
   @Min(1)
   @Max(24 * 3600)
   UPLOAD_RATE_WINDOW_SEC: number = 60;
+
+  /**
+   * Shared secret of `POST /api/v2/storage/events` (S3/MinIO bucket notifications, `Authorization: Bearer <token>`);
+   * unset: the endpoint is off (404).
+   */
+  @IsOptional()
+  @IsString()
+  @MinLength(16)
+  STORAGE_EVENTS_TOKEN?: string;
+
+  /**
+   * LlamaParse's real v1 service signs no webhook. With this on, an unsigned delivery (no signature header at all)
+   * is taken as a hint only: its body is not read or logged, and a job waiting for its parse is woken to ask the
+   * parser for the job's status (202). Off (the default): unsigned deliveries are 401 and such jobs learn their
+   * outcome by the worker's poll after WEBHOOK_TIMEOUT_MS. A wrong signature is 401 either way.
+   */
+  @EnvBoolean()
+  WEBHOOK_ACCEPT_UNSIGNED: boolean = false;
+
+  /** An upload whose bytes did not arrive within its URL's lifetime plus this is dead-lettered as upload_expired. */
+  @IsInt()
+  @Min(0)
+  UPLOAD_EXPIRY_GRACE_MS: number = 600_000;
 
   /** Tokens whose `role` claim is this may manage embedding models (re-embedding). */
   @IsString()

@@ -4,7 +4,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
 import { AuthModule, Public } from '@app/auth';
 import { DatabaseModule, pendingMigrations } from '@app/database';
-import { JobsModule } from '@app/jobs';
+import { JobsModule, UploadConfirmationModule } from '@app/jobs';
 import { DatabaseHealthIndicator, LoggingModule, LoggingModuleOptions, MetricsModule } from '@app/observability';
 import { StorageModule, storageOptionsFrom } from '@app/storage';
 import type { ApiConfig } from './app.config';
@@ -15,6 +15,7 @@ import { JobsController } from './jobs/jobs.controller';
 import { SearchApiModule } from './search/search-api.module';
 import { EmbeddingsApiModule } from './embeddings/embeddings-api.module';
 import { UploadThrottleModule } from './security/upload-throttle.module';
+import { StorageEventsController } from './storage-events/storage-events.controller';
 import { UploadFlowService } from './uploads/upload-flow.service';
 import { UploadReceiverController } from './uploads/upload-receiver.controller';
 import { UploadsController } from './uploads/uploads.controller';
@@ -42,6 +43,7 @@ export class AppModule {
         // after AuthModule: its guard must see the verified user
         UploadThrottleModule.forRoot({ limit: config.UPLOAD_RATE_LIMIT, windowSec: config.UPLOAD_RATE_WINDOW_SEC }),
         StorageModule.forRoot(storageOptionsFrom(config)),
+        UploadConfirmationModule.forRoot({ graceMs: config.UPLOAD_EXPIRY_GRACE_MS }),
         DocumentsApiModule,
         EmbeddingsApiModule.forRoot(config),
         SearchApiModule,
@@ -49,7 +51,15 @@ export class AppModule {
         LoggingModule.forRoot({ app: 'api', level: config.LOG_LEVEL, pretty: opts.prettyLogs, destination: opts.logDestination }),
         MetricsModule.forRoot({ app: 'api', controllerDecorators: [Public(), ApiExcludeController()] }),
       ],
-      controllers: [UploadsController, UploadReceiverController, JobsController, WebhooksController, HealthController, WebController],
+      controllers: [
+        UploadsController,
+        UploadReceiverController,
+        JobsController,
+        WebhooksController,
+        HealthController,
+        WebController,
+        StorageEventsController,
+      ],
       providers: [
         { provide: API_CONFIG, useValue: config },
         UploadFlowService,

@@ -37,6 +37,8 @@ const PUBLIC_ROUTES: Record<string, string> = {
   'GET /metrics': 'Prometheus scrape: counters only, no user data, no ids as labels',
   'PUT /api/v2/storage/upload': 'signed upload URL: the HMAC-signed query is the authorisation (tested below)',
   'POST /webhooks/llamaparse/:jobId': "parser callback: HMAC of the body with the job's secret (tested below)",
+  'POST /api/v2/storage/events':
+    'bucket event notifications: the STORAGE_EVENTS_TOKEN bearer is the authorisation, 404 without it (upload.e2e-spec, object-storage.int-spec)',
   'GET /': 'static web page (its data calls carry the JWT)',
   'GET /app': 'static web page',
   'GET /app.js': 'static web page script',

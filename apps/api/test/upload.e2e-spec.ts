@@ -1,5 +1,6 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import request from 'supertest';
+import { DataSource } from 'typeorm';
 import type { App } from 'supertest/types';
 import { signDevToken } from '@app/auth';
 import { STORAGE, storageKey, type StorageDriver } from '@app/storage';
@@ -115,24 +116,31 @@ describe('api: upload flow (e2e, real PostgreSQL and local storage)', () => {
       const r = await upload(bodyFor(pdf)).expect(201);
       await storeDirectly(r.body.document_id, pdf);
       const c = await complete(r.body.document_id).expect(200);
-      expect(c.body).toEqual({ job_id: r.body.job_id, document_id: r.body.document_id, received: true, stage: 'job_validated', state: 'queued' });
+      expect(c.body).toEqual({
+        job_id: r.body.job_id,
+        document_id: r.body.document_id,
+        received: true,
+        stage: 'job_validated',
+        state: 'queued',
+        last_error: null,
+      });
       const again = await complete(r.body.document_id).expect(200);
       expect(again.body).toMatchObject({ received: false, stage: 'job_validated', state: 'queued' });
       const job = await request(http).get(`/api/v2/jobs/${r.body.job_id}`).set('Authorization', `Bearer ${token}`).expect(200);
       expect(job.body.events.map((e: { type: string }) => e.type)).toEqual(['stage_started', 'stage_done']);
     });
 
-    it('422 size_mismatch when the stored object has another size; nothing moves', async () => {
+    it('422 upload_mismatch when the stored object has another size: dead-lettered for good (a mismatch is permanent)', async () => {
       const pdf = tinyPdf('complete: wrong size');
       const r = await upload(bodyFor(pdf)).expect(201);
       await storeDirectly(r.body.document_id, Buffer.concat([pdf, Buffer.from('extra')]));
       const c = await complete(r.body.document_id).expect(422);
-      expect(c.body.error).toMatchObject({ code: 'size_mismatch', details: { expected: pdf.length, received: pdf.length + 5 } });
+      expect(c.body.error).toMatchObject({ code: 'upload_mismatch', details: { expected: { size: pdf.length }, received: { size: pdf.length + 5 } } });
       const job = await request(http).get(`/api/v2/jobs/${r.body.job_id}`).set('Authorization', `Bearer ${token}`).expect(200);
-      expect(job.body).toMatchObject({ stage: 'uploaded', state: 'waiting' });
+      expect(job.body).toMatchObject({ stage: 'uploaded', state: 'deadletter', last_error: { code: 'upload_mismatch' } });
     });
 
-    it('422 sha256_mismatch when the store reports another sha256 (S3 reports the checksum it verified)', async () => {
+    it('422 upload_mismatch when the store reports another sha256 (S3 reports the checksum it verified)', async () => {
       const pdf = tinyPdf('complete: wrong sha');
       const r = await upload(bodyFor(pdf)).expect(201);
       await storeDirectly(r.body.document_id, pdf);
@@ -141,12 +149,59 @@ describe('api: upload flow (e2e, real PostgreSQL and local storage)', () => {
       const stat = jest.spyOn(storage, 'stat').mockResolvedValueOnce({ size: pdf.length, sha256: 'f'.repeat(64) });
       try {
         const c = await complete(r.body.document_id).expect(422);
-        expect(c.body.error).toMatchObject({ code: 'sha256_mismatch', details: { expected: sha256(pdf), received: 'f'.repeat(64) } });
+        expect(c.body.error).toMatchObject({
+          code: 'upload_mismatch',
+          details: { expected: { size: pdf.length, sha256: sha256(pdf) }, received: { size: pdf.length, sha256: 'f'.repeat(64) } },
+        });
       } finally {
         stat.mockRestore();
       }
-      const ok = await complete(r.body.document_id).expect(200);
-      expect(ok.body).toMatchObject({ received: true, stage: 'job_validated' });
+      // idempotent: the dead letter is answered as it is
+      const again = await complete(r.body.document_id).expect(200);
+      expect(again.body).toMatchObject({ received: false, stage: 'uploaded', state: 'deadletter', last_error: { code: 'upload_mismatch' } });
+    });
+
+    it('the local driver reports no sha256: the stored bytes are hashed, and other bytes of the right size are refused', async () => {
+      const pdf = tinyPdf('complete: same size, other bytes');
+      const r = await upload(bodyFor(pdf)).expect(201);
+      const other = Buffer.from(pdf);
+      other[other.length - 2] ^= 0x01;
+      await storeDirectly(r.body.document_id, other);
+      const c = await request(http).post(`/api/v2/jobs/${r.body.job_id}/complete`).set('Authorization', `Bearer ${token}`).expect(422);
+      expect(c.body.error.code).toBe('upload_mismatch');
+    });
+
+    it('POST /api/v2/jobs/:id/complete: the same check by job id; 404 for another user, an unknown or a malformed id', async () => {
+      const pdf = tinyPdf('jobs complete');
+      const r = await upload(bodyFor(pdf)).expect(201);
+      const byJob = (id: string, t = token) => request(http).post(`/api/v2/jobs/${id}/complete`).set('Authorization', `Bearer ${t}`);
+      expect((await byJob(r.body.job_id).expect(409)).body.error.code).toBe('upload_missing');
+      await storeDirectly(r.body.document_id, pdf);
+      await byJob(r.body.job_id, h.token(randomUUID())).expect(404);
+      await byJob(randomUUID()).expect(404);
+      await byJob('not-a-uuid').expect(404);
+      const c = await byJob(r.body.job_id).expect(200);
+      expect(c.body).toMatchObject({ job_id: r.body.job_id, received: true, stage: 'job_validated', state: 'queued', last_error: null });
+    });
+
+    it('an upload whose window closed without bytes: 410 upload_expired, dead-lettered; the same file again revives it', async () => {
+      const pdf = tinyPdf('complete: expired');
+      const r = await upload(bodyFor(pdf)).expect(201);
+      await h.app
+        .get(DataSource)
+        .query(`UPDATE upload_pipeline.upload_jobs SET upload_expires_at = now() - interval '1 hour' WHERE job_id = $1`, [r.body.job_id]);
+      const c = await request(http).post(`/api/v2/jobs/${r.body.job_id}/complete`).set('Authorization', `Bearer ${token}`).expect(410);
+      expect(c.body.error.code).toBe('upload_expired');
+      const job = await request(http).get(`/api/v2/jobs/${r.body.job_id}`).set('Authorization', `Bearer ${token}`).expect(200);
+      expect(job.body).toMatchObject({ stage: 'uploaded', state: 'deadletter', last_error: { code: 'upload_expired' } });
+      const again = await upload(bodyFor(pdf)).expect(200);
+      expect(again.body).toMatchObject({ job_id: r.body.job_id, stage: 'uploaded', state: 'waiting' });
+      expect(again.body.signed_url).toContain('/api/v2/storage/upload?');
+      await request(http).put(pathOf(again.body.signed_url)).set('Content-Type', PDF).send(pdf).expect(200);
+    });
+
+    it('POST /api/v2/storage/events is off (404) without STORAGE_EVENTS_TOKEN', async () => {
+      await request(http).post('/api/v2/storage/events').set('Authorization', 'Bearer anything-0123456789').send({ Records: [] }).expect(404);
     });
 
     it("404 for another user's document, an unknown id and a malformed id", async () => {

@@ -48,6 +48,25 @@ export class MockLlamaParseConfig {
   @IsIntIn(1)
   MOCK_LLAMAPARSE_PARSE_TIMEOUT_MS: number = 60_000;
 
+  /**
+   * OCR of PDF pages that have no text layer (no letter or digit) but paint images, when the upload does not say
+   * (v1 `disable_ocr`, v2 `processing_options.ignore.ignore_text_in_image`): `on` (as LlamaParse, which OCRs by
+   * default) or `off`.
+   */
+  @IsIn(['on', 'off'])
+  MOCK_LLAMAPARSE_OCR_DEFAULT: string = 'on';
+
+  /** Most pages of one PDF that may need OCR; a PDF with more fails (ERROR, code OCR_PAGE_LIMIT) before OCR runs. */
+  @IsIntIn(1)
+  MOCK_LLAMAPARSE_OCR_MAX_PAGES: number = 20;
+
+  /**
+   * OCR time budget of one document (ms), counted from its first OCR'd page (time queued behind other documents'
+   * OCR included); over it the job fails (ERROR, code OCR_TIMEOUT). Keep it below MOCK_LLAMAPARSE_PARSE_TIMEOUT_MS.
+   */
+  @IsIntIn(1)
+  MOCK_LLAMAPARSE_OCR_TIMEOUT_MS: number = 50_000;
+
   @IsIntIn(0)
   MOCK_LLAMAPARSE_LATENCY_MS: number = 0;
 
@@ -69,6 +88,18 @@ export class MockLlamaParseConfig {
 
   @IsRate()
   MOCK_LLAMAPARSE_DROP_WEBHOOK_RATE: number = 0;
+
+  /** Fraction of uploads (v1 and v2) answered 402, as LlamaParse answers an account out of credits. */
+  @IsRate()
+  MOCK_LLAMAPARSE_FAIL_402_RATE: number = 0;
+
+  /** Fraction of uploads answered 429 without `retry-after`, as LlamaParse's upload rate limit answers. */
+  @IsRate()
+  MOCK_LLAMAPARSE_UPLOAD_429_RATE: number = 0;
+
+  /** Fraction of successful v1 jobs whose status reads PARTIAL_SUCCESS (some pages failed; the result is there). */
+  @IsRate()
+  MOCK_LLAMAPARSE_PARTIAL_SUCCESS_RATE: number = 0;
 
   /** Timeout of one webhook POST. */
   @IsIntIn(1)

@@ -11,7 +11,7 @@ describe('mock-llamaparse fault injection and admin (e2e)', () => {
   afterEach(async () => {
     await request(t.http)
       .put('/_mock/config')
-      .send({ errorRate: 0, rateLimitRate: 0, timeoutRate: 0, latencyMs: 0, dropWebhookRate: 0 })
+      .send({ errorRate: 0, rateLimitRate: 0, timeoutRate: 0, latencyMs: 0, dropWebhookRate: 0, fail402Rate: 0, upload429Rate: 0, partialSuccessRate: 0 })
       .expect(200);
   });
   afterAll(() => t.close());
@@ -33,6 +33,9 @@ describe('mock-llamaparse fault injection and admin (e2e)', () => {
       timeoutRate: 0,
       timeoutMs: 30_000,
       dropWebhookRate: 0,
+      fail402Rate: 0,
+      upload429Rate: 0,
+      partialSuccessRate: 0,
       seed: 7,
     });
   });
@@ -70,6 +73,43 @@ describe('mock-llamaparse fault injection and admin (e2e)', () => {
     expect(res.status).toBe(429);
     expect(res.headers['retry-after']).toBe('3');
     expect(res.body).toEqual({ detail: 'Too Many Requests (injected fault)' });
+  });
+
+  it('answers uploads (v1 and v2) 402 at fail402Rate 1, and only uploads', async () => {
+    await request(t.http).put('/_mock/config').send({ fail402Rate: 1 }).expect(200);
+    const v1 = await request(t.http).post('/api/v1/parsing/upload').attach('file', Buffer.from('x'), 'x.txt');
+    expect(v1.status).toBe(402);
+    expect((v1.body as { detail: string }).detail).toMatch(/credits/);
+    const v2 = await request(t.http)
+      .post('/api/v2/parse/upload')
+      .field('configuration', JSON.stringify({ tier: 'fast', version: 'latest' }))
+      .attach('file', Buffer.from('x'), 'x.txt');
+    expect(v2.status).toBe(402);
+    expect((await request(t.http).get(UNKNOWN)).status).toBe(404);
+    const stats = (await request(t.http).get('/_mock/stats')).body as { errorsInjected: Record<string, number> };
+    expect(stats.errorsInjected.http402).toBeGreaterThanOrEqual(2);
+  });
+
+  it('answers uploads 429 without retry-after at upload429Rate 1', async () => {
+    await request(t.http).put('/_mock/config').send({ upload429Rate: 1 }).expect(200);
+    const res = await request(t.http).post('/api/v1/parsing/upload').attach('file', Buffer.from('x'), 'x.txt');
+    expect(res.status).toBe(429);
+    expect(res.headers['retry-after']).toBeUndefined();
+    expect((await request(t.http).get(UNKNOWN)).status).toBe(404);
+  });
+
+  it('reports a successful v1 job PARTIAL_SUCCESS at partialSuccessRate 1, with its result', async () => {
+    await request(t.http).put('/_mock/config').send({ partialSuccessRate: 1 }).expect(200);
+    const up = await request(t.http).post('/api/v1/parsing/upload').attach('file', Buffer.from('# partial'), 'p.md').expect(200);
+    const id = (up.body as { id: string }).id;
+    let status = 'PENDING';
+    for (let i = 0; i < 100 && status === 'PENDING'; i++) {
+      status = ((await request(t.http).get(`/api/v1/parsing/job/${id}`)).body as { status: string }).status;
+      if (status === 'PENDING') await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(status).toBe('PARTIAL_SUCCESS');
+    const md = await request(t.http).get(`/api/v1/parsing/job/${id}/result/markdown`).expect(200);
+    expect((md.body as { markdown: string }).markdown).toContain('partial');
   });
 
   it('holds requests for timeoutMs and then answers 504', async () => {

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { IsIn, IsInt, IsString, IsUrl, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min } from 'class-validator';
 import { EnvBoolean, StorageConfig } from '@app/config';
 
 /**
@@ -43,7 +43,29 @@ export class WorkerConfig extends StorageConfig {
   @Min(100)
   PARSER_TIMEOUT_MS: number = 30_000;
 
-  /** Base URL the parser calls back (the api): `${WEBHOOK_BASE_URL}/webhooks/llamaparse/:jobId`. */
+  /** The LlamaParse API the worker speaks: v2 (`/api/v2/parse`, webhooks signed LC-Signature) or v1 (`/api/v1/parsing`). */
+  @IsIn(['v2', 'v1'])
+  PARSER_API_VERSION: string = 'v2';
+
+  /** LlamaParse's tier (v2 `tier`; v1 sends the matching `parse_mode`). */
+  @IsIn(['fast', 'cost_effective', 'agentic', 'agentic_plus'])
+  LLAMAPARSE_TIER: string = 'cost_effective';
+
+  /** v2 `version` of the tier: `latest` or a dated version. */
+  @IsString()
+  @Matches(/^[A-Za-z0-9._-]{1,50}$/, { message: 'LLAMAPARSE_VERSION must be `latest` or a version such as 2025-12-11 (1..50 of [A-Za-z0-9._-])' })
+  LLAMAPARSE_VERSION: string = 'latest';
+
+  /** Primary language of the documents for OCR (`en`, `fr`, `ch_sim`, ...); unset: the parser's default. */
+  @IsOptional()
+  @IsString()
+  @Matches(/^[a-z]{2,3}(?:[_-][a-z0-9]{1,8})*$/i, { message: 'LLAMAPARSE_LANGUAGE must be a language code such as en, fr or ch_sim' })
+  LLAMAPARSE_LANGUAGE?: string;
+
+  /**
+   * Base URL the parser calls back (the api): `${WEBHOOK_BASE_URL}/webhooks/llamaparse/:jobId`. With
+   * NODE_ENV=production it must be https with a host name (LlamaParse refuses other webhook URLs).
+   */
   @IsUrl({ require_tld: false, protocols: ['http', 'https'] })
   WEBHOOK_BASE_URL: string = 'http://127.0.0.1:8000';
 
@@ -164,6 +186,26 @@ export class WorkerConfig extends StorageConfig {
   @Max(64)
   CHUNK_OVERLAP_TOKENS: number = 0;
 
+  /**
+   * Time budget of one document's chunking, in a worker thread (waiting for a thread not counted); past it the
+   * document is dead-lettered as `too_complex`. Chunking runs at about 1 MB of markdown a second.
+   */
+  @IsInt()
+  @Min(100)
+  CHUNK_TIMEOUT_MS: number = 120_000;
+
+  /** Heap (V8 old generation) of a chunking thread; a document that needs more is dead-lettered as `too_large`. */
+  @IsInt()
+  @Min(16)
+  @Max(16_384)
+  CHUNK_MAX_MEMORY_MB: number = 1_024;
+
+  /** Chunking worker threads at most; 0: all cores but one, at most WORKER_CONCURRENCY. */
+  @IsInt()
+  @Min(0)
+  @Max(64)
+  CHUNK_THREADS: number = 0;
+
   @IsInt()
   @Min(1)
   UPLOAD_MAX_BYTES: number = 25 * 1024 * 1024;
@@ -196,6 +238,32 @@ export class WorkerConfig extends StorageConfig {
   @Max(100_000)
   RETENTION_BATCH: number = 1000;
 
+  /** How often a worker runs the upload reconciler (checks the uploads due for a check; 0 = never). */
+  @IsInt()
+  @Min(0)
+  UPLOAD_RECONCILE_INTERVAL_MS: number = 5_000;
+
+  /** Uploads one reconciler run checks at most. */
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  UPLOAD_RECONCILE_BATCH: number = 100;
+
+  /** An upload still missing is checked again after at least this long (the delay grows with its age, half of it). */
+  @IsInt()
+  @Min(100)
+  UPLOAD_CHECK_MIN_DELAY_MS: number = 5_000;
+
+  /** ... and at most this long. */
+  @IsInt()
+  @Min(100)
+  UPLOAD_CHECK_MAX_DELAY_MS: number = 300_000;
+
+  /** An upload whose bytes did not arrive within its URL's lifetime plus this is dead-lettered as upload_expired. */
+  @IsInt()
+  @Min(0)
+  UPLOAD_EXPIRY_GRACE_MS: number = 600_000;
+
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL: string = 'info';
 
@@ -204,8 +272,37 @@ export class WorkerConfig extends StorageConfig {
   LOG_FORMAT: string = 'auto';
 }
 
-/** The lease must outlive several renewals, or a slow database would make jobs change hands. */
+/**
+ * Why `url` cannot be LlamaParse's webhook URL in production (it wants https and a host name: no IP address, no
+ * localhost), or undefined when it can.
+ */
+export function productionWebhookUrlProblem(url: string): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return 'it is not a URL';
+  }
+  if (u.protocol !== 'https:') return 'it is not https';
+  const host = u.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (host === 'localhost' || host.endsWith('.localhost')) return 'its host is localhost';
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(':')) return 'its host is an IP address';
+  if (!host.includes('.')) return 'its host is not a public host name';
+  return undefined;
+}
+
+/**
+ * The lease must outlive several renewals, or a slow database would make jobs change hands. In production the
+ * parser's webhook URL must be one LlamaParse calls.
+ */
 export function assertConsistent(c: WorkerConfig): void {
+  const webhookProblem = c.NODE_ENV === 'production' ? productionWebhookUrlProblem(c.WEBHOOK_BASE_URL) : undefined;
+  if (webhookProblem) {
+    throw new Error(
+      `Invalid configuration for worker: WEBHOOK_BASE_URL (${c.WEBHOOK_BASE_URL}) must be an https URL with a public host name ` +
+        `with NODE_ENV=production (${webhookProblem}); LlamaParse calls the api back there, e.g. https://ingest.example.com`,
+    );
+  }
   if (c.LEASE_RENEW_MS * 2 > c.LEASE_MS) {
     throw new Error(`Invalid configuration for worker: LEASE_RENEW_MS (${c.LEASE_RENEW_MS}) must be at most half of LEASE_MS (${c.LEASE_MS})`);
   }

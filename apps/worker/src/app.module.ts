@@ -5,9 +5,9 @@ import { BreakerRegistry, CircuitBreakerModule, ServicePolicyOptions } from '@ap
 import { DatabaseModule, pendingMigrations } from '@app/database';
 import { EmbedderModule, embedderOptionsFrom } from '@app/embedder-client';
 import { EmbeddingsModule } from '@app/embeddings';
-import { RetentionService } from '@app/jobs';
+import { RetentionService, UploadConfirmationModule } from '@app/jobs';
 import { BreakersHealthIndicator, DatabaseHealthIndicator, LoggingModule, MetricsModule } from '@app/observability';
-import { ParserClientModule } from '@app/parser-client';
+import { LlamaParseTier, ParserApiVersion, ParserClientModule } from '@app/parser-client';
 import { PipelineModule } from '@app/pipeline';
 import { StorageModule, storageOptionsFrom } from '@app/storage';
 import type { WorkerConfig } from './app.config';
@@ -15,6 +15,7 @@ import { WORKER_CONFIG } from './app.tokens';
 import { HealthController } from './health/health.controller';
 import { WorkerHealthIndicators } from './health/worker.health';
 import { RETENTION_SCHEDULER_OPTIONS, RetentionScheduler, RetentionSchedulerOptions } from './retention.scheduler';
+import { UPLOAD_RECONCILER_OPTIONS, UploadReconcilerOptions, UploadReconcilerScheduler } from './upload-reconciler.scheduler';
 import { WorkerMetricsBinding } from './worker-metrics.binding';
 
 @Module({})
@@ -37,16 +38,20 @@ export class WorkerModule {
           applicationName: `ingest-worker:${c.WORKER_ID}`,
         }),
         StorageModule.forRoot(storageOptionsFrom(c)),
+        UploadConfirmationModule.forRoot({ graceMs: c.UPLOAD_EXPIRY_GRACE_MS }),
         CircuitBreakerModule.forRoot({
           services: { parser: policy(c.PARSER_TIMEOUT_MS), embedder: policy(c.EMBEDDER_TIMEOUT_MS) },
         }),
         ParserClientModule.forRoot({
           driver: 'llamaparse',
+          apiVersion: c.PARSER_API_VERSION as ParserApiVersion,
           baseUrl: c.LLAMAPARSE_BASE_URL,
           apiKey: c.LLAMAPARSE_API_KEY,
           timeoutMs: c.PARSER_TIMEOUT_MS,
+          parse: { tier: c.LLAMAPARSE_TIER as LlamaParseTier, version: c.LLAMAPARSE_VERSION, language: c.LLAMAPARSE_LANGUAGE },
         }),
-        EmbedderModule.forRoot(embedderOptionsFrom(c)),
+        // each job runs inside its correlation id: the embedder's breaker counts one document's failures once
+        EmbedderModule.forRoot({ ...embedderOptionsFrom(c), inputKeyFromCorrelation: true }),
         EmbeddingsModule.forRoot({
           configured: { model: c.EMBEDDING_MODEL, version: c.EMBEDDING_VERSION, dimensions: c.EMBEDDING_DIMENSIONS },
           loop: { enabled: c.REEMBED_ENABLED, batchSize: c.REEMBED_BATCH_SIZE, idleMs: c.REEMBED_IDLE_MS },
@@ -66,6 +71,9 @@ export class WorkerModule {
           parserPollIntervalMs: c.PARSER_POLL_INTERVAL_MS,
           retryPolicy: { maxAttempts: c.JOB_MAX_ATTEMPTS, baseDelayMs: c.RETRY_BASE_MS, maxDelayMs: c.RETRY_MAX_MS },
           chunker: { name: 'md-token', version: 1, maxTokens: c.CHUNK_MAX_TOKENS, overlapTokens: c.CHUNK_OVERLAP_TOKENS },
+          chunkTimeoutMs: c.CHUNK_TIMEOUT_MS,
+          chunkMaxMemoryMb: c.CHUNK_MAX_MEMORY_MB,
+          chunkThreads: c.CHUNK_THREADS || undefined,
           maxDocumentBytes: c.UPLOAD_MAX_BYTES,
           shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
         }),
@@ -88,6 +96,16 @@ export class WorkerModule {
             intervalMs: c.RETENTION_INTERVAL_MS,
             batchSize: c.RETENTION_BATCH,
           } satisfies RetentionSchedulerOptions,
+        },
+        UploadReconcilerScheduler,
+        {
+          provide: UPLOAD_RECONCILER_OPTIONS,
+          useValue: {
+            intervalMs: c.UPLOAD_RECONCILE_INTERVAL_MS,
+            batchSize: c.UPLOAD_RECONCILE_BATCH,
+            minDelayMs: c.UPLOAD_CHECK_MIN_DELAY_MS,
+            maxDelayMs: c.UPLOAD_CHECK_MAX_DELAY_MS,
+          } satisfies UploadReconcilerOptions,
         },
         DatabaseHealthIndicator.provider({ inject: DataSource, pendingMigrations, timeoutMs: 1500 }),
         BreakersHealthIndicator.provider({ inject: BreakerRegistry }),

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
+import { productionWebhookUrlProblem } from '../src/app.config';
 
 const ROOT = resolve(__dirname, '../../..');
 
@@ -24,6 +25,14 @@ describe('config is validated before an app starts, naming the bad variable', ()
     ['worker', { ...db, WORKER_CONCURRENCY: '0' }, 'WORKER_CONCURRENCY'],
     ['worker', { ...db, OPENAI_BASE_URL: 'not a url' }, 'OPENAI_BASE_URL'],
     ['worker', { ...db, LEASE_MS: '2000', LEASE_RENEW_MS: '1500' }, 'LEASE_RENEW_MS'],
+    ['worker', { ...db, PARSER_API_VERSION: 'v3' }, 'PARSER_API_VERSION'],
+    ['worker', { ...db, LLAMAPARSE_TIER: 'premium' }, 'LLAMAPARSE_TIER'],
+    ['worker', { ...db, LLAMAPARSE_LANGUAGE: 'english please' }, 'LLAMAPARSE_LANGUAGE'],
+    // LlamaParse calls only https URLs with a host name: refused in production, allowed in development
+    ['worker', { ...db, NODE_ENV: 'production', WEBHOOK_BASE_URL: 'http://ingest.example.com' }, 'WEBHOOK_BASE_URL'],
+    ['worker', { ...db, NODE_ENV: 'production', WEBHOOK_BASE_URL: 'https://127.0.0.1:8000' }, 'WEBHOOK_BASE_URL'],
+    ['worker', { ...db, NODE_ENV: 'production', WEBHOOK_BASE_URL: 'https://localhost' }, 'WEBHOOK_BASE_URL'],
+    ['worker', { ...db, NODE_ENV: 'production', WEBHOOK_BASE_URL: 'https://api:8000' }, 'WEBHOOK_BASE_URL'],
     ['mock-openai', { MOCK_OPENAI_PORT: '-1' }, 'MOCK_OPENAI_PORT'],
     ['mock-llamaparse', { MOCK_LLAMAPARSE_ERROR_RATE: '2' }, 'MOCK_LLAMAPARSE_ERROR_RATE'],
   ])('%s refuses %j naming %s', (app, env, variable) => {
@@ -31,6 +40,16 @@ describe('config is validated before an app starts, naming the bad variable', ()
     expect(r.code).toBe(78);
     expect(r.stderr).toContain(variable);
     expect(r.stderr).not.toMatch(/at .*\.js:\d+/); // a message, not a stack trace
+  });
+
+  it('the production webhook URL check: https and a public host name', () => {
+    for (const ok of ['https://ingest.example.com', 'https://ingest.example.com:8443/base', 'https://api.internal.example'])
+      expect(productionWebhookUrlProblem(ok)).toBeUndefined();
+    expect(productionWebhookUrlProblem('http://ingest.example.com')).toBe('it is not https');
+    expect(productionWebhookUrlProblem('https://10.0.0.5')).toBe('its host is an IP address');
+    expect(productionWebhookUrlProblem('https://[::1]:8000')).toBe('its host is an IP address');
+    expect(productionWebhookUrlProblem('https://localhost:8000')).toBe('its host is localhost');
+    expect(productionWebhookUrlProblem('https://api:8000')).toBe('its host is not a public host name');
   });
 
   it('never prints a secret it refuses', () => {

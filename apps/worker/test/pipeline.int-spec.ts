@@ -42,8 +42,10 @@ describe('pipeline: the real stack carries documents to complete (api, worker, m
     expect(row).toMatchObject({ stage: 'complete', state: 'done', last_error: null });
     // the parser's webhook was accepted (only a correctly signed one is logged): the worker handed the parser
     // the job's own secret, taken from the claimed row
-    const hooks = await stack.sql(`SELECT 1 FROM upload_pipeline.webhook_log WHERE job_id = $1`, [jobId]);
+    const hooks = await stack.sql<{ status: string }>(`SELECT status FROM upload_pipeline.webhook_log WHERE job_id = $1`, [jobId]);
     expect(hooks.length).toBeGreaterThan(0);
+    // the default driver is LlamaParse v2: its webhook (LC-Signature, the job's secret) reports COMPLETED
+    expect(hooks.map((h) => h.status)).toContain('COMPLETED');
     // and the webhook's SUCCESS was taken as the parse's status: the worker fetched the markdown without asking
     expect(await parserStatusChecks(stack.parser)).toBe(statusChecks);
 
@@ -119,7 +121,7 @@ describe('pipeline: the real stack carries documents to complete (api, worker, m
     const { jobId } = await uploadDocument(stack, stack.token(user), 'empty.md', 'text/markdown', Buffer.from('   \n\n  \n'));
     const [row] = await waitForJobs(stack, [jobId], 30_000);
     expect(row).toMatchObject({ stage: 'parsed', state: 'deadletter' });
-    expect(row.last_error).toMatchObject({ kind: 'permanent', code: 'empty_document' });
+    expect(row.last_error).toMatchObject({ kind: 'permanent', code: 'no_text' });
   });
 
   it('a corrupt PDF dead-letters with the parser reason, and retry brings it back', async () => {

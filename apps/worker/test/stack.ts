@@ -210,11 +210,18 @@ export interface Uploaded {
 }
 
 /** Uploads a document the way a client does: POST /api/v2/upload, then PUT to the signed URL. */
-export async function uploadDocument(stack: Stack, token: string, filename: string, mime: string, bytes: Buffer): Promise<Uploaded> {
+export async function uploadDocument(
+  stack: Stack,
+  token: string,
+  filename: string,
+  mime: string,
+  bytes: Buffer,
+  extra: { ocr?: boolean } = {},
+): Promise<Uploaded> {
   const r = await fetch(`${stack.api.url}/api/v2/upload`, {
     method: 'POST',
     headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ filename, bytes_len: bytes.length, mime, sha256: sha256(bytes) }),
+    body: JSON.stringify({ filename, bytes_len: bytes.length, mime, sha256: sha256(bytes), ...extra }),
   });
   const body = (await r.json()) as { job_id: string; document_id: string; signed_url: string; upload_headers: Record<string, string> };
   if (r.status !== 201) throw new Error(`upload ${filename}: ${r.status} ${JSON.stringify(body)}`);

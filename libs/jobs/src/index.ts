@@ -14,3 +14,6 @@ export * from './lib/store/job-counts';
 export * from './lib/store/job-notifications.service';
 export * from './lib/parser-webhook.route';
 export * from './lib/store/retention.service';
+export * from './lib/upload-confirmation.service';
+export * from './lib/store/upload-checks';
+export * from './lib/upload-confirmation.module';

@@ -2,3 +2,4 @@ export * from './lib/test-database';
 export * from './lib/fixtures/documents';
 export * from './lib/fuzz-client';
 export * from './lib/embedding-models';
+export * from './lib/image-pdf.builder';

@@ -17,6 +17,9 @@ export function appOf(svc) {
 }
 
 /** Effective value of a variable in an app service: its environment, else the config class's default. */
+/** Services that run someone else's image (the database; the object store of the s3 profile and its setup job). */
+const INFRA_SERVICES = new Set(['postgres', 'minio', 'minio-setup']);
+
 export function effective(s, name) {
   if (s.env[name] !== undefined) return s.env[name];
   const p = s.cfg?.props.get(name);
@@ -41,7 +44,7 @@ export function checkServices({ root, file, services, apps, start, dockerfiles }
     appServices.set(name, { ...a, env: asEnv(svc.environment), cfg, role, svc });
   }
   for (const [name, svc] of Object.entries(services)) {
-    if (!appServices.has(name) && name !== 'postgres') {
+    if (!appServices.has(name) && !INFRA_SERVICES.has(name)) {
       check(false, `service ${name}: command runs dist/apps/<app>/main.js`, show(svc.command));
     }
   }

@@ -3,10 +3,11 @@ import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { AuthUser, CurrentUser } from '@app/auth';
 import { UploadJobEntity } from '@app/database';
 import { ApiError } from '@app/http';
-import { InvalidCursorError, JobsQueryService, JobTransitionsService } from '@app/jobs';
+import { InvalidCursorError, JobsQueryService, JobTransitionsService, UploadCheckResult, UploadConfirmationService } from '@app/jobs';
 import { RequestId } from '../request-id.decorator';
 import { JobView, presentJob } from './job.presenter';
 import { ListJobsQueryDto } from './list-jobs.dto';
+import { presentUploadCheck, UploadCompleteView } from './upload-complete.presenter';
 
 @ApiTags('jobs')
 @ApiBearerAuth()
@@ -15,6 +16,7 @@ export class JobsController {
   constructor(
     private readonly jobs: JobsQueryService,
     private readonly transitions: JobTransitionsService,
+    private readonly confirmation: UploadConfirmationService,
   ) {}
 
   @Get(':id')
@@ -35,6 +37,25 @@ export class JobsController {
       }
       throw e;
     }
+  }
+
+  /**
+   * Checks the job's upload now (the worker's reconciler would, a little later): the object must be stored with the
+   * declared size and sha256. Idempotent: a job no longer waiting for its bytes answers 200 with where it is.
+   */
+  @Post(':id/complete')
+  @HttpCode(200)
+  async complete(@Param('id') id: string, @CurrentUser() user: AuthUser, @RequestId() requestId: string): Promise<UploadCompleteView> {
+    const r = await this.confirmation.checkOwnedJob(id, user.userId, requestId);
+    if (!r) throw new ApiError(404, 'not_found', 'Job not found');
+    return presentUploadCheck(await this.current(r, user.userId));
+  }
+
+  /** A check that found the job moved meanwhile reports it as it is now. */
+  private async current(r: UploadCheckResult, userId: string): Promise<UploadCheckResult> {
+    if (r.status !== 'not_waiting') return r;
+    const job = await this.jobs.findJob(r.jobId, userId);
+    return job ? { ...r, stage: job.stage, state: job.state, lastError: job.lastError } : r;
   }
 
   /** Sends a dead-lettered job back into the pipeline (from where it failed; a failed parse is submitted again). */

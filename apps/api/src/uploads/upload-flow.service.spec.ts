@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { Logger } from '@nestjs/common';
 import { ApiError } from '@app/http';
-import type { JobTransitionsService, UploadsService } from '@app/jobs';
+import type { JobTransitionsService, UploadConfirmationService, UploadsService } from '@app/jobs';
 import { storageKey, type ReceiveUploadOutcome, type StorageDriver, type UploadReceiver, type UploadSignatureFields } from '@app/storage';
 import type { ApiConfig } from '../app.config';
 import { UploadFlowService } from './upload-flow.service';
@@ -26,6 +26,7 @@ function setup(storage: Partial<StorageDriver>) {
     config,
     uploads as unknown as UploadsService,
     transitions as unknown as JobTransitionsService,
+    {} as UploadConfirmationService,
   );
   return { flow, uploads, transitions };
 }

@@ -2,11 +2,12 @@ import type { Readable } from 'node:stream';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ApiError } from '@app/http';
 import type { UploadJobEntity } from '@app/database';
-import { JobTransitionsService, UploadsService } from '@app/jobs';
+import { JobTransitionsService, UploadConfirmationService, UploadsService } from '@app/jobs';
 import type { JobStatus } from '@app/state-machine';
 import { STORAGE, StorageDriver, storageKey, UploadSignatureFields } from '@app/storage';
 import { API_CONFIG } from '../app.tokens';
 import type { ApiConfig } from '../app.config';
+import { presentUploadCheck, type UploadCompleteView } from '../jobs/upload-complete.presenter';
 import type { CreateUploadDto, UploadResponse } from './upload.dto';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -24,6 +25,7 @@ export class UploadFlowService {
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     private readonly uploads: UploadsService,
     private readonly transitions: JobTransitionsService,
+    private readonly confirmation: UploadConfirmationService,
   ) {}
 
   async create(userId: string, dto: CreateUploadDto, correlationId: string): Promise<{ body: UploadResponse; created: boolean }> {
@@ -49,6 +51,16 @@ export class UploadFlowService {
     });
 
     const { document, job } = rec;
+    // The same bytes again after the upload expired: the dead letter goes back to waiting for them, with a new URL.
+    if (!rec.created && job.stage === 'uploaded' && job.state === 'deadletter' && job.lastError?.code === 'upload_expired') {
+      const t = await this.transitions.apply(
+        job.jobId,
+        { stage: 'uploaded', state: 'deadletter' },
+        { type: 'retry' },
+        { lastError: null, nextAttemptAt: null, actor: 'api', detail: { request_id: correlationId, previous_error: job.lastError } },
+      );
+      if (t) Object.assign(job, { state: t.to.state, lastError: null });
+    }
     let signedUrl: string | null = null;
     let headers: Record<string, string> = {};
     let uploadExpiresAt: Date | null = null;
@@ -83,39 +95,17 @@ export class UploadFlowService {
   }
 
   /**
-   * The client says its bytes are stored: the confirmation for uploads that went to the object store directly (S3),
-   * where no PUT reaches the api. The stored object must be there with the declared size, and with the declared
-   * sha256 when the store knows it (S3 verified the signed `x-amz-checksum-sha256` on receipt). The worker's
-   * `job_validated` stage hashes the stored bytes again either way. Only the owner's document; idempotent.
+   * The older confirmation route (`POST /api/v2/upload/:document_id/complete`): the same check as
+   * `POST /api/v2/jobs/:id/complete` (UploadConfirmationService), found by the document. Only the owner's document.
    */
-  async complete(userId: string, documentId: string, requestId: string) {
+  async complete(userId: string, documentId: string, requestId: string): Promise<UploadCompleteView> {
     // the raw key holds the owner's id: another user's document (or an unknown one) is not found. The ids are
     // checked first: a key is built only from valid ones (an overlong id is no key at all)
     const found =
       UUID.test(documentId) && UUID.test(userId) ? await this.uploads.findByRawPath(documentId, storageKey.raw(userId, documentId)) : null;
-    if (!found) throw new ApiError(404, 'not_found', 'Document not found');
-    const { document, job } = found;
-    if (!awaitingBytes(job)) return answer(job, false);
-    const stored = await this.storage.stat(document.rawPath);
-    if (!stored) {
-      throw new ApiError(409, 'upload_missing', 'No bytes are stored for this document yet: PUT them to the signed URL first');
-    }
-    if (stored.size !== document.bytesLen) {
-      throw new ApiError(422, 'size_mismatch', `The stored object's size does not match the declared bytes_len (${document.bytesLen})`, {
-        expected: document.bytesLen,
-        received: stored.size,
-      });
-    }
-    if (stored.sha256 !== undefined && stored.sha256 !== document.fileSha256.toLowerCase()) {
-      throw new ApiError(422, 'sha256_mismatch', "The stored object's sha256 does not match the declared sha256", {
-        expected: document.fileSha256,
-        received: stored.sha256,
-      });
-    }
-    const t = await this.confirm(job.jobId, { size: stored.size, sha256: stored.sha256 ?? null, confirmed_by: 'complete', request_id: requestId });
-    this.logger.log({ msg: 'upload confirmed', job_id: job.jobId, document_id: document.documentId, bytes: stored.size });
-    // null: a concurrent confirmation (a PUT, or this call repeated) moved it first
-    return answer(job, t !== null, t?.to);
+    const r = found ? await this.confirmation.checkOwnedJob(found.job.jobId, userId, requestId) : null;
+    if (!r) throw new ApiError(404, 'not_found', 'Document not found');
+    return presentUploadCheck(r);
   }
 
   /**

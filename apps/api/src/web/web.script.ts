@@ -147,9 +147,14 @@ async function uploadFile(file) {
     const put = await fetch(up.signed_url, { method: up.upload_method || 'PUT', headers: up.upload_headers, body: bytes });
     if (!put.ok) throw new ApiFailure(put.status, await put.json().catch(() => null));
     // The api's own receiver answers with the job (received: ...); an object store (S3) answers with nothing of
-    // ours, and the api learns of the bytes only when told.
+    // ours: the api checks the stored object now instead of at the worker's next reconciler run (which needs no call).
     const answer = await put.json().catch(() => null);
-    if (!answer || answer.received === undefined) await api('POST', '/api/v2/upload/' + up.document_id + '/complete');
+    if (!answer || answer.received === undefined) {
+      await api('POST', '/api/v2/jobs/' + up.job_id + '/complete').catch((e) => {
+        // a mismatch or an expiry dead-letters the job: the dead-letter list below says why
+        if (!(e instanceof ApiFailure)) throw e;
+      });
+    }
   }
   const job = await api('GET', '/api/v2/jobs/' + up.job_id);
   update(job);

@@ -17,6 +17,12 @@ export interface FaultSettings {
   timeoutMs: number;
   /** Fraction of webhooks never sent (the job still finishes). */
   dropWebhookRate: number;
+  /** Fraction of uploads answered 402 (out of credits). */
+  fail402Rate: number;
+  /** Fraction of uploads answered 429 without `retry-after` (the upload rate limit). */
+  upload429Rate: number;
+  /** Fraction of successful v1 jobs reported PARTIAL_SUCCESS. */
+  partialSuccessRate: number;
   /** PRNG seed; setting it (even to the same value) restarts the fault sequences. */
   seed: number;
 }
@@ -27,14 +33,20 @@ export type RequestFault =
   | { kind: 'error'; status: 500 | 503 }
   | { kind: 'rateLimit'; retryAfterSeconds: number };
 
+export type UploadFault = { kind: 'none' } | { kind: 'quota' } | { kind: 'uploadRateLimit' };
+
 const REQUEST_STREAM = 1;
 const WEBHOOK_STREAM = 2;
+const UPLOAD_STREAM = 3;
+const PARTIAL_STREAM = 4;
 
 @Injectable()
 export class FaultConfigService {
   private settings: FaultSettings;
   private requestRng!: Prng;
   private webhookRng!: Prng;
+  private uploadRng!: Prng;
+  private partialRng!: Prng;
 
   constructor(@Inject(APP_CONFIG) config: MockLlamaParseConfig) {
     this.settings = {
@@ -45,6 +57,9 @@ export class FaultConfigService {
       timeoutRate: config.MOCK_LLAMAPARSE_TIMEOUT_RATE,
       timeoutMs: config.MOCK_LLAMAPARSE_TIMEOUT_MS,
       dropWebhookRate: config.MOCK_LLAMAPARSE_DROP_WEBHOOK_RATE,
+      fail402Rate: config.MOCK_LLAMAPARSE_FAIL_402_RATE,
+      upload429Rate: config.MOCK_LLAMAPARSE_UPLOAD_429_RATE,
+      partialSuccessRate: config.MOCK_LLAMAPARSE_PARTIAL_SUCCESS_RATE,
       seed: config.MOCK_SEED,
     };
     this.reseed();
@@ -75,6 +90,22 @@ export class FaultConfigService {
     return { kind: 'none' };
   }
 
+  /**
+   * The upload fault of one upload that passed {@link nextRequestFault} (its own stream: the request faults'
+   * sequences stay as they were). Always draws two numbers; 402 before 429.
+   */
+  nextUploadFault(): UploadFault {
+    const [quota, limit] = [0, 0].map(() => this.uploadRng.next());
+    if (quota < this.settings.fail402Rate) return { kind: 'quota' };
+    if (limit < this.settings.upload429Rate) return { kind: 'uploadRateLimit' };
+    return { kind: 'none' };
+  }
+
+  /** Whether a v1 job that succeeded reports PARTIAL_SUCCESS (one draw per successful job). */
+  nextPartialSuccess(): boolean {
+    return this.partialRng.next() < this.settings.partialSuccessRate;
+  }
+
   /** Whether the next webhook is lost (one draw per webhook). */
   nextWebhookDropped(): boolean {
     return this.webhookRng.next() < this.settings.dropWebhookRate;
@@ -83,5 +114,7 @@ export class FaultConfigService {
   private reseed(): void {
     this.requestRng = Prng.stream(this.settings.seed, REQUEST_STREAM);
     this.webhookRng = Prng.stream(this.settings.seed, WEBHOOK_STREAM);
+    this.uploadRng = Prng.stream(this.settings.seed, UPLOAD_STREAM);
+    this.partialRng = Prng.stream(this.settings.seed, PARTIAL_STREAM);
   }
 }

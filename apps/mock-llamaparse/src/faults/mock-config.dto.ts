@@ -33,6 +33,18 @@ export class MockConfigDto implements Partial<FaultSettings> {
   dropWebhookRate?: number;
 
   @IsOptional()
+  @IsRate()
+  fail402Rate?: number;
+
+  @IsOptional()
+  @IsRate()
+  upload429Rate?: number;
+
+  @IsOptional()
+  @IsRate()
+  partialSuccessRate?: number;
+
+  @IsOptional()
   @IsInt()
   seed?: number;
 }

@@ -1,13 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { DOCUMENT_TYPES, DocumentType } from '../parsers/parser';
 
-export type InjectedFault = 'http500' | 'http503' | 'http429' | 'timeout';
+export type InjectedFault = 'http500' | 'http503' | 'http429' | 'http402' | 'timeout';
 export type WebhookOutcome = 'sent' | 'dropped' | 'failed';
 
 export interface MockStats {
   /** Accepted uploads (jobs created). */
   uploads: number;
-  /** Status answers for a known job (`GET /job/:id`). */
+  /** Status answers for a known job (v1 `GET /job/:id`; v2 `GET /api/v2/parse/:id` unless it reads a completed job's expanded result). */
   statusChecks: number;
   parsed: Record<DocumentType, number>;
   parseErrors: number;
@@ -23,7 +23,7 @@ function zero(): MockStats {
     parsed: Object.fromEntries(DOCUMENT_TYPES.map((t) => [t, 0])) as Record<DocumentType, number>,
     parseErrors: 0,
     canceled: 0,
-    errorsInjected: { http500: 0, http503: 0, http429: 0, timeout: 0, total: 0 },
+    errorsInjected: { http500: 0, http503: 0, http429: 0, http402: 0, timeout: 0, total: 0 },
     webhooks: { sent: 0, dropped: 0, failed: 0, retries: 0 },
   };
 }

@@ -1,7 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, OnModuleDestroy, Optional } from '@nestjs/common';
+import { APP_CONFIG, MockLlamaParseConfig } from '../app.config';
 import { DocxParser } from './docx.parser';
 import { HtmlParser } from './html.parser';
-import { DocumentParser, DocumentType, ParsedPage } from './parser';
+import { OcrEngine } from './ocr/ocr.engine';
+import { DocumentParser, DocumentType, ParseOptions, ParsedPage } from './parser';
 import { PdfParser } from './pdf.parser';
 import { TextParser } from './text.parser';
 
@@ -47,27 +49,44 @@ export interface ParseOutput {
   pages: number;
   /** The pages one by one (page n is `pageResults[n - 1]`): for the JSON (v1) and per-page (v2) results. */
   pageResults: ParsedPage[];
+  /** Pages read by OCR (image-only PDF pages); 0 when OCR did not run. */
+  ocrPages: number;
 }
 
-/** One parser per document type; joins a document's pages with {@link PAGE_SEPARATOR}. */
+/**
+ * One parser per document type; joins a document's pages with {@link PAGE_SEPARATOR}. Owns the one OCR engine
+ * (a Tesseract worker thread, started on the first image-only PDF page and stopped with the app).
+ */
 @Injectable()
-export class ParserRegistry {
+export class ParserRegistry implements OnModuleDestroy {
   private readonly parsers = new Map<DocumentType, DocumentParser>();
+  readonly ocr = new OcrEngine();
 
-  constructor() {
-    for (const parser of [new TextParser(), new HtmlParser(), new PdfParser(), new DocxParser()])
+  constructor(@Optional() @Inject(APP_CONFIG) config: MockLlamaParseConfig = new MockLlamaParseConfig()) {
+    const pdf = new PdfParser({
+      recognizer: this.ocr,
+      byDefault: config.MOCK_LLAMAPARSE_OCR_DEFAULT === 'on',
+      maxPages: config.MOCK_LLAMAPARSE_OCR_MAX_PAGES,
+      timeoutMs: config.MOCK_LLAMAPARSE_OCR_TIMEOUT_MS,
+    });
+    for (const parser of [new TextParser(), new HtmlParser(), pdf, new DocxParser()])
       for (const type of parser.types) this.parsers.set(type, parser);
   }
 
-  async parse(type: DocumentType, bytes: Uint8Array): Promise<ParseOutput> {
+  async parse(type: DocumentType, bytes: Uint8Array, options: ParseOptions = {}): Promise<ParseOutput> {
     const parser = this.parsers.get(type);
     if (!parser) throw new Error(`No parser for ${type}`);
-    const { pages } = await parser.parse(bytes, type);
+    const { pages, ocrPages } = await parser.parse(bytes, type, options);
     return {
       markdown: pages.map((p) => p.markdown).join(PAGE_SEPARATOR),
       text: pages.map((p) => p.text).join(PAGE_SEPARATOR),
       pages: pages.length,
       pageResults: pages,
+      ocrPages: ocrPages ?? 0,
     };
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.ocr.close();
   }
 }

@@ -10,12 +10,20 @@ export interface ParsedPage {
 
 export interface ParsedDocument {
   pages: ParsedPage[];
+  /** Pages whose text was read by OCR (PDF pages without a text layer); 0 or absent when none. */
+  ocrPages?: number;
+}
+
+/** What the upload asked for. */
+export interface ParseOptions {
+  /** OCR of image-only PDF pages: true on, false off; undefined: the parser's default. */
+  ocr?: boolean;
 }
 
 /** Turns the bytes of one document type into pages of markdown and plain text. Same bytes, same output. */
 export interface DocumentParser {
   readonly types: readonly DocumentType[];
-  parse(bytes: Uint8Array, type: DocumentType): Promise<ParsedDocument>;
+  parse(bytes: Uint8Array, type: DocumentType, options?: ParseOptions): Promise<ParsedDocument>;
 }
 
 /** The document cannot be parsed (corrupt, wrong encoding, ...): the job ends in ERROR with this message. */
@@ -40,6 +48,11 @@ export function tidyText(s: string): string {
     .replace(/[^\S\n]+$/gm, '')
     .replace(/\n{3,}/g, '\n\n')
     .trim();
+}
+
+/** Whether `s` has anything readable: at least one letter or digit (any script). */
+export function hasReadableText(s: string): boolean {
+  return /[\p{L}\p{N}]/u.test(s);
 }
 
 export function describeError(e: unknown): string {

@@ -33,6 +33,8 @@ export interface Job {
   bytes?: Uint8Array;
   webhookUrl?: string;
   webhookSecret?: string;
+  /** OCR of image-only PDF pages as the upload asked (v1 `disable_ocr`, v2 `ignore_text_in_image`); undefined: the default. */
+  ocr?: boolean;
   /** Set when the parse starts (v2 reports RUNNING from then on). */
   startedAt?: number;
   finishedAt?: number;
@@ -41,6 +43,8 @@ export interface Job {
   result?: ParseOutput;
   errorCode?: string;
   errorMessage?: string;
+  /** A v1 job that succeeded but reports PARTIAL_SUCCESS (the fault knob partialSuccessRate). */
+  partialSuccess?: boolean;
 }
 
 export interface NewJob {
@@ -49,5 +53,6 @@ export interface NewJob {
   bytes: Uint8Array;
   webhookUrl?: string;
   webhookSecret?: string;
+  ocr?: boolean;
   v2?: V2JobOptions;
 }

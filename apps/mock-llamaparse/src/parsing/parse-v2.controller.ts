@@ -51,6 +51,24 @@ function configurationOf(fields: UploadFields | undefined): Record<string, unkno
   return config;
 }
 
+/**
+ * OCR as the v2 `configuration` asks: `processing_options.ignore.ignore_text_in_image` (LlamaParse v2's "skip OCR
+ * text extraction from embedded images") `true` turns OCR of image-only PDF pages off, `false` asks for it;
+ * absent or null: the mock's default (MOCK_LLAMAPARSE_OCR_DEFAULT).
+ */
+function ocrOf(config: Record<string, unknown>): boolean | undefined {
+  const options = config.processing_options;
+  if (options == null) return undefined;
+  if (!isRecord(options)) throw new DetailException(400, 'Invalid processing_options: must be an object');
+  const ignore = options.ignore;
+  if (ignore == null) return undefined;
+  if (!isRecord(ignore)) throw new DetailException(400, 'Invalid processing_options.ignore: must be an object');
+  const value = ignore.ignore_text_in_image;
+  if (value == null) return undefined;
+  if (typeof value !== 'boolean') throw new DetailException(400, 'Invalid processing_options.ignore.ignore_text_in_image: must be a boolean');
+  return !value;
+}
+
 function webhookOf(raw: unknown, i: number): V2WebhookConfig {
   const where = `webhook_configurations[${i}]`;
   if (!isRecord(raw)) throw new DetailException(400, `Invalid ${where}: must be an object`);
@@ -108,6 +126,9 @@ function v2Job(job: Job): V2Job {
   };
 }
 
+/** The `expand` values that add a result to the answer. */
+const EXPANDABLE = new Set(['markdown', 'markdown_full', 'text', 'text_full', 'items', 'job_metadata']);
+
 /** `expand` as the official client sends it (`expand=a&expand=b`) or comma-separated (`expand=a,b`). */
 function expandOf(raw: unknown): Set<string> {
   const values = Array.isArray(raw) ? raw : [raw];
@@ -150,6 +171,7 @@ export class ParseV2Controller {
     if (!Array.isArray(hooks)) throw new DetailException(400, 'Invalid webhook_configurations: must be a list');
     if (hooks.length > MAX_WEBHOOKS) throw new DetailException(400, `Too many webhook_configurations: at most ${MAX_WEBHOOKS}`);
     const webhooks = hooks.map(webhookOf);
+    const ocr = ocrOf(config);
     const type = detectDocumentType(file.originalname, file.mimetype);
     if (!type)
       throw new DetailException(
@@ -161,6 +183,7 @@ export class ParseV2Controller {
       type,
       filename: file.originalname,
       bytes: file.buffer,
+      ocr,
       v2: { tier, version, projectId: projectId || MOCK_PROJECT_ID, webhooks },
     });
     return v2Job(job);
@@ -170,10 +193,12 @@ export class ParseV2Controller {
   get(@Param('id') id: string, @Query('expand') expand?: unknown): V2GetResponse {
     const job = this.jobs.get(id);
     if (!job) throw new DetailException(404, 'Job not found');
-    this.stats.statusCheck();
+    const wanted = expandOf(expand);
+    // a status answer, as v1's GET job/:id; the read of a completed job's expanded result is not one (as v1's result/*)
+    const readsResult = job.status === 'SUCCESS' && [...wanted].some((w) => EXPANDABLE.has(w));
+    if (!readsResult) this.stats.statusCheck();
     const response: V2GetResponse = { job: v2Job(job) };
     if (job.status !== 'SUCCESS' || !job.result) return response;
-    const wanted = expandOf(expand);
     const pages = job.result.pageResults;
     if (wanted.has('markdown'))
       response.markdown = { pages: pages.map((p, i) => ({ page_number: i + 1, markdown: p.markdown, success: true })) };
@@ -191,7 +216,13 @@ export class ParseV2Controller {
         })),
       };
     if (wanted.has('job_metadata'))
-      response.job_metadata = { job_pages: job.result.pages, job_is_cache_hit: false, tier: job.v2?.tier, version: job.v2?.version };
+      response.job_metadata = {
+        job_pages: job.result.pages,
+        job_is_cache_hit: false,
+        tier: job.v2?.tier,
+        version: job.v2?.version,
+        ocr_pages: job.result.ocrPages,
+      };
     return response;
   }
 }

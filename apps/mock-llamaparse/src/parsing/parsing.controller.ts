@@ -42,6 +42,18 @@ function webhookUrlOf(fields: UploadFields | undefined): string | undefined {
   return url.toString();
 }
 
+/**
+ * `disable_ocr` (LlamaParse v1's form field, as `LlamaParseReader` sends it): `true` turns OCR of image-only PDF
+ * pages off, `false` asks for it; absent: the mock's default (MOCK_LLAMAPARSE_OCR_DEFAULT).
+ */
+function ocrOf(fields: UploadFields | undefined): boolean | undefined {
+  const value = field(fields, 'disable_ocr')?.toLowerCase();
+  if (value === undefined) return undefined;
+  if (value === 'true' || value === '1') return false;
+  if (value === 'false' || value === '0') return true;
+  throw new DetailException(400, 'Invalid disable_ocr: must be true or false');
+}
+
 function metadataOf(job: Job): JobMetadata {
   const pages = job.result?.pages ?? 0;
   return {
@@ -50,6 +62,7 @@ function metadataOf(job: Job): JobMetadata {
     job_pages: pages,
     job_auto_mode_triggered_pages: 0,
     job_is_cache_hit: false,
+    ocr_pages: job.result?.ocrPages ?? 0,
   };
 }
 
@@ -83,6 +96,7 @@ export class ParsingController {
       bytes: file.buffer,
       webhookUrl: webhookUrlOf(fields),
       webhookSecret,
+      ocr: ocrOf(fields),
     });
     return { id: job.id, status: job.status };
   }
@@ -91,7 +105,7 @@ export class ParsingController {
   status(@Param('id') id: string): JobStatusResponse {
     const job = this.find(id);
     this.stats.statusCheck();
-    const response: JobStatusResponse = { id: job.id, status: job.status };
+    const response: JobStatusResponse = { id: job.id, status: job.partialSuccess ? 'PARTIAL_SUCCESS' : job.status };
     if (job.status === 'ERROR' || job.status === 'CANCELED') {
       response.error_code = job.errorCode ?? job.status;
       response.error_message = job.errorMessage;

@@ -9,7 +9,8 @@ export interface UploadResponse {
 /** `GET /api/v1/parsing/job/:id` answer; the error fields only on ERROR / CANCELED. */
 export interface JobStatusResponse {
   id: string;
-  status: JobStatus;
+  /** PARTIAL_SUCCESS: a SUCCESS job picked by the partialSuccessRate knob (its result is there, as on SUCCESS). */
+  status: JobStatus | 'PARTIAL_SUCCESS';
   error_code?: string;
   error_message?: string;
 }
@@ -20,6 +21,8 @@ export interface JobMetadata {
   job_pages: number;
   job_auto_mode_triggered_pages: number;
   job_is_cache_hit: boolean;
+  /** Mock-only: pages whose text was read by OCR (image-only PDF pages). */
+  ocr_pages: number;
 }
 
 export interface MarkdownResultResponse {

@@ -1,6 +1,14 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
-import { isEffectivelyEmpty, markdownSha256, normalizeMarkdown, sha256Hex } from './normalize';
+import {
+  MIN_READABLE_CHARS,
+  countReadableChars,
+  hasReadableText,
+  isEffectivelyEmpty,
+  markdownSha256,
+  normalizeMarkdown,
+  sha256Hex,
+} from './normalize';
 
 describe('normalizeMarkdown', () => {
   it('turns CRLF and lone CR into LF', () => {
@@ -95,6 +103,22 @@ describe('markdownSha256', () => {
   it('is equal for inputs that differ only by what the rule removes, and differs otherwise', () => {
     expect(markdownSha256('a\r\nb  \n\n\n')).toBe(markdownSha256('a\nb'));
     expect(markdownSha256('a\nb')).not.toBe(markdownSha256('a\nc'));
+  });
+});
+
+describe('hasReadableText / countReadableChars', () => {
+  it('counts letters and digits of any script after normalization, nothing else', () => {
+    expect(countReadableChars('')).toBe(0);
+    expect(countReadableChars('---\n\n| | |\n|---|---|\n\n. , ; 😀 \u2014 a1')).toBe(2);
+    expect(countReadableChars('caf\u00e9 \u65e5\u672c 42 \u0663')).toBe(9);
+    expect(countReadableChars('abcdef', 3)).toBe(3);
+  });
+
+  it(`needs at least ${MIN_READABLE_CHARS} letters or digits`, () => {
+    for (const md of ['', '   ', '\n\n---\n\n', '- \n- \n', '😀😀😀', '| | |\n|---|---|', '# ', 'ab', '\u0000a\uFEFFb'])
+      expect(hasReadableText(md)).toBe(false);
+    for (const md of ['abc', 'Hi 5', '\u65e5\u672c\u8a9e', '# 2024']) expect(hasReadableText(md)).toBe(true);
+    expect(hasReadableText('a', 1)).toBe(true);
   });
 });
 

@@ -42,6 +42,28 @@ export function isEffectivelyEmpty(md: string): boolean {
   return normalizeMarkdown(md).length === 0;
 }
 
+/**
+ * Fewer letters or digits than this (after {@link normalizeMarkdown}) and a parsed document counts as having no
+ * readable text (`parse_validated` dead-letters it with `no_text`): separators, punctuation, image placeholders
+ * or a stray OCR speck are not a document.
+ */
+export const MIN_READABLE_CHARS = 3;
+
+const READABLE = /[\p{L}\p{N}]/gu;
+
+/** Letters and digits (any script, any number system) in the normalized markdown, counted up to `limit`. */
+export function countReadableChars(md: string, limit = Number.POSITIVE_INFINITY): number {
+  let n = 0;
+  const matches = normalizeMarkdown(md).matchAll(READABLE);
+  while (n < limit && !matches.next().done) n++;
+  return n;
+}
+
+/** True when the normalized markdown has at least `min` letters or digits: the `parse_validated` `no_text` check. */
+export function hasReadableText(md: string, min = MIN_READABLE_CHARS): boolean {
+  return countReadableChars(md, min) >= min;
+}
+
 /** Lowercase hex SHA-256 of the UTF-8 bytes of `text`. */
 export function sha256Hex(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');

@@ -270,6 +270,133 @@ describe('ServicePolicy', () => {
     await expect(p.execute(scripted().fn)).resolves.toBe('ok');
   });
 
+  describe('input keys: the breaker counts the service, not one input', () => {
+    const keyed = { ...fast, maxAttempts: 1, breaker: { kind: 'consecutive' as const, threshold: 3 }, halfOpenAfterMs: 60_000 };
+
+    it('N failures with one key do not open the breaker', async () => {
+      const p = new ServicePolicy('embedder', keyed);
+      for (let i = 0; i < 10; i++)
+        await expect(p.execute(scripted(transient()).fn, { inputKey: 'doc-poison' })).rejects.toBeInstanceOf(TransientError);
+      expect(p.status()).toMatchObject({ state: 'closed', failures: 1, lastError: 'upstream 503' });
+      // the service still serves everyone else
+      await expect(p.execute(scripted('fine').fn, { inputKey: 'doc-ok' })).resolves.toBe('fine');
+    });
+
+    it("one input's in-process retries count once", async () => {
+      const p = new ServicePolicy('embedder', { ...keyed, maxAttempts: 5 });
+      const s = scripted(transient(), transient(), transient(), transient(), transient());
+      await expect(p.execute(s.fn, { inputKey: 'doc-poison' })).rejects.toBeInstanceOf(TransientError);
+      expect(s.calls).toHaveLength(5); // still retried: the failure may be a blip
+      expect(p.status()).toMatchObject({ state: 'closed', failures: 1 });
+    });
+
+    it('N failures with N keys open it, and so do failures without a key', async () => {
+      const p = new ServicePolicy('embedder', keyed);
+      for (let i = 0; i < 3; i++)
+        await expect(p.execute(scripted(transient()).fn, { inputKey: `doc-${i}` })).rejects.toBeInstanceOf(TransientError);
+      expect(p.status()).toMatchObject({ state: 'open', failures: 3 });
+
+      const unkeyed = new ServicePolicy('embedder', keyed);
+      for (let i = 0; i < 3; i++) await expect(unkeyed.execute(scripted(transient()).fn)).rejects.toBeInstanceOf(TransientError);
+      expect(unkeyed.status().state).toBe('open');
+    });
+
+    it('a repeated key does not count, a new one does: the poison document plus two others open it', async () => {
+      const p = new ServicePolicy('embedder', keyed);
+      for (const key of ['a', 'a', 'a', 'b', 'b', 'a'])
+        await expect(p.execute(scripted(transient()).fn, { inputKey: key })).rejects.toBeInstanceOf(TransientError);
+      expect(p.status()).toMatchObject({ state: 'closed', failures: 2 });
+      await expect(p.execute(scripted(transient()).fn, { inputKey: 'c' })).rejects.toBeInstanceOf(TransientError);
+      expect(p.status().state).toBe('open');
+    });
+
+    it('a success resets the count and the keys counted', async () => {
+      const p = new ServicePolicy('embedder', keyed);
+      for (const key of ['a', 'b']) await expect(p.execute(scripted(transient()).fn, { inputKey: key })).rejects.toThrow();
+      expect(p.status().failures).toBe(2);
+      await expect(p.execute(scripted('ok').fn, { inputKey: 'c' })).resolves.toBe('ok');
+      expect(p.status()).toMatchObject({ state: 'closed', failures: 0 });
+      // 'a' fails again after the success: counted afresh, and it takes three inputs again to open
+      for (const key of ['a', 'b']) await expect(p.execute(scripted(transient()).fn, { inputKey: key })).rejects.toThrow();
+      expect(p.status()).toMatchObject({ state: 'closed', failures: 2 });
+      await expect(p.execute(scripted(transient()).fn, { inputKey: 'a' })).rejects.toThrow();
+      expect(p.status().state).toBe('closed');
+      await expect(p.execute(scripted(transient()).fn, { inputKey: 'c' })).rejects.toThrow();
+      expect(p.status().state).toBe('open');
+    });
+
+    it('permanent errors never count, keyed or not, and do not reset the count either', async () => {
+      const p = new ServicePolicy('embedder', { ...keyed, breaker: { kind: 'consecutive', threshold: 2 } });
+      const statuses = [400, 401, 403, 404, 409, 413, 422];
+      for (const [i, status] of statuses.entries()) {
+        const err = new PermanentError(`HTTP ${status}`, { code: `http_${status}`, status });
+        await expect(p.execute(scripted(err).fn, i % 2 ? { inputKey: `doc-${i}` } : {})).rejects.toBeInstanceOf(PermanentError);
+      }
+      expect(p.status()).toMatchObject({ state: 'closed', failures: 0 });
+      await expect(p.execute(scripted(transient()).fn, { inputKey: 'x' })).rejects.toThrow();
+      await expect(p.execute(scripted(permanent()).fn, { inputKey: 'y' })).rejects.toBeInstanceOf(PermanentError);
+      expect(p.status()).toMatchObject({ state: 'closed', failures: 1 });
+      await expect(p.execute(scripted(transient()).fn, { inputKey: 'z' })).rejects.toThrow();
+      expect(p.status().state).toBe('open');
+    });
+
+    it('half-open, the trial counts even with a key counted before: it re-opens', async () => {
+      const p = new ServicePolicy('embedder', { ...keyed, breaker: { kind: 'consecutive', threshold: 2 }, halfOpenAfterMs: 20 });
+      for (const key of ['a', 'b']) await expect(p.execute(scripted(transient()).fn, { inputKey: key })).rejects.toThrow();
+      expect(p.status().state).toBe('open');
+      await sleep(35);
+      await expect(p.execute(scripted(transient('still down')).fn, { inputKey: 'a' })).rejects.toThrow('still down');
+      expect(p.status().state).toBe('open');
+    });
+
+    it('a sampling breaker counts a key once within its window', async () => {
+      const p = new ServicePolicy('embedder', {
+        ...fast,
+        maxAttempts: 1,
+        breaker: { kind: 'sampling', threshold: 0.5, durationMs: 1_000, minimumRps: 5 },
+      });
+      await p.execute(scripted('fine').fn);
+      for (let i = 0; i < 20; i++) await p.execute(scripted(transient()).fn, { inputKey: 'doc-poison' }).catch(() => undefined);
+      expect(p.status()).toMatchObject({ state: 'closed', failures: 1 });
+      for (let i = 0; i < 20 && p.status().state === 'closed'; i++)
+        await p.execute(scripted(transient()).fn, { inputKey: `doc-${i}` }).catch(() => undefined);
+      expect(p.status().state).toBe('open');
+    });
+  });
+
+  describe('a service that stalls recovers without a restart', () => {
+    /** Never settles and ignores its signal: a hung upstream. */
+    const hang = () => new Promise<string>(() => undefined);
+
+    it('a call that stalls on one document times out; repeating it does not open the breaker', async () => {
+      const p = new ServicePolicy('parser', { ...fast, timeoutMs: 15, maxAttempts: 2, breaker: { kind: 'consecutive', threshold: 2 } });
+      for (let i = 0; i < 3; i++)
+        await expect(p.execute(hang, { inputKey: 'doc-huge' })).rejects.toMatchObject({ kind: 'transient', code: 'timeout' });
+      expect(p.status()).toMatchObject({ state: 'closed', failures: 1 });
+      await expect(p.execute(scripted('other doc').fn, { inputKey: 'doc-small' })).resolves.toBe('other doc');
+    });
+
+    it('a stalled service opens the breaker by timeouts, half-opens, and closes once it answers again', async () => {
+      const changes: string[] = [];
+      const p = new ServicePolicy('parser', {
+        ...fast,
+        timeoutMs: 15,
+        maxAttempts: 1,
+        breaker: { kind: 'consecutive', threshold: 2 },
+        halfOpenAfterMs: 30,
+      });
+      p.onStateChange((c) => changes.push(c.state));
+      for (const key of ['a', 'b'])
+        await expect(p.execute(hang, { inputKey: key })).rejects.toMatchObject({ kind: 'transient', code: 'timeout' });
+      expect(p.status().state).toBe('open');
+      await expect(p.execute(hang, { inputKey: 'c' })).rejects.toBeInstanceOf(BreakerOpenError);
+      await sleep(45);
+      await expect(p.execute(scripted('back').fn, { inputKey: 'c' })).resolves.toBe('back');
+      expect(p.status()).toMatchObject({ state: 'closed', failures: 0 });
+      expect(changes).toEqual(['open', 'half_open', 'closed']);
+    });
+  });
+
   it('rejects invalid options', () => {
     expect(() => new ServicePolicy('x', { maxAttempts: 0 })).toThrow(RangeError);
     expect(() => new ServicePolicy('x', { timeoutMs: -1 })).toThrow(RangeError);

@@ -33,7 +33,18 @@ export interface ExecuteOptions {
   signal?: AbortSignal;
   /** Per-attempt timeout for this call, overriding the service's `timeoutMs`. */
   timeoutMs?: number;
+  /**
+   * What this call is about (a job id, a document id). The breaker counts the service's faults, not one input's:
+   * transient failures carrying a key already counted in the breaker's window (since the last success for the
+   * consecutive breaker, within `durationMs` for the sampling one) are not counted again, so one poison document
+   * retried over and over cannot open the breaker for everyone. Without a key every transient failure counts.
+   * While half-open every failure counts: the trial decides.
+   */
+  inputKey?: string;
 }
+
+/** Most keys remembered by one breaker; the oldest is forgotten first (a bound, not a tuning knob). */
+const MAX_COUNTED_KEYS = 1024;
 
 const STATE_NAMES: Record<CircuitState, BreakerStateName> = {
   [CircuitState.Closed]: 'closed',
@@ -44,6 +55,9 @@ const STATE_NAMES: Record<CircuitState, BreakerStateName> = {
 
 /** Errors caused by the caller's own abort: never counted by the breaker, never retried. */
 const callerAborts = new WeakSet<Error>();
+
+/** Transient failures of an input already counted in the breaker's window: retried, but not counted again. */
+const repeatedInputs = new WeakSet<Error>();
 
 function makeBreaker(b: BreakerKind): IBreaker {
   if (b.kind === 'sampling')
@@ -110,6 +124,8 @@ export class ServicePolicy {
   private failures = 0;
   private lastOpenedAt?: Date;
   private lastError?: string;
+  /** Input keys whose failure the breaker has counted in its window, with when (insertion order = age). */
+  private readonly countedKeys = new Map<string, number>();
 
   constructor(
     readonly name: string,
@@ -119,7 +135,11 @@ export class ServicePolicy {
     const o = this.options;
     this.timeoutPolicy = attemptTimeout(o.timeoutMs);
     this.breakerPolicy = circuitBreaker(
-      handleWhen((e) => e instanceof TransientError && !(e instanceof BreakerOpenError) && !callerAborts.has(e)),
+      // Only transient failures count: a PermanentError (4xx other than 429, a bad input) is thrown through the breaker
+      // unhandled, which cockatiel records as neither a failure nor a success. Nor does a repeat of an input's failure.
+      handleWhen(
+        (e) => e instanceof TransientError && !(e instanceof BreakerOpenError) && !callerAborts.has(e) && !repeatedInputs.has(e),
+      ),
       { breaker: makeBreaker(o.breaker), halfOpenAfter: o.halfOpenAfterMs },
     );
     this.retryFilter = handleWhen(
@@ -169,7 +189,7 @@ export class ServicePolicy {
           delay = 0;
           if (signal?.aborted) throw this.callerAborted(signal);
         }
-        return this.attempt(fn, timeoutPolicy, timeoutMs, attemptSignal, signal);
+        return this.attempt(fn, timeoutPolicy, timeoutMs, attemptSignal, signal, opts.inputKey);
       }, signal);
     } catch (e) {
       if (e instanceof Error && callerAborts.has(e)) throw e;
@@ -184,6 +204,7 @@ export class ServicePolicy {
     timeoutMs: number,
     parentSignal: AbortSignal,
     callerSignal: AbortSignal | undefined,
+    inputKey: string | undefined,
   ): Promise<T> {
     try {
       // The attempt follows parentSignal itself, not the breaker's context signal: a call that waited for a half-open
@@ -220,11 +241,12 @@ export class ServicePolicy {
           const err = timedOut
             ? new TransientError(`${this.name} timed out after ${timeoutMs}ms`, { code: 'timeout', service: this.name, cause: e })
             : classifyError(e, this.name);
-          if (err instanceof TransientError) this.recordFailure(err);
+          if (err instanceof TransientError) this.recordFailure(err, inputKey);
           throw err;
         }
       }, parentSignal);
       this.failures = 0;
+      if (this.options.breaker.kind === 'consecutive') this.countedKeys.clear();
       return value;
     } catch (e) {
       if (isBrokenCircuitError(e)) throw this.openError(e);
@@ -250,9 +272,26 @@ export class ServicePolicy {
     return err;
   }
 
-  private recordFailure(err: TransientError): void {
-    this.failures++;
+  /**
+   * Notes a transient failure; decides whether the breaker counts it. A failure whose input key was already counted
+   * in the window is marked (`repeatedInputs`) so the breaker's filter lets it through uncounted. Half-open, the
+   * trial's failure always counts (an uncounted one would make cockatiel close the breaker).
+   */
+  private recordFailure(err: TransientError, inputKey: string | undefined): void {
     this.lastError = err.message;
+    if (inputKey !== undefined && this.breakerPolicy.state === CircuitState.Closed) {
+      const now = Date.now();
+      const b = this.options.breaker;
+      const countedAt = this.countedKeys.get(inputKey);
+      if (countedAt !== undefined && (b.kind === 'consecutive' || now - countedAt < b.durationMs)) {
+        repeatedInputs.add(err);
+        return;
+      }
+      this.countedKeys.delete(inputKey);
+      this.countedKeys.set(inputKey, now);
+      if (this.countedKeys.size > MAX_COUNTED_KEYS) this.countedKeys.delete(this.countedKeys.keys().next().value as string);
+    }
+    this.failures++;
   }
 
   private transition(next: BreakerStateName): void {
@@ -261,7 +300,10 @@ export class ServicePolicy {
     this.state = next;
     const at = new Date();
     if (next === 'open' || next === 'isolated') this.lastOpenedAt = at;
-    if (next === 'closed') this.failures = 0;
+    if (next === 'closed') {
+      this.failures = 0;
+      this.countedKeys.clear();
+    }
     const change: BreakerStateChange = { name: this.name, state: next, previous, at };
     for (const l of this.listeners) {
       try {

@@ -22,6 +22,12 @@ export interface OpenAiEmbedderOptions {
   maxInputTokens?: number;
   maxInputs?: number;
   maxTokensPerRequest?: number;
+  /**
+   * Key each call by the current correlation id when the caller passes no `inputKey` (see EmbedOptions). The worker
+   * runs each job inside its own correlation id, so its embed calls are keyed by job; off by default (in the api a
+   * correlation id is a request's, which says nothing about an input).
+   */
+  inputKeyFromCorrelation?: boolean;
 }
 
 export interface EmbedderModuleOptions extends OpenAiEmbedderOptions {

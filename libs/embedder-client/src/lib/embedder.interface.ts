@@ -9,6 +9,12 @@ export interface EmbedOptions {
    * budget instead of re-counting.
    */
   tokens?: number;
+  /**
+   * What these inputs belong to (a document id, a job id): the embedder's breaker counts repeated failures of one
+   * key once (`ServicePolicy` `inputKey`), so one poison document cannot open it for everyone. Absent: the current
+   * correlation id when the embedder was built with `inputKeyFromCorrelation` (the worker: one id per job), else none.
+   */
+  inputKey?: string;
 }
 
 export interface EmbedResult {

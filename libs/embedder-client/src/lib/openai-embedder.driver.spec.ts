@@ -1,5 +1,6 @@
 import { BreakerRegistry, CircuitBreakerModule, ServicePolicy } from '@app/circuit-breaker';
 import { BreakerOpenError, PermanentError, TransientError } from '@app/errors';
+import { withCorrelation } from '@app/observability';
 import { Test } from '@nestjs/testing';
 import { IncomingHttpHeaders, ServerResponse, createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
@@ -209,6 +210,34 @@ describe('OpenAiEmbedder (wire)', () => {
     expect(p.status().state).toBe('open');
     await expect(e.embed(['a'])).rejects.toBeInstanceOf(BreakerOpenError);
     expect(up.calls).toHaveLength(3);
+  });
+
+  it("one document's 503s count once toward the breaker (inputKey), other documents' count", async () => {
+    up = await fakeOpenAi((_call, res) => send(res, 503, apiError('overloaded', 'server_error', null)));
+    const p = policy({ maxAttempts: 2, breaker: { kind: 'consecutive', threshold: 3 }, halfOpenAfterMs: 60_000 });
+    const e = embedder(p);
+    for (let i = 0; i < 4; i++) await expect(e.embed(['poison'], { inputKey: 'doc-1' })).rejects.toMatchObject({ code: 'http_503' });
+    expect(up.calls).toHaveLength(8); // still retried in-process
+    expect(p.status()).toMatchObject({ state: 'closed', failures: 1 });
+    await expect(e.embed(['a'], { inputKey: 'doc-2' })).rejects.toMatchObject({ code: 'http_503' });
+    // doc-3's first 503 is the third input counted: the breaker opens and its retry fails fast
+    await expect(e.embed(['a'], { inputKey: 'doc-3' })).rejects.toBeInstanceOf(BreakerOpenError);
+    expect(p.status().state).toBe('open');
+  });
+
+  it('with inputKeyFromCorrelation, a call without inputKey is keyed by the current correlation id', async () => {
+    up = await fakeOpenAi((_call, res) => send(res, 503, apiError('overloaded', 'server_error', null)));
+    const p = policy({ maxAttempts: 1, breaker: { kind: 'consecutive', threshold: 2 }, halfOpenAfterMs: 60_000 });
+    const e = embedder(p, { inputKeyFromCorrelation: true });
+    for (let i = 0; i < 3; i++)
+      await expect(withCorrelation('job-1', () => e.embed(['a']))).rejects.toMatchObject({ code: 'http_503' });
+    expect(p.status()).toMatchObject({ state: 'closed', failures: 1 });
+    expect(up.calls[0].headers['x-request-id']).toBe('job-1');
+    // off (the default): every failure counts
+    const q = policy({ maxAttempts: 1, breaker: { kind: 'consecutive', threshold: 2 }, halfOpenAfterMs: 60_000 });
+    for (let i = 0; i < 2; i++)
+      await expect(withCorrelation('job-1', () => embedder(q).embed(['a']))).rejects.toMatchObject({ code: 'http_503' });
+    expect(q.status().state).toBe('open');
   });
 
   it('rejects vectors of the wrong size and a wrong number of embeddings', async () => {

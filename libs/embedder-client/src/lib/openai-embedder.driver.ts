@@ -141,7 +141,7 @@ export class OpenAiEmbedder implements Embedder {
           throw classifyOpenAiError(e);
         }
       },
-      { signal: opts.signal, timeoutMs: this.timeoutMs },
+      { signal: opts.signal, timeoutMs: this.timeoutMs, inputKey: opts.inputKey ?? (this.options.inputKeyFromCorrelation ? currentCorrelationId() : undefined) },
     );
 
     const data = Array.isArray(res?.data) ? res.data : undefined;

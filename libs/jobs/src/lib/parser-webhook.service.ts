@@ -9,12 +9,13 @@ export type WebhookOutcome =
   | { status: 'unauthorized' }
   | { status: 'duplicate' }
   | { status: 'accepted'; woke: boolean }
+  | { status: 'unverified'; woke: boolean }
   | { status: 'ignored'; reason: string };
 
 const SIGNATURE = /^sha256=([0-9a-f]{64})$/i;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** `sha256=<hex HMAC-SHA256(secret, rawBody)>`, the X-Webhook-Signature header value. */
+/** `sha256=<hex HMAC-SHA256(secret, rawBody)>`: the value of X-Webhook-Signature (v1, the mock) and LC-Signature (v2). */
 export function signWebhook(secret: string, rawBody: Buffer): string {
   return `sha256=${createHmac('sha256', secret).update(rawBody).digest('hex')}`;
 }
@@ -27,8 +28,32 @@ export function verifyWebhookSignature(secret: string, rawBody: Buffer, header: 
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
 /**
- * The parser's completion webhook. Verifies the HMAC of the raw body with the job's own secret, logs it once in
+ * The parser job id and status a verified body reports: v2's `{event_type, data: {job_id, status}}` or v1's
+ * `{id, status}`; the body may be a JSON object or (v2's `string` output format) that object JSON-encoded as a string.
+ */
+export function webhookReport(rawBody: Buffer): { parserJobId: string | null; status: string | null } | { error: string } {
+  let payload: unknown;
+  try {
+    payload = JSON.parse(rawBody.toString('utf8'));
+    if (typeof payload === 'string') payload = JSON.parse(payload);
+  } catch {
+    return { error: 'body is not JSON' };
+  }
+  if (!isRecord(payload)) return { error: 'body is not an object' };
+  const report = isRecord(payload['data']) ? { id: payload['data']['job_id'], status: payload['data']['status'] } : payload;
+  return {
+    parserJobId: typeof report['id'] === 'string' ? report['id'].slice(0, 200) : null,
+    status: typeof report['status'] === 'string' ? report['status'].slice(0, 50) : null,
+  };
+}
+
+/**
+ * The parser's completion webhook. Verifies the HMAC of the raw body with the job's own secret (LlamaParse v2:
+ * `LC-Signature: sha256=<hex>`; the mock's v1: `X-Webhook-Signature: sha256=<hex>`; when an LC-Signature is given it
+ * is the one checked), logs it once in
  * webhook_log (a replay of the same body is recognised and answered idempotently), then wakes the job waiting at
  * `parsing`. A webhook that arrives before the job reached `parsing`/`waiting` is only logged; the worker looks
  * for it after its transition.
@@ -50,23 +75,33 @@ export class ParserWebhookService {
     private readonly transitions: JobTransitionsService,
   ) {}
 
-  async handle(jobId: string, rawBody: Buffer, signature: string | undefined, requestId: string): Promise<WebhookOutcome> {
+  /**
+   * `signature`: X-Webhook-Signature; `lcSignature`: LC-Signature. Unsigned deliveries (LlamaParse's real v1 signs
+   * nothing) are refused, unless `acceptUnsigned`: then a delivery with no signature header at all is a hint only. Its
+   * body is never read nor logged (so the worker never takes its word for the outcome): a job waiting at `parsing` is
+   * woken, and the worker asks the parser for the job's status. Without the option those jobs learn their outcome by
+   * the worker's poll after WEBHOOK_TIMEOUT_MS.
+   */
+  async handle(
+    jobId: string,
+    rawBody: Buffer,
+    signature: string | undefined,
+    requestId: string,
+    lcSignature?: string,
+    opts: { acceptUnsigned?: boolean } = {},
+  ): Promise<WebhookOutcome> {
     if (!UUID.test(jobId)) return { status: 'unauthorized' };
+    if (opts.acceptUnsigned && !signature?.trim() && !lcSignature?.trim()) return this.unsignedHint(jobId, requestId);
     const rows = (await runPrepared(this.ds, prepared(`SELECT webhook_secret, parser_job_id FROM upload_pipeline.upload_jobs WHERE job_id = $1`), [
       jobId,
     ])) as { webhook_secret: string; parser_job_id: string | null }[];
     // An unknown job and a bad signature look the same from outside: nothing to learn by probing.
-    if (!rows.length || !verifyWebhookSignature(rows[0].webhook_secret, rawBody, signature)) return { status: 'unauthorized' };
+    const given = lcSignature?.trim() ? lcSignature : signature;
+    if (!rows.length || !verifyWebhookSignature(rows[0].webhook_secret, rawBody, given)) return { status: 'unauthorized' };
 
-    let payload: { id?: unknown; status?: unknown };
-    try {
-      payload = JSON.parse(rawBody.toString('utf8')) as { id?: unknown; status?: unknown };
-    } catch {
-      return { status: 'ignored', reason: 'body is not JSON' };
-    }
-    if (typeof payload !== 'object' || payload === null) return { status: 'ignored', reason: 'body is not an object' };
-    const parserJobId = typeof payload.id === 'string' ? payload.id.slice(0, 200) : null;
-    const status = typeof payload.status === 'string' ? payload.status.slice(0, 50) : null;
+    const report = webhookReport(rawBody);
+    if ('error' in report) return { status: 'ignored', reason: report.error };
+    const { parserJobId, status } = report;
     const bodySha = createHash('sha256').update(rawBody).digest('hex');
 
     // A job deleted since the read above logs nothing: answered as a duplicate (the parser need not call again).
@@ -91,5 +126,20 @@ export class ParserWebhookService {
       { actor: 'webhook', detail: { parser_status: status, request_id: requestId } },
     );
     return inserted.length ? { status: 'accepted', woke: t !== null } : { status: 'duplicate' };
+  }
+
+  /**
+   * An unsigned delivery, taken as a hint: the job (if it waits for its parse) is woken without any record of the body,
+   * so the worker's claim finds no verified status and asks the parser. A compare-and-set: a job not waiting at
+   * `parsing` (unknown, or moved on) changes nothing, and the answer does not say which.
+   */
+  private async unsignedHint(jobId: string, requestId: string): Promise<WebhookOutcome> {
+    const t = await this.transitions.apply(
+      jobId,
+      { stage: 'parsing', state: 'waiting' },
+      { type: 'parser_finished' },
+      { actor: 'webhook', detail: { unsigned: true, request_id: requestId } },
+    );
+    return { status: 'unverified', woke: t !== null };
   }
 }

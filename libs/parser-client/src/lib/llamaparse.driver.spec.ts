@@ -93,6 +93,25 @@ describe('LlamaParseClient (wire)', () => {
     await expect(client.markdown('job-1')).resolves.toEqual({ markdown: '# Title\n\nBody', pages: 3 });
   });
 
+  it('sends the parse options as v1 fields (parse_mode for the tier, language)', async () => {
+    server = await fakeLlamaParse((_req, res) => json(res, 200, { id: 'job-2', status: 'PENDING' }));
+    const client = new LlamaParseClient({ baseUrl: server.url, apiKey: 'k', parse: { tier: 'fast', version: 'latest', language: 'fr' } }, policy());
+    await client.submit({ fileName: 'a.txt', mime: 'text/plain', body: Buffer.from('x') });
+    const form = await new Response(server.seen[0].body, { headers: { 'content-type': String(server.seen[0].headers['content-type']) } }).formData();
+    expect(form.get('parse_mode')).toBe('parse_page_without_llm');
+    expect(form.get('language')).toBe('fr');
+  });
+
+  it('an upload answered 402 (out of credits) is permanent parser_quota_exhausted, not retried', async () => {
+    server = await fakeLlamaParse((_req, res) => json(res, 402, { detail: 'Insufficient credits' }));
+    const client = new LlamaParseClient({ baseUrl: server.url, apiKey: 'k' }, policy({ maxAttempts: 3 }));
+    const err = await client.submit({ fileName: 'a.txt', mime: 'text/plain', body: Buffer.from('x') }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PermanentError);
+    expect(err).toMatchObject({ code: 'parser_quota_exhausted', status: 402, service: 'parser' });
+    expect((err as Error).message).toMatch(/out of credits.*Add credits/);
+    expect(server.seen).toHaveLength(1);
+  });
+
   it('maps job status values and the error message', async () => {
     const answers: unknown[] = [
       { id: 'j', status: 'PENDING' },
@@ -117,6 +136,11 @@ describe('LlamaParseClient (wire)', () => {
     expect(parserJobStatusOf('Cancelled')).toBe('CANCELED');
     expect(parserJobStatusOf('ERROR')).toBe('ERROR');
     expect(parserJobStatusOf('pending')).toBe('PENDING');
+    // v2's, as its webhooks report them
+    expect(parserJobStatusOf('COMPLETED')).toBe('SUCCESS');
+    expect(parserJobStatusOf('FAILED')).toBe('ERROR');
+    expect(parserJobStatusOf('RUNNING')).toBe('PENDING');
+    expect(parserJobStatusOf('CANCELLED')).toBe('CANCELED');
     for (const other of ['WEIRD', '', 'constructor', '__proto__', 'toString', null, undefined, 1, { status: 'SUCCESS' }]) {
       expect(parserJobStatusOf(other)).toBeUndefined();
     }
@@ -259,7 +283,7 @@ describe('ParserClientModule', () => {
           CircuitBreakerModule.forRoot({
             services: { parser: { maxAttempts: 1, breaker: { kind: 'consecutive', threshold: 2 }, halfOpenAfterMs: 60_000 } },
           }),
-          ParserClientModule.forRoot({ driver: 'llamaparse', baseUrl: server.url, apiKey: 'k', timeoutMs: 1_000 }),
+          ParserClientModule.forRoot({ driver: 'llamaparse', apiVersion: 'v1', baseUrl: server.url, apiKey: 'k', timeoutMs: 1_000 }),
         ],
       }).compile();
       const client = mod.get<ParserClient>(PARSER_CLIENT);

@@ -1,8 +1,6 @@
 import { request } from 'undici';
-import { currentCorrelationId } from '@app/observability';
 import { ServicePolicy } from '@app/circuit-breaker';
-import { PermanentError, TransientError, classifyError, classifyHttpStatus } from '@app/errors';
-import { LlamaParseOptions } from './parser-client.config';
+import { LlamaParseOptions, LlamaParseTier } from './parser-client.config';
 import {
   ParserCallOptions,
   ParserClient,
@@ -11,157 +9,60 @@ import {
   ParserStatusResult,
   ParserSubmitRequest,
 } from './parser-client.interface';
-
-const SERVICE = 'parser';
-/** A job id that cannot exist: ping() asks for it and any answer below 500 but 401/403 proves reachability. */
-const PING_JOB_ID = '00000000-0000-0000-0000-000000000000';
-/**
- * Redirects followed by the GETs, as fetch followed them (a base URL moved to https, a gateway). The upload is not
- * redirected: a 3xx there is an error to fix in LLAMAPARSE_BASE_URL, not a body to send again.
- */
-const MAX_REDIRECTS = 5;
+import { LlamaParseHttp, PING_JOB_ID, badShape, isObject } from './llamaparse.http';
 
 const STATUS_MAP: Record<string, ParserJobStatus> = {
+  // v1
   PENDING: 'PENDING',
   SUCCESS: 'SUCCESS',
   PARTIAL_SUCCESS: 'SUCCESS',
   ERROR: 'ERROR',
   CANCELED: 'CANCELED',
   CANCELLED: 'CANCELED',
+  // v2
+  RUNNING: 'PENDING',
+  COMPLETED: 'SUCCESS',
+  FAILED: 'ERROR',
 };
 
 /**
- * A status as LlamaParse spells it (job status answers and completion webhooks; any case, PARTIAL_SUCCESS counts
- * as SUCCESS) in the client's terms; undefined for anything else.
+ * A status as LlamaParse spells it (v1 and v2 job status answers and completion webhooks; any case;
+ * PARTIAL_SUCCESS and COMPLETED count as SUCCESS, FAILED as ERROR, RUNNING as PENDING, CANCELLED as CANCELED)
+ * in the client's terms; undefined for anything else.
  */
 export function parserJobStatusOf(raw: unknown): ParserJobStatus | undefined {
   const key = typeof raw === 'string' ? raw.toUpperCase() : '';
   return Object.hasOwn(STATUS_MAP, key) ? STATUS_MAP[key] : undefined;
 }
 
-type Json = Record<string, unknown>;
-
-function isObject(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** Pulls a human message and code out of LlamaParse (`{detail}`), FastAPI (`{detail:[{msg}]}`) or OpenAI-style bodies. */
-function describeErrorBody(text: string): { message?: string; code?: string } {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    return { message: text.trim().slice(0, 300) || undefined };
-  }
-  if (!isObject(body)) return {};
-  const detail = body['detail'];
-  if (typeof detail === 'string') return { message: detail.slice(0, 300) };
-  if (Array.isArray(detail))
-    return {
-      message: detail
-        .map((d) => (isObject(d) && typeof d['msg'] === 'string' ? d['msg'] : JSON.stringify(d)))
-        .join('; ')
-        .slice(0, 300),
-    };
-  const err = body['error'];
-  if (isObject(err))
-    return {
-      message: typeof err['message'] === 'string' ? err['message'].slice(0, 300) : undefined,
-      code: typeof err['code'] === 'string' ? err['code'] : undefined,
-    };
-  return typeof body['message'] === 'string' ? { message: body['message'].slice(0, 300) } : {};
-}
-
-/** One answer of the parser, as undici's `request` gives it (its body must be read or dumped). */
-type Answer = Awaited<ReturnType<typeof request>>;
-
-/** A non-2xx answer as an error, with the parser's own message and code when its body has them. */
-function statusError(res: Answer, text: string, what: string): TransientError | PermanentError {
-  const { message, code } = describeErrorBody(text);
-  return classifyHttpStatus(res.statusCode, res.headers, {
-    service: SERVICE,
-    code,
-    message: message ? `${what}: ${message}` : what,
-  });
-}
-
-async function httpError(res: Answer, what: string): Promise<TransientError | PermanentError> {
-  return statusError(res, await res.body.text().catch(() => ''), what);
-}
-
-/** Reads a 2xx JSON body: unparseable (truncated) is transient, a well-formed body of the wrong shape permanent. */
-async function readJson(res: Answer, what: string): Promise<Json> {
-  const text = await res.body.text();
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch (e) {
-    throw new TransientError(`${what}: response is not JSON`, { code: 'bad_response', service: SERVICE, cause: e });
-  }
-  if (!isObject(body)) throw badShape(what, 'expected a JSON object');
-  return body;
-}
-
-function badShape(what: string, detail: string): PermanentError {
-  return new PermanentError(`${what}: unexpected response (${detail})`, { code: 'bad_response', service: SERVICE });
-}
+/** v1's `parse_mode` for a tier (v1 has no tiers; these are the modes the tiers replaced). */
+const V1_PARSE_MODE: Record<LlamaParseTier, string> = {
+  fast: 'parse_page_without_llm',
+  cost_effective: 'parse_page_with_llm',
+  agentic: 'parse_page_with_agent',
+  agentic_plus: 'parse_page_with_agent',
+};
 
 /**
- * LlamaParse v1 REST driver (works against the real service and apps/mock-llamaparse).
- * Every call runs through the `parser` ServicePolicy (timeout per attempt, retry, breaker).
- * HTTP by undici's `request` (pooled keep-alive connections), not `fetch`: on this path every document makes two
- * calls, and `fetch` (WHATWG streams, Request and Response objects) cost twice the CPU a call (docs/performance.md).
+ * LlamaParse v1 REST driver (`/api/v1/parsing`; the real service and apps/mock-llamaparse), the second driver
+ * (`PARSER_API_VERSION=v1`). Every call runs through the `parser` ServicePolicy (timeout per attempt, retry, breaker).
+ *
+ * The upload sends `webhook_url` and also `webhook_secret`: not a field of LlamaParse's v1 form (the real service
+ * ignores it and does not sign its v1 webhooks), but the mock signs its v1 webhooks with it
+ * (`X-Webhook-Signature`). An unsigned webhook is refused by the api (401), and the job then learns the outcome by
+ * polling the parser after WEBHOOK_TIMEOUT_MS: against the real service v1 works by polling.
  */
-export class LlamaParseClient implements ParserClient {
-  private readonly baseUrl: string;
-  private readonly timeoutMs: number;
-  private readonly uploadTimeoutMs: number;
-  private readonly pingTimeoutMs: number;
-
-  constructor(
-    private readonly options: LlamaParseOptions,
-    private readonly policy: ServicePolicy,
-  ) {
-    if (!options.baseUrl) throw new Error('LlamaParseClient: baseUrl is required');
-    if (!options.apiKey) throw new Error('LlamaParseClient: apiKey is required');
-    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
-    this.timeoutMs = options.timeoutMs ?? 30_000;
-    this.uploadTimeoutMs = options.uploadTimeoutMs ?? Math.max(this.timeoutMs, 120_000);
-    this.pingTimeoutMs = options.pingTimeoutMs ?? 5_000;
+export class LlamaParseClient extends LlamaParseHttp implements ParserClient {
+  constructor(options: LlamaParseOptions, policy: ServicePolicy) {
+    super(options, policy, 'LlamaParseClient');
   }
 
   private url(path: string): string {
     return `${this.baseUrl}/api/v1/parsing${path}`;
   }
 
-  private get authHeaders(): Record<string, string> {
-    const correlationId = currentCorrelationId();
-    return {
-      authorization: `Bearer ${this.options.apiKey}`,
-      accept: 'application/json',
-      ...(correlationId ? { 'x-request-id': correlationId } : {}),
-    };
-  }
-
-  private run<T>(
-    what: string,
-    timeoutMs: number,
-    opts: ParserCallOptions | undefined,
-    attempt: (signal: AbortSignal) => Promise<Answer>,
-    parse: (body: Json) => T,
-  ): Promise<T> {
-    return this.policy.execute(
-      async (signal) => {
-        const res = await attempt(signal);
-        if (res.statusCode < 200 || res.statusCode > 299) throw await httpError(res, what);
-        // The body is read inside the attempt, so the per-attempt timeout covers it too.
-        return parse(await readJson(res, what));
-      },
-      { signal: opts?.signal, timeoutMs },
-    );
-  }
-
   submit(req: ParserSubmitRequest, opts?: ParserCallOptions): Promise<{ parserJobId: string }> {
+    const parse = this.options.parse ?? {};
     return this.run(
       'upload',
       this.uploadTimeoutMs,
@@ -171,6 +72,9 @@ export class LlamaParseClient implements ParserClient {
         const form = new FormData();
         form.append('file', new Blob([req.body], { type: req.mime }), req.fileName);
         form.append('result_type', 'markdown');
+        if (parse.tier) form.append('parse_mode', V1_PARSE_MODE[parse.tier]);
+        if (parse.language) form.append('language', parse.language);
+        if (req.ocr) form.append('disable_ocr', 'false');
         if (req.webhookUrl) form.append('webhook_url', req.webhookUrl);
         if (req.webhookSecret) form.append('webhook_secret', req.webhookSecret);
         for (const [k, v] of Object.entries(this.options.uploadFields ?? {})) form.append(k, v);
@@ -185,49 +89,27 @@ export class LlamaParseClient implements ParserClient {
   }
 
   status(parserJobId: string, opts?: ParserCallOptions): Promise<ParserStatusResult> {
-    return this.run(
-      'job status',
-      this.timeoutMs,
-      opts,
-      (signal) => request(this.url(`/job/${encodeURIComponent(parserJobId)}`), { headers: this.authHeaders, signal, maxRedirections: MAX_REDIRECTS }),
-      (body) => {
-        const status = parserJobStatusOf(body['status']);
-        if (!status) throw badShape('job status', `unknown status ${JSON.stringify(body['status'])}`);
-        const result: ParserStatusResult = { status };
-        const msg = body['error_message'] ?? body['error'];
-        if (typeof msg === 'string' && msg) result.errorMessage = msg;
-        return result;
-      },
-    );
+    return this.get('job status', this.url(`/job/${encodeURIComponent(parserJobId)}`), opts, (body) => {
+      const status = parserJobStatusOf(body['status']);
+      if (!status) throw badShape('job status', `unknown status ${JSON.stringify(body['status'])}`);
+      const result: ParserStatusResult = { status };
+      const msg = body['error_message'] ?? body['error'];
+      if (typeof msg === 'string' && msg) result.errorMessage = msg;
+      return result;
+    });
   }
 
   markdown(parserJobId: string, opts?: ParserCallOptions): Promise<ParserMarkdownResult> {
-    return this.run(
-      'markdown result',
-      this.timeoutMs,
-      opts,
-      (signal) =>
-        request(this.url(`/job/${encodeURIComponent(parserJobId)}/result/markdown`), { headers: this.authHeaders, signal, maxRedirections: MAX_REDIRECTS }),
-      (body) => {
-        const markdown = body['markdown'];
-        if (typeof markdown !== 'string') throw badShape('markdown result', 'no markdown');
-        const meta = body['job_metadata'];
-        const pages = isObject(meta) ? Number(meta['job_pages']) : NaN;
-        return { markdown, pages: Number.isFinite(pages) && pages >= 0 ? pages : 0 };
-      },
-    );
+    return this.get('markdown result', this.url(`/job/${encodeURIComponent(parserJobId)}/result/markdown`), opts, (body) => {
+      const markdown = body['markdown'];
+      if (typeof markdown !== 'string') throw badShape('markdown result', 'no markdown');
+      const meta = body['job_metadata'];
+      const pages = isObject(meta) ? Number(meta['job_pages']) : NaN;
+      return { markdown, pages: Number.isFinite(pages) && pages >= 0 ? pages : 0 };
+    });
   }
 
-  async ping(opts?: ParserCallOptions): Promise<void> {
-    const signals = [AbortSignal.timeout(this.pingTimeoutMs), ...(opts?.signal ? [opts.signal] : [])];
-    let res: Answer;
-    let text: string;
-    try {
-      res = await request(this.url(`/job/${PING_JOB_ID}`), { headers: this.authHeaders, signal: AbortSignal.any(signals), maxRedirections: MAX_REDIRECTS });
-      text = await res.body.text();
-    } catch (e) {
-      throw classifyError(e, SERVICE);
-    }
-    if (res.statusCode >= 500 || res.statusCode === 401 || res.statusCode === 403) throw statusError(res, text, 'ping');
+  ping(opts?: ParserCallOptions): Promise<void> {
+    return this.pingUrl(this.url(`/job/${PING_JOB_ID}`), opts);
   }
 }

@@ -9,8 +9,16 @@ export interface ParserSubmitRequest {
   body: Buffer;
   /** Where the parser POSTs its signed completion webhook. */
   webhookUrl?: string;
-  /** Per-job HMAC secret for the webhook signature (multipart field `webhook_secret`). */
+  /**
+   * Per-job HMAC secret for the webhook signature: v2 `webhook_signing_secret` (LC-Signature); v1 the mock's
+   * `webhook_secret` field (X-Webhook-Signature).
+   */
   webhookSecret?: string;
+  /**
+   * The upload asked for OCR (`ocr: true`): text in images is read on every page. Otherwise the parser's default
+   * applies (LlamaParse, and the mock by default, read pages that have no text layer).
+   */
+  ocr?: boolean;
 }
 
 export interface ParserCallOptions {

@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { CLAIM_OPTIONS, ClaimService, JobNotificationsService, JobsModule } from '@app/jobs';
+import { ChunkingPool } from './chunking.pool';
 import { ChunkHandler } from './handlers/chunk.handler';
 import { EmbedHandler } from './handlers/embed.handler';
 import { FetchParseHandler } from './handlers/fetch-parse.handler';
@@ -39,6 +40,7 @@ export class PipelineModule {
         { provide: PIPELINE_OPTIONS, useValue: opts },
         { provide: PIPELINE_DATABASE_URL, useValue: databaseUrl },
         { provide: CLAIM_OPTIONS, useValue: { workerId: opts.workerId, leaseMs: opts.leaseMs } },
+        { provide: ChunkingPool, useFactory: (o: PipelineOptions) => new ChunkingPool(o), inject: [PIPELINE_OPTIONS] },
         ...HANDLERS,
         { provide: STAGE_HANDLERS, useFactory: (...hs: StageHandler[]) => hs, inject: HANDLERS },
         ClaimService,

@@ -25,6 +25,15 @@ export interface PipelineOptions {
   parserPollIntervalMs: number;
   retryPolicy: RetryPolicy;
   chunker: { maxTokens: number; overlapTokens: number; name: string; version: number };
+  /**
+   * Time budget of one document's chunking (running in a worker thread; queueing for a thread not counted). Past it
+   * the thread is terminated and the job dead-lettered as `too_complex`.
+   */
+  chunkTimeoutMs: number;
+  /** Old-generation heap of a chunking thread (piscina `resourceLimits`); past it: dead-lettered as `too_large`. */
+  chunkMaxMemoryMb: number;
+  /** Chunking worker threads at most (default: all cores but one, at most `concurrency`). */
+  chunkThreads?: number;
   /** Largest raw document the worker reads into memory for the parser. */
   maxDocumentBytes: number;
   /** On SIGTERM: how long jobs in hand may run on before they are released. */

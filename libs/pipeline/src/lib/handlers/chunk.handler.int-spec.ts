@@ -7,6 +7,7 @@ import type { Embedder } from '@app/embedder-client';
 import { AppliedTransition, JobStore, JobTransitionsService, UploadsService } from '@app/jobs';
 import { LocalStorageDriver } from '@app/storage';
 import { createTestDatabase, TestDatabase } from '@app/testing';
+import { ChunkingPool } from '../chunking.pool';
 import type { ClaimScratch, JobContext } from '../job-context';
 import { newQueuedJob, testPipelineOptions } from '../pipeline.test-fixtures';
 import { ChunkHandler } from './chunk.handler';
@@ -26,6 +27,7 @@ describe('ChunkHandler (real PostgreSQL)', () => {
   let ds: DataSource;
   let dir: string;
   let handler: ChunkHandler;
+  let pool: ChunkingPool;
   let transitions: JobTransitionsService;
   let uploads: UploadsService;
 
@@ -82,9 +84,17 @@ describe('ChunkHandler (real PostgreSQL)', () => {
     transitions = new JobTransitionsService(ds);
     uploads = new UploadsService(ds);
     const opts = testPipelineOptions(WORKER, 60_000, { chunker: { name: 'md-token', version: 1, maxTokens: 24, overlapTokens: 0 } });
-    handler = new ChunkHandler(new JobStore(ds), new LocalStorageDriver({ root: dir, signingSecret: 'chunk-test-signing-secret', publicBaseUrl: 'http://127.0.0.1:1' }), { maxInputTokens: 8191 } as Embedder, opts);
+    pool = new ChunkingPool(opts);
+    handler = new ChunkHandler(
+      new JobStore(ds),
+      new LocalStorageDriver({ root: dir, signingSecret: 'chunk-test-signing-secret', publicBaseUrl: 'http://127.0.0.1:1' }),
+      { maxInputTokens: 8191 } as Embedder,
+      opts,
+      pool,
+    );
   });
   afterAll(async () => {
+    await pool?.onModuleDestroy();
     await ds?.destroy();
     await db?.drop();
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -132,6 +142,21 @@ describe('ChunkHandler (real PostgreSQL)', () => {
     expect(await buffered(document.documentId)).toEqual([]);
     expect(scratch.chunks).toBeUndefined();
   });
+
+  it('chunks in the worker-thread pool: a document over its time budget fails for good (too_complex), nothing written', async () => {
+    const { document } = await atChunking();
+    const opts = testPipelineOptions(WORKER, 60_000, { chunkTimeoutMs: 100 });
+    const slow = new ChunkingPool(opts);
+    try {
+      await slow.warmUp();
+      const h = new ChunkHandler(new JobStore(ds), null as never, { maxInputTokens: 8191 } as Embedder, opts, slow);
+      const err = await h.run({ document, scratch: { markdown: sections(40_000) } } as unknown as JobContext).catch((e: unknown) => e);
+      expect(err).toMatchObject({ kind: 'permanent', code: 'too_complex' });
+      expect(await buffered(document.documentId)).toEqual([]);
+    } finally {
+      await slow.onModuleDestroy();
+    }
+  }, 60_000);
 
   it('a document of more than one slice: the earlier slices before, the last with the transition, none twice on a re-run', async () => {
     const { jobId, document } = await atChunking();

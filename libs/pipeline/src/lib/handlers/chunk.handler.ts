@@ -1,9 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Chunk, chunkMarkdown } from '@app/chunking';
+import type { Chunk } from '@app/chunking';
 import { PermanentError } from '@app/errors';
 import { EMBEDDER, Embedder } from '@app/embedder-client';
 import { ChunkRow, JobStore, StageWriteReport } from '@app/jobs';
 import { STORAGE, StorageDriver } from '@app/storage';
+import { ChunkingPool } from '../chunking.pool';
 import type { AdvanceResult, JobContext, StageHandler, StageResult } from '../job-context';
 import { PIPELINE_OPTIONS, PipelineOptions } from '../pipeline.options';
 
@@ -11,6 +12,7 @@ const ROWS_PER_INSERT = 500;
 
 /**
  * chunking: markdown-aware, token-bounded chunks (never over the embedder's input limit) with deterministic UUIDv5 ids,
+ * cut in a worker thread (ChunkingPool: off the event loop, within the document's time and memory budget),
  * buffered with ON CONFLICT DO NOTHING so a re-run writes nothing twice. The last (for most documents the only) slice
  * of rows goes in the transition's own statement: one round trip fewer. When that statement wrote them all into an
  * empty buffer, the chunks are handed to embedding in the claim's scratch.
@@ -24,20 +26,28 @@ export class ChunkHandler implements StageHandler {
     @Inject(STORAGE) private readonly storage: StorageDriver,
     @Inject(EMBEDDER) private readonly embedder: Embedder,
     @Inject(PIPELINE_OPTIONS) private readonly opts: PipelineOptions,
+    private readonly pool: ChunkingPool,
   ) {}
 
-  async run({ document, scratch }: JobContext): Promise<StageResult> {
+  async run({ document, scratch, signal }: JobContext): Promise<StageResult> {
     if (!document.parsedPath) throw new PermanentError('document has no parsed text', { code: 'no_parsed_text' });
     const md = scratch.markdown ?? (await this.storage.getObjectBuffer(document.parsedPath, this.opts.maxDocumentBytes * 4)).toString('utf8');
     scratch.markdown = undefined; // not needed past here: let it go
-    const chunks = chunkMarkdown(md, {
-      documentId: document.documentId,
-      chunker: this.opts.chunker.name,
-      version: this.opts.chunker.version,
-      maxTokens: this.opts.chunker.maxTokens,
-      overlapTokens: this.opts.chunker.overlapTokens,
-      hardMaxTokens: this.embedder.maxInputTokens,
-    });
+    // in a worker thread, within the document's time and memory budget (PermanentError too_complex / too_large)
+    const chunks = await this.pool.chunk(
+      {
+        markdown: md,
+        options: {
+          documentId: document.documentId,
+          chunker: this.opts.chunker.name,
+          version: this.opts.chunker.version,
+          maxTokens: this.opts.chunker.maxTokens,
+          overlapTokens: this.opts.chunker.overlapTokens,
+          hardMaxTokens: this.embedder.maxInputTokens,
+        },
+      },
+      signal,
+    );
     if (!chunks.length) throw new PermanentError('no chunks could be made from the parsed text', { code: 'empty_document' });
 
     // Every slice but the last in statements of their own; the last (for most documents, the only one) with the

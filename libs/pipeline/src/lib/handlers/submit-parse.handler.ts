@@ -36,6 +36,7 @@ export class SubmitParseHandler implements StageHandler {
         body,
         webhookUrl: parserWebhookUrl(this.opts.webhookBaseUrl, job.jobId),
         webhookSecret,
+        ocr: document.ocr,
       },
       { signal },
     );
