@@ -177,3 +177,35 @@ describe('api hardening: a small configured limit and window', () => {
     await post(4).expect(201);
   });
 });
+
+describe('api hardening: the upload throttle is shared by every api process (counters in PostgreSQL)', () => {
+  let one: ApiHarness;
+  let two: ApiHarness;
+  beforeAll(async () => {
+    one = await startApi({ UPLOAD_RATE_LIMIT: '3', UPLOAD_RATE_WINDOW_SEC: '60' });
+    // a second api process on the same database, as behind one port
+    two = await startApi({ UPLOAD_RATE_LIMIT: '3', UPLOAD_RATE_WINDOW_SEC: '60', DATABASE_URL: one.config.DATABASE_URL });
+  });
+  afterAll(async () => {
+    await two?.close();
+    await one?.close();
+  });
+
+  it("a user's uploads count once across both processes; another user has their own budget", async () => {
+    const sub = randomUUID();
+    const post = (h: ApiHarness, n: number | string, who = sub) =>
+      request(h.app.getHttpServer() as App).post('/api/v2/upload').set('Authorization', `Bearer ${h.token(who)}`).send(uploadBody(n));
+    await post(one, 's1').expect(201);
+    await post(two, 's2').expect(201);
+    const third = await post(one, 's3').expect(201);
+    expect(third.headers['x-ratelimit-remaining']).toBe('0');
+    // the fourth is refused by whichever process takes it
+    const refused = await post(two, 's4').expect(429);
+    expectErrorShape(refused.body, 429, 'rate_limited');
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    await post(one, 's5').expect(429);
+    const other = randomUUID();
+    await post(two, 'o1', other).expect(201);
+    await post(one, 'o2', other).expect(201);
+  });
+});

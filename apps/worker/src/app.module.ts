@@ -5,7 +5,7 @@ import { BreakerRegistry, CircuitBreakerModule, ServicePolicyOptions } from '@ap
 import { DatabaseModule, pendingMigrations } from '@app/database';
 import { EmbedderModule, embedderOptionsFrom } from '@app/embedder-client';
 import { EmbeddingsModule } from '@app/embeddings';
-import { RetentionService, UploadConfirmationModule } from '@app/jobs';
+import { RateLimitStore, RetentionService, UploadConfirmationModule } from '@app/jobs';
 import { BreakersHealthIndicator, DatabaseHealthIndicator, LoggingModule, MetricsModule } from '@app/observability';
 import { LlamaParseTier, ParserApiVersion, ParserClientModule } from '@app/parser-client';
 import { PipelineModule } from '@app/pipeline';
@@ -87,6 +87,7 @@ export class WorkerModule {
         WorkerHealthIndicators,
         WorkerMetricsBinding,
         RetentionService,
+        RateLimitStore,
         RetentionScheduler,
         {
           provide: RETENTION_SCHEDULER_OPTIONS,

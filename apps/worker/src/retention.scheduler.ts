@@ -1,5 +1,5 @@
-import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { RetentionService } from '@app/jobs';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, Optional } from '@nestjs/common';
+import { RateLimitStore, RetentionService } from '@app/jobs';
 import { MetricsService } from '@app/observability';
 
 const DAY_MS = 86_400_000;
@@ -32,6 +32,7 @@ export class RetentionScheduler implements OnApplicationBootstrap, BeforeApplica
     private readonly retention: RetentionService,
     private readonly metrics: MetricsService,
     @Inject(RETENTION_SCHEDULER_OPTIONS) private readonly opts: RetentionSchedulerOptions,
+    @Optional() private readonly rateLimits?: RateLimitStore,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -72,6 +73,9 @@ export class RetentionScheduler implements OnApplicationBootstrap, BeforeApplica
       }
       this.metrics.rowsPruned('events', r.events.deleted);
       this.metrics.rowsPruned('webhook_log', r.webhookLog.deleted);
+      // the api's upload-throttle counters of keys idle for a day (one row a user or address)
+      const counters = (await this.rateLimits?.prune(DAY_MS)) ?? 0;
+      if (counters) this.metrics.rowsPruned('rate_limits', counters);
       if (r.events.deleted || r.webhookLog.deleted || !r.events.complete || !r.webhookLog.complete) {
         this.logger.log(
           `retention: deleted ${r.events.deleted} events (${r.events.batches} batches${r.events.complete ? '' : ', more next run'}), ` +

@@ -17,3 +17,4 @@ export * from './lib/store/retention.service';
 export * from './lib/upload-confirmation.service';
 export * from './lib/store/upload-checks';
 export * from './lib/upload-confirmation.module';
+export * from './lib/store/rate-limit.store';

@@ -1,6 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
+import { RateLimitStore } from '@app/jobs';
+import { PgThrottlerStorage } from './pg-throttler.storage';
 import { UploadThrottleGuard } from './upload-throttle.guard';
 
 export interface UploadThrottleOptions {
@@ -13,14 +15,24 @@ export interface UploadThrottleOptions {
 /**
  * Registers UploadThrottleGuard as a global guard. Import it AFTER AuthModule: global guards run in the
  * order their modules are scanned, and the guard counts per verified user, which JwtAuthGuard sets.
- * Counters live in this process's memory (each api instance limits on its own).
+ * Counters live in PostgreSQL (PgThrottlerStorage), so several api processes share one limit per user.
  */
+/** The counters' store for the throttler's factory (needs DatabaseModule, global in the app). */
+@Module({ providers: [RateLimitStore, PgThrottlerStorage], exports: [PgThrottlerStorage] })
+class CountersModule {}
+
 @Module({})
 export class UploadThrottleModule {
   static forRoot(o: UploadThrottleOptions): DynamicModule {
     return {
       module: UploadThrottleModule,
-      imports: [ThrottlerModule.forRoot([{ ttl: o.windowSec * 1000, limit: o.limit }])],
+      imports: [
+        ThrottlerModule.forRootAsync({
+          imports: [CountersModule],
+          inject: [PgThrottlerStorage],
+          useFactory: (storage: PgThrottlerStorage) => ({ throttlers: [{ ttl: o.windowSec * 1000, limit: o.limit }], storage }),
+        }),
+      ],
       providers: [{ provide: APP_GUARD, useClass: UploadThrottleGuard }],
     };
   }

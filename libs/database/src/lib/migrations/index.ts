@@ -3,6 +3,7 @@ import { initialSchemaMigration } from './1732350000000-initial-schema';
 import { EmbeddingModels1764000000000 } from './1764000000000-embedding-models';
 import { UnfinishedJobsIndex1764900000000 } from './1764900000000-unfinished-jobs-index';
 import { QueuedUserIndex1765000000000 } from './1765000000000-queued-user-index';
+import { RateLimits1765100000000 } from './1765100000000-rate-limits';
 
 export interface MigrationOptions {
   embeddingDimensions: number;
@@ -10,5 +11,5 @@ export interface MigrationOptions {
 
 /** Every migration, in order. Options are fixed at migration time (see the initial schema). */
 export function buildMigrations(opts: MigrationOptions): (new () => MigrationInterface)[] {
-  return [initialSchemaMigration({ embeddingDimensions: opts.embeddingDimensions }), EmbeddingModels1764000000000, UnfinishedJobsIndex1764900000000, QueuedUserIndex1765000000000];
+  return [initialSchemaMigration({ embeddingDimensions: opts.embeddingDimensions }), EmbeddingModels1764000000000, UnfinishedJobsIndex1764900000000, QueuedUserIndex1765000000000, RateLimits1765100000000];
 }

@@ -16,6 +16,7 @@ const TABLES = [
   'webhook_log',
   'schema_settings',
   'embedding_models',
+  'rate_limits',
   'migrations',
 ];
 
@@ -24,7 +25,18 @@ async function until(cond: () => boolean): Promise<void> {
   while (!cond()) await new Promise((r) => setTimeout(r, 20));
 }
 
-const ALL = ['InitialSchema1732350000000', 'EmbeddingModels1764000000000', 'UnfinishedJobsIndex1764900000000', 'QueuedUserIndex1765000000000'];
+const ALL = ['InitialSchema1732350000000', 'EmbeddingModels1764000000000', 'UnfinishedJobsIndex1764900000000', 'QueuedUserIndex1765000000000', 'RateLimits1765100000000'];
+/** The migrations from `name` on, in order (what runMigrations applies after `revertThrough(name)`). */
+const from = (name: string) => ALL.slice(ALL.indexOf(name));
+
+/** Reverts the newest migrations, down to and including `name`. */
+async function revertThrough(ds: DataSource, name: string): Promise<void> {
+  for (;;) {
+    const [last] = (await ds.query(`SELECT name FROM upload_pipeline.migrations ORDER BY id DESC LIMIT 1`)) as { name: string }[];
+    await ds.undoLastMigration({ transaction: 'each' });
+    if (last.name === name) return;
+  }
+}
 
 async function tables(url: string): Promise<string[]> {
   const c = new Client({ connectionString: url });
@@ -135,8 +147,7 @@ describe('migrations (real PostgreSQL)', () => {
       await runMigrations(ds);
       expect(await indexes()).toEqual([`upload_jobs_unfinished_idx: btree (stage, state) WHERE (state <> 'done'::text)`]);
       expect(await validity()).toEqual([{ valid: true }]);
-      await ds.undoLastMigration({ transaction: 'each' }); // the queued-by-user index
-      await ds.undoLastMigration({ transaction: 'each' });
+      await revertThrough(ds, 'UnfinishedJobsIndex1764900000000');
       expect(await indexes()).toEqual(['upload_jobs_stage_state_idx: btree (stage, state)']);
       // an invalid index left by a build that failed half-way (here: a unique build over two jobs at one stage) is
       // built again
@@ -152,7 +163,7 @@ describe('migrations (real PostgreSQL)', () => {
         /could not create unique index/,
       );
       expect(await validity()).toEqual([{ valid: false }]);
-      expect(await runMigrations(ds)).toEqual(['UnfinishedJobsIndex1764900000000', 'QueuedUserIndex1765000000000']);
+      expect(await runMigrations(ds)).toEqual(from('UnfinishedJobsIndex1764900000000'));
       expect(await indexes()).toEqual([`upload_jobs_unfinished_idx: btree (stage, state) WHERE (state <> 'done'::text)`]);
       expect(await validity()).toEqual([{ valid: true }]);
       // the session settings the migration changed are back to the connection's own on every pooled connection
@@ -186,7 +197,7 @@ describe('migrations (real PostgreSQL)', () => {
     try {
       await runMigrations(ds);
       expect(await index()).toEqual([queuedUser]);
-      await ds.undoLastMigration({ transaction: 'each' });
+      await revertThrough(ds, 'QueuedUserIndex1765000000000');
       expect(await index()).toEqual([]);
       // a build that failed half-way (a unique build over one user's two queued jobs) leaves an invalid index
       await ds.query(`
@@ -201,7 +212,7 @@ describe('migrations (real PostgreSQL)', () => {
         ds.query(`CREATE UNIQUE INDEX CONCURRENTLY upload_jobs_queued_user_idx ON upload_pipeline.upload_jobs (user_id) WHERE state = 'queued'`),
       ).rejects.toThrow(/could not create unique index/);
       expect(await index()).toEqual([`invalid: btree (user_id) WHERE (state = 'queued'::text)`]);
-      expect(await runMigrations(ds)).toEqual(['QueuedUserIndex1765000000000']);
+      expect(await runMigrations(ds)).toEqual(from('QueuedUserIndex1765000000000'));
       expect(await index()).toEqual([queuedUser]);
     } finally {
       await ds.destroy();
@@ -242,7 +253,7 @@ describe('migrations (real PostgreSQL)', () => {
       const ds = createDataSource({ url: old.url, poolSize: 2 });
       await ds.initialize();
       try {
-        expect(await runMigrations(ds)).toEqual(['EmbeddingModels1764000000000', 'UnfinishedJobsIndex1764900000000', 'QueuedUserIndex1765000000000']);
+        expect(await runMigrations(ds)).toEqual(from('EmbeddingModels1764000000000'));
         const models = (await c.query(
           `SELECT embed_model, embed_version, state, dimensions FROM upload_pipeline.embedding_models ORDER BY embed_model`,
         )).rows;
@@ -261,9 +272,7 @@ describe('migrations (real PostgreSQL)', () => {
         ).rejects.toThrow(/embedding_models_one_active/);
 
         // reverting keeps one row per chunk: the active model's
-        await ds.undoLastMigration({ transaction: 'each' }); // the queued-by-user index
-        await ds.undoLastMigration({ transaction: 'each' }); // the unfinished-jobs index
-        await ds.undoLastMigration({ transaction: 'each' });
+        await revertThrough(ds, 'EmbeddingModels1764000000000');
         const rows = (await c.query(`SELECT chunk_id, embed_model FROM upload_pipeline.document_chunks ORDER BY chunk_id`)).rows;
         expect(rows).toEqual(ids.map((chunk_id) => ({ chunk_id, embed_model: 'model-a' })));
       } finally {
