@@ -7,9 +7,10 @@
  * upload window is made to be over by moving upload_expires_at into the past.
  */
 import { randomUUID } from 'node:crypto';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { SAMPLE_HTML, sampleDocx, samplePdf } from '@app/testing';
 import { startS3rver, type S3TestServer } from './s3rver-server';
-import { JobRow, sha256, Stack, startStack, until, waitForJobs } from './stack';
+import { JobRow, metricValue, sha256, Stack, startStack, until, waitForJobs } from './stack';
 
 const EVENTS_TOKEN = 'storage-events-token-0123456789';
 
@@ -183,5 +184,71 @@ describe('object storage (STORAGE_DRIVER=s3 against s3rver): upload, confirmatio
     expect(await again.json()).toEqual({ results: [{ key, job_id: up.job_id, status: 'not_waiting' }] });
     const [row] = await waitForJobs(stack, [up.job_id], 60_000);
     expect(row).toMatchObject({ stage: 'complete', state: 'done' });
+  });
+
+  /** Every key in the bucket under `prefix` (ListObjectsV2 through the SDK, as a client of the store). */
+  async function listKeys(prefix: string): Promise<string[]> {
+    const client = new S3Client({
+      region: s3.region,
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+    });
+    try {
+      const out = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: prefix }));
+      return (out.Contents ?? []).flatMap((o) => (o.Key ? [o.Key] : [])).sort();
+    } finally {
+      client.destroy();
+    }
+  }
+
+  it('the `storage` breaker shows in the worker`s health and metrics, and in the storage health of both apps', async () => {
+    const worker = stack.workers[0];
+    const ready = (await (await fetch(`${worker.url}/health/ready`)).json()) as {
+      details: { storage: { driver: string; breaker?: string }; breakers: { services: Record<string, { state: string }> } };
+    };
+    expect(ready.details.storage).toMatchObject({ status: 'up', driver: 's3', breaker: 'closed' });
+    expect(ready.details.breakers.services.storage).toMatchObject({ state: 'closed' });
+    expect(metricValue(await (await fetch(`${worker.url}/metrics`)).text(), 'ingest_breaker_state', { service: 'storage' })).toBe(0);
+    const apiReady = (await (await fetch(`${stack.api.url}/health/ready`)).json()) as { details: { storage: { breaker?: string } } };
+    expect(apiReady.details.storage).toMatchObject({ status: 'up', driver: 's3', breaker: 'closed' });
+  });
+
+  it('DELETE /api/v2/documents/:id of a completed document removes its objects from the store and its rows', async () => {
+    const bytes = Buffer.from(`# Deleted ${randomUUID()}\n\nStored in the bucket, then removed with its document.\n`);
+    const up = await declare('deleted.md', 'text/markdown', bytes);
+    expect((await put(up, bytes)).status).toBe(200);
+    const [row] = await waitForJobs(stack, [up.job_id], 60_000);
+    expect(row).toMatchObject({ stage: 'complete', state: 'done' });
+    const [doc] = await stack.sql<{ raw_path: string; parsed_path: string | null }>(
+      `SELECT raw_path, parsed_path FROM upload_pipeline.documents WHERE document_id = $1`,
+      [up.document_id],
+    );
+    const prefix = `users/${user}/documents/${up.document_id}/`;
+    const stored = await listKeys(prefix);
+    // the upload and the parsed text are in the bucket, under the document's prefix
+    expect(doc.parsed_path).toBeTruthy();
+    expect(stored).toEqual(expect.arrayContaining([doc.raw_path, doc.parsed_path]));
+    const chunks = async () =>
+      Number((await stack.sql<{ n: string }>(`SELECT count(*) AS n FROM upload_pipeline.document_chunks WHERE document_id = $1`, [up.document_id]))[0].n);
+    expect(await chunks()).toBeGreaterThan(0);
+    // another user cannot delete it
+    expect((await api('DELETE', `/api/v2/documents/${up.document_id}`, undefined, { Authorization: `Bearer ${stack.token(randomUUID())}` })).status).toBe(404);
+    expect(await listKeys(prefix)).toEqual(stored);
+
+    const r = await api('DELETE', `/api/v2/documents/${up.document_id}`);
+    expect(r.status).toBe(204);
+    expect(await listKeys(prefix)).toEqual([]);
+    const bucket = await listKeys(`users/${user}/`);
+    for (const key of [doc.raw_path, doc.parsed_path]) expect(bucket).not.toContain(key);
+    // its rows: the document, its job and events, its chunks
+    expect(await stack.sql(`SELECT 1 FROM upload_pipeline.documents WHERE document_id = $1`, [up.document_id])).toEqual([]);
+    expect(await stack.sql(`SELECT 1 FROM upload_pipeline.upload_jobs WHERE job_id = $1`, [up.job_id])).toEqual([]);
+    expect(await stack.sql(`SELECT 1 FROM upload_pipeline.events WHERE job_id = $1`, [up.job_id])).toEqual([]);
+    expect(await chunks()).toBe(0);
+    expect((await api('GET', `/api/v2/documents/${up.document_id}`)).status).toBe(404);
+    // repeated: 404, and the other documents' objects are still there
+    expect((await api('DELETE', `/api/v2/documents/${up.document_id}`)).status).toBe(404);
+    expect(bucket.length).toBeGreaterThan(0);
   });
 });

@@ -1,3 +1,4 @@
+import { BreakerRegistry, CircuitBreakerModule } from '@app/circuit-breaker';
 import { Inject, Injectable, Module, ServiceUnavailableException } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { HealthCheckService, TerminusModule } from '@nestjs/terminus';
@@ -6,7 +7,7 @@ import { join } from 'node:path';
 import { tempDir } from '../../test/fs-helpers';
 import { LocalStorageDriver } from './local/local-storage.driver';
 import { S3StorageDriver } from './s3/s3-storage.driver';
-import { createStorageDriver } from './storage.factory';
+import { createStorageDriver, DEFAULT_STORAGE_POLICY } from './storage.factory';
 import { StorageHealthIndicator } from './storage.health';
 import { StorageModule } from './storage.module';
 import { STORAGE, STORAGE_OPTIONS, type StorageDriver, type StorageOptions } from './storage.types';
@@ -52,6 +53,37 @@ describe('StorageModule', () => {
     const destroy = jest.spyOn((storage as S3StorageDriver).client, 'destroy');
     await ref.close();
     expect(destroy).toHaveBeenCalled();
+  });
+
+  it('an S3 driver takes the `storage` policy from the app`s BreakerRegistry; the local driver has no breaker', async () => {
+    const s3: StorageOptions = { driver: 's3', bucket: 'b', region: 'us-east-1', endpoint: 'http://127.0.0.1:1', forcePathStyle: true, accessKeyId: 'a', secretAccessKey: 's' };
+    const ref = await Test.createTestingModule({
+      imports: [CircuitBreakerModule.forRoot({ services: { storage: { breaker: { kind: 'consecutive', threshold: 2 } } } }), StorageModule.forRoot(s3)],
+    }).compile();
+    const registry = ref.get(BreakerRegistry);
+    const storage = ref.get<S3StorageDriver>(STORAGE);
+    expect(storage.policy).toBe(registry.get('storage'));
+    expect(storage.policy?.options).toMatchObject({ breaker: { kind: 'consecutive', threshold: 2 }, timeoutMs: DEFAULT_STORAGE_POLICY.timeoutMs });
+    expect(await storage.client.config.maxAttempts()).toBe(1);
+    expect(registry.states()).toEqual([expect.objectContaining({ name: 'storage', state: 'closed' })]);
+    await ref.close();
+
+    const local = await Test.createTestingModule({
+      imports: [
+        CircuitBreakerModule.forRoot(),
+        StorageModule.forRoot({ driver: 'local', root: tmp.dir, publicBaseUrl: 'http://h', signingSecret: SECRET }),
+      ],
+    }).compile();
+    expect(local.get<StorageDriver>(STORAGE).policy).toBeUndefined();
+    expect(local.get(BreakerRegistry).has('storage')).toBe(false);
+    await local.close();
+  });
+
+  it('without a BreakerRegistry an S3 driver keeps a `storage` policy of its own', () => {
+    const storage = createStorageDriver({ driver: 's3', bucket: 'b', region: 'us-east-1', policy: { maxAttempts: 4 } }) as S3StorageDriver;
+    expect(storage.policy?.name).toBe('storage');
+    expect(storage.policy?.options.maxAttempts).toBe(4);
+    storage.onModuleDestroy();
   });
 
   it('forRootAsync builds the options from a factory', async () => {

@@ -1,3 +1,4 @@
+import { BreakerRegistry } from '@app/circuit-breaker';
 import { Global, Module, type DynamicModule, type FactoryProvider, type ModuleMetadata } from '@nestjs/common';
 import { createStorageDriver } from './storage.factory';
 import { StorageHealthIndicator } from './storage.health';
@@ -10,13 +11,15 @@ export interface StorageModuleAsyncOptions extends Pick<ModuleMetadata, 'imports
 
 const driverProvider: FactoryProvider<StorageDriver> = {
   provide: STORAGE,
-  useFactory: (options: StorageOptions) => createStorageDriver(options),
-  inject: [STORAGE_OPTIONS],
+  useFactory: (options: StorageOptions, registry?: BreakerRegistry) => createStorageDriver(options, registry),
+  // The app's CircuitBreakerModule (global) when it has one: the `storage` breaker joins the others in health and metrics.
+  inject: [STORAGE_OPTIONS, { token: BreakerRegistry, optional: true }],
 };
 
 /**
  * Global module providing the active driver under `STORAGE`, the options under `STORAGE_OPTIONS`
- * and `StorageHealthIndicator`.
+ * and `StorageHealthIndicator`. An S3 driver's calls go through the `storage` policy of the app's BreakerRegistry
+ * (CircuitBreakerModule.forRoot, optional: without it the driver keeps a policy of its own).
  */
 @Global()
 @Module({})

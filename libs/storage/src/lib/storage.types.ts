@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { ServicePolicy, ServicePolicyOptions } from '@app/circuit-breaker';
 import type { UploadReceiver } from './upload-receiver';
 
 /** Nest injection token for the active {@link StorageDriver}. */
@@ -48,6 +49,11 @@ export interface StorageDriver {
    * sha256 checks. Absent when clients PUT straight to the store (S3).
    */
   readonly receiver?: UploadReceiver;
+  /**
+   * Present when the driver's calls to a remote store go through a ServicePolicy (the `storage` circuit breaker);
+   * absent for a local disk. Health reads its breaker's state.
+   */
+  readonly policy?: Pick<ServicePolicy, 'name' | 'status'>;
   /** A URL the client PUTs the bytes to; size, sha256 and content type are enforced on receipt. */
   createUploadUrl(key: string, opts: CreateUploadUrlOptions): Promise<UploadTarget>;
   /** Stores the body atomically (readers see the old object or the new one, never a partial one). */
@@ -90,6 +96,11 @@ export interface S3StorageOptions {
   accessKeyId?: string;
   secretAccessKey?: string;
   sessionToken?: string;
+  /**
+   * Options of the `storage` ServicePolicy (retry -> breaker -> timeout) the driver's calls go through, used when this
+   * process's BreakerRegistry (CircuitBreakerModule) has no `storage` entry of its own. Defaults: DEFAULT_STORAGE_POLICY.
+   */
+  policy?: ServicePolicyOptions;
 }
 
 export type StorageOptions = LocalStorageOptions | S3StorageOptions;

@@ -1,4 +1,11 @@
-import { StorageError, StorageNotFoundError, StorageUnavailableError } from '../storage.errors';
+import { PermanentError, TransientError } from '@app/errors';
+import {
+  InvalidStorageKeyError,
+  StorageError,
+  StorageNotFoundError,
+  StorageObjectTooLargeError,
+  StorageUnavailableError,
+} from '../storage.errors';
 
 const NOT_FOUND_NAMES = new Set(['NoSuchKey', 'NotFound']);
 const TRANSIENT_NAMES = new Set([
@@ -32,15 +39,29 @@ interface AwsLikeError {
   $metadata?: { httpStatusCode?: unknown };
 }
 
+/**
+ * The SDK's retry middleware replaces a thrown value that is not `instanceof Error` by
+ * `new Error('AWS SDK error wrapper for ' + value)`, dropping its `code`. Node's own socket errors are such values when
+ * the driver runs in another realm than Node's core (Jest's vm context): their name and code survive only in the text.
+ */
+const SDK_WRAPPER = /^AWS SDK error wrapper for (\w+)(?::\s*(.*))?$/s;
+
 function fields(e: unknown): { name?: string; code?: string; status?: number; retryable: boolean } {
   if (typeof e !== 'object' || e === null) return { retryable: false };
-  const a = e as AwsLikeError;
-  return {
+  const a = e as AwsLikeError & { message?: unknown };
+  const f = {
     name: typeof a.name === 'string' ? a.name : undefined,
     code: typeof a.code === 'string' ? a.code : undefined,
     status: typeof a.$metadata?.httpStatusCode === 'number' ? a.$metadata.httpStatusCode : undefined,
     retryable: a.$retryable !== undefined && a.$retryable !== null && a.$retryable !== false,
   };
+  const wrapped = f.code === undefined && f.status === undefined && typeof a.message === 'string' ? SDK_WRAPPER.exec(a.message) : null;
+  if (wrapped) {
+    const text = wrapped[2] ?? '';
+    if (wrapped[1] !== 'Error') f.name = wrapped[1];
+    f.code = [...TRANSIENT_CODES].find((c) => text.includes(c)) ?? (/socket hang up/i.test(text) ? 'ECONNRESET' : undefined);
+  }
+  return f;
 }
 
 export function isS3NotFound(e: unknown): boolean {
@@ -67,4 +88,22 @@ export function mapS3Error(e: unknown, what: string): Error {
   )
     return new StorageUnavailableError(`S3 unavailable (${label}${f.status ? ` ${f.status}` : ''}) on ${what}: ${message}`, { cause: e });
   return new StorageError(`S3 failed (${label}${f.status ? ` ${f.status}` : ''}) on ${what}: ${message}`, { cause: e });
+}
+
+/** Errors that are the store's answer about the caller's request, not a failure of the store: never counted by a breaker. */
+export function isStorageAnswer(e: unknown): boolean {
+  return e instanceof StorageNotFoundError || e instanceof StorageObjectTooLargeError || e instanceof InvalidStorageKeyError;
+}
+
+/**
+ * A mapped storage error as the ServicePolicy (and the job's retry logic) understands it: StorageUnavailableError ->
+ * TransientError (counted by the breaker, retried), any other StorageError (AccessDenied, NoSuchBucket, other 4xx)
+ * -> PermanentError. `code` names the cause: the network code, `http_<status>` or the S3 error name. The storage
+ * error is kept as `cause` (its own `cause` is the SDK's error).
+ */
+export function classifyStorageError(e: StorageError): TransientError | PermanentError {
+  const f = fields(e.cause);
+  const code = f.code ?? (f.status !== undefined ? `http_${f.status}` : undefined) ?? f.name ?? 'storage_error';
+  const opts = { code, service: 'storage', status: f.status, cause: e };
+  return e instanceof StorageUnavailableError ? new TransientError(e.message, opts) : new PermanentError(e.message, opts);
 }

@@ -5,6 +5,8 @@
  * errors are understood. They do not prove S3 accepts the requests; the presigned URL's signature is
  * however recomputed independently (SigV4) to show exactly which header values it binds.
  */
+import { ServicePolicy } from '@app/circuit-breaker';
+import { BreakerOpenError, PermanentError, TransientError } from '@app/errors';
 import { createHash, createHmac } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { HOSTILE_KEYS } from '../../../test/hostile-keys';
@@ -17,6 +19,7 @@ import {
   StorageUnavailableError,
 } from '../storage.errors';
 import { hashStream } from '../stream.util';
+import { classifyStorageError, mapS3Error } from './s3-errors';
 import { S3StorageDriver, type S3StorageDriverOptions } from './s3-storage.driver';
 
 const NOW = new Date('2030-03-04T05:06:07.890Z');
@@ -364,11 +367,95 @@ describe('S3StorageDriver (wire-format tests)', () => {
       expect(calls).toBe(3);
     }, 20_000);
 
+    it('reads a socket error the SDK wrapped as text (thrown from another realm) as transient', () => {
+      const wrapped = new Error('AWS SDK error wrapper for Error: connect ECONNREFUSED 127.0.0.1:9');
+      expect(mapS3Error(wrapped, 'k')).toBeInstanceOf(StorageUnavailableError);
+      expect(mapS3Error(new Error('AWS SDK error wrapper for TimeoutError: socket hang up'), 'k')).toBeInstanceOf(StorageUnavailableError);
+      expect(classifyStorageError(mapS3Error(wrapped, 'k') as StorageError)).toMatchObject({ code: 'ECONNREFUSED', service: 'storage' });
+      expect(mapS3Error(new Error('AWS SDK error wrapper for something else'), 'k')).not.toBeInstanceOf(StorageUnavailableError);
+    });
+
     it('validates its options', () => {
       expect(() => make(ok(), { bucket: '' })).toThrow(RangeError);
       expect(() => make(ok(), { region: '' })).toThrow(RangeError);
       expect(() => make(ok(), { secretAccessKey: undefined })).toThrow(RangeError);
     });
+  });
+});
+
+describe('S3StorageDriver behind a ServicePolicy (wire-format tests)', () => {
+  const withPolicy = (responder: Responder, threshold = 2) => {
+    const policy = new ServicePolicy('storage', {
+      maxAttempts: 3,
+      initialDelayMs: 1,
+      maxDelayMs: 2,
+      breaker: { kind: 'consecutive', threshold },
+      halfOpenAfterMs: 60_000,
+    });
+    return { ...make(responder, { policy, maxAttempts: undefined }), policy };
+  };
+
+  it('the SDK makes one attempt: the policy retries transient answers (503 SlowDown, 500, 429) and classifies them', async () => {
+    for (const [response, code] of [
+      [{ status: 503, body: s3ErrorXml('SlowDown') }, 'http_503'],
+      [{ status: 500, body: s3ErrorXml('InternalError') }, 'http_500'],
+      [{ status: 429 }, 'http_429'],
+    ] as const) {
+      const { driver, requests } = withPolicy(() => response, 10);
+      const err = await driver.getObjectBuffer('k').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(TransientError);
+      expect(err).toMatchObject({ service: 'storage', code, status: response.status });
+      expect((err as Error).cause).toBeInstanceOf(StorageUnavailableError);
+      expect(requests).toHaveLength(3);
+    }
+  });
+
+  it('AccessDenied is permanent: one request, not counted', async () => {
+    const { driver, requests, policy } = withPolicy(() => ({ status: 403, body: s3ErrorXml('AccessDenied') }));
+    for (let i = 0; i < 3; i++) {
+      const err = await driver.stat('k').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(PermanentError);
+      expect(err).toMatchObject({ service: 'storage', status: 403 });
+    }
+    expect(requests).toHaveLength(3);
+    expect(policy.status()).toMatchObject({ state: 'closed', failures: 0 });
+    // per-key errors of DeleteObjects too
+    const del = withPolicy((req) =>
+      req.method === 'GET'
+        ? { status: 200, body: '<ListBucketResult><Name>docs</Name><KeyCount>1</KeyCount><IsTruncated>false</IsTruncated><Contents><Key>users/u1/a</Key><Size>1</Size></Contents></ListBucketResult>' }
+        : { status: 200, body: '<DeleteResult><Error><Key>users/u1/a</Key><Code>AccessDenied</Code><Message>no</Message></Error></DeleteResult>' },
+    );
+    await expect(del.driver.deletePrefix('users/u1/')).rejects.toBeInstanceOf(PermanentError);
+    expect(del.policy.status().failures).toBe(0);
+  });
+
+  it('not found (NoSuchKey, 404 HEAD) is an answer: the driver`s not-found handling, never a failure', async () => {
+    const { driver, requests, policy } = withPolicy((req) =>
+      req.method === 'HEAD' ? { status: 404 } : { status: 404, body: s3ErrorXml('NoSuchKey') },
+    );
+    for (let i = 0; i < 5; i++) {
+      await expect(driver.stat('k')).resolves.toBeNull();
+      await expect(driver.getObject('k')).rejects.toBeInstanceOf(StorageNotFoundError);
+      await expect(driver.deleteObject('k')).resolves.toBeUndefined();
+    }
+    expect(requests).toHaveLength(15); // no retries
+    expect(policy.status()).toMatchObject({ state: 'closed', failures: 0 });
+  });
+
+  it('transient failures open the breaker, which then fails fast without a request', async () => {
+    const { driver, requests, policy } = withPolicy(() => ({ status: 503, body: s3ErrorXml('SlowDown') }), 2);
+    await expect(driver.stat('k')).rejects.toBeInstanceOf(BreakerOpenError);
+    expect(policy.status().state).toBe('open');
+    const sent = requests.length;
+    await expect(driver.putObject('k', Buffer.from('x'))).rejects.toBeInstanceOf(BreakerOpenError);
+    await expect(driver.getObject('k')).rejects.toBeInstanceOf(BreakerOpenError);
+    expect(requests).toHaveLength(sent);
+  });
+
+  it('an object over maxBytes is the caller`s answer, not a failure', async () => {
+    const { driver, policy } = withPolicy(() => ({ status: 200, body: 'x'.repeat(100) }));
+    await expect(driver.getObjectBuffer('k', 10)).rejects.toBeInstanceOf(StorageObjectTooLargeError);
+    expect(policy.status().failures).toBe(0);
   });
 });
 

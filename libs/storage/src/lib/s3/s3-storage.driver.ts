@@ -15,16 +15,23 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { ServicePolicy } from '@app/circuit-breaker';
+import { ClassifiedError } from '@app/errors';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { assertValidStorageKey, assertValidStoragePrefix } from '../storage-key';
-import { StorageError, StorageObjectTooLargeError } from '../storage.errors';
+import { StorageError, StorageNotFoundError, StorageObjectTooLargeError } from '../storage.errors';
 import type { CreateUploadUrlOptions, S3StorageOptions, StorageDriver, StoredObjectInfo, UploadTarget } from '../storage.types';
 import { assertUploadOptions, hashStream, readAtMost, toBuffer } from '../stream.util';
-import { isS3NotFound, mapS3Error } from './s3-errors';
+import { classifyStorageError, isS3NotFound, isStorageAnswer, mapS3Error } from './s3-errors';
 
-export interface S3StorageDriverOptions extends Omit<S3StorageOptions, 'driver'> {
-  /** SDK attempts per call (default 3, the SDK's standard retry with backoff). */
+export interface S3StorageDriverOptions extends Omit<S3StorageOptions, 'driver' | 'policy'> {
+  /**
+   * The `storage` service's policy (retry -> breaker -> timeout) every call to the store goes through; see the class
+   * comment. Without it calls go straight to the SDK (tools, the driver's own wire tests).
+   */
+  policy?: ServicePolicy;
+  /** SDK attempts per call (default 1 with a policy, which retries itself; 3 without, the SDK's standard retry). */
   maxAttempts?: number;
   /** Socket idle timeout per request, ms (default 30000). Ignored with a custom requestHandler. */
   requestTimeoutMs?: number;
@@ -57,6 +64,15 @@ export function hexToBase64(hex: string): string {
  * itself refuses a body of another length, type or sha256. `stat` reads the stored full-object
  * SHA256 checksum when S3 has one (HeadObject with ChecksumMode ENABLED). It has no `receiver`
  * capability: clients PUT to the bucket directly and the api never sees the bytes.
+ *
+ * With a `policy` (the `storage` ServicePolicy from the BreakerRegistry), every request to the store runs through it:
+ * retried while transient, failing fast with BreakerOpenError while the breaker is open, aborted after the policy's
+ * timeout. Errors then come out classified: TransientError (network, timeouts, 5xx, 429, SlowDown; the storage error
+ * as `cause`), PermanentError (AccessDenied, NoSuchBucket, other 4xx) or BreakerOpenError. Not-found answers stay
+ * StorageNotFoundError (or `null` / success where the operation says so) and, like StorageObjectTooLargeError and
+ * InvalidStorageKeyError, are answers, never counted as failures. A stream (`getObject`) is guarded while it is
+ * opened, not while it is read. Presigning (`createUploadUrl`) is local and `ping` (readiness) bypasses the policy,
+ * as the parser's does. Without a policy errors are the StorageError kinds mapS3Error gives.
  */
 export class S3StorageDriver implements StorageDriver {
   readonly kind = 's3' as const;
@@ -64,6 +80,8 @@ export class S3StorageDriver implements StorageDriver {
   readonly client: S3Client;
   private readonly partSize: number;
   private readonly now: () => Date;
+  /** The `storage` policy the calls go through, when there is one (its breaker's state shows in health). */
+  readonly policy?: ServicePolicy;
 
   constructor(opts: S3StorageDriverOptions) {
     if (!opts.bucket) throw new RangeError('S3 bucket is required');
@@ -75,6 +93,7 @@ export class S3StorageDriver implements StorageDriver {
       throw new RangeError(`multipartPartSize must be at least ${MIN_PART_SIZE}`);
     this.bucket = opts.bucket;
     this.now = opts.now ?? (() => new Date());
+    this.policy = opts.policy;
     this.client = new S3Client({
       region: opts.region,
       endpoint: opts.endpoint || undefined,
@@ -83,7 +102,8 @@ export class S3StorageDriver implements StorageDriver {
         opts.accessKeyId && opts.secretAccessKey
           ? { accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey, sessionToken: opts.sessionToken }
           : undefined,
-      maxAttempts: opts.maxAttempts ?? 3,
+      // With a policy the policy's retry decides (it sees the breaker); the SDK would only multiply the attempts.
+      maxAttempts: opts.maxAttempts ?? (opts.policy ? 1 : 3),
       requestHandler: opts.requestHandler ?? {
         requestTimeout: opts.requestTimeoutMs ?? 30_000,
         connectionTimeout: opts.connectionTimeoutMs ?? 5_000,
@@ -136,24 +156,20 @@ export class S3StorageDriver implements StorageDriver {
       if (second.done) return await this.putSingle(key, first.value, opts.contentType);
       return await this.putMultipart(key, [first.value, second.value], parts, opts.contentType);
     } catch (e) {
-      throw mapS3Error(e, key);
+      throw this.failure(e, key);
     }
   }
 
   async getObject(key: string): Promise<Readable> {
     assertValidStorageKey(key);
-    try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      return asReadable(out.Body, key);
-    } catch (e) {
-      throw mapS3Error(e, key);
-    }
+    const out = await this.call(key, (abortSignal) => this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal }));
+    return asReadable(out.Body, key);
   }
 
   async getObjectBuffer(key: string, maxBytes?: number): Promise<Buffer> {
     assertValidStorageKey(key);
+    const out = await this.call(key, (abortSignal) => this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal }));
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
       const body = asReadable(out.Body, key);
       if (maxBytes !== undefined && out.ContentLength !== undefined && out.ContentLength > maxBytes) {
         body.destroy();
@@ -163,14 +179,16 @@ export class S3StorageDriver implements StorageDriver {
       if (buf === null) throw new StorageObjectTooLargeError(key, maxBytes ?? Number.MAX_SAFE_INTEGER, undefined);
       return buf;
     } catch (e) {
-      throw mapS3Error(e, key);
+      throw this.failure(e, key);
     }
   }
 
   async stat(key: string): Promise<StoredObjectInfo | null> {
     assertValidStorageKey(key);
     try {
-      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key, ChecksumMode: 'ENABLED' }));
+      const out = await this.call(key, (abortSignal) =>
+        this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key, ChecksumMode: 'ENABLED' }), { abortSignal }),
+      );
       const info: StoredObjectInfo = { size: out.ContentLength ?? 0 };
       const sum = out.ChecksumSHA256;
       // Multipart objects carry a composite checksum ("<b64>-<parts>"), not the sha256 of the bytes.
@@ -180,8 +198,8 @@ export class S3StorageDriver implements StorageDriver {
       }
       return info;
     } catch (e) {
-      if (isS3NotFound(e)) return null;
-      throw mapS3Error(e, key);
+      if (e instanceof StorageNotFoundError) return null;
+      throw e;
     }
   }
 
@@ -190,17 +208,17 @@ export class S3StorageDriver implements StorageDriver {
     try {
       return await hashStream(body);
     } catch (e) {
-      throw mapS3Error(e, key);
+      throw this.failure(e, key);
     }
   }
 
   async deleteObject(key: string): Promise<void> {
     assertValidStorageKey(key);
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+      await this.call(key, (abortSignal) => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal }));
     } catch (e) {
-      if (isS3NotFound(e)) return;
-      throw mapS3Error(e, key);
+      if (e instanceof StorageNotFoundError) return;
+      throw e;
     }
   }
 
@@ -208,16 +226,19 @@ export class S3StorageDriver implements StorageDriver {
     assertValidStoragePrefix(prefix);
     let deleted = 0;
     let token: string | undefined;
-    try {
-      do {
-        const page = await this.client.send(
-          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: DELETE_BATCH }),
-        );
-        const keys = (page.Contents ?? []).flatMap((o) => (o.Key ? [{ Key: o.Key }] : []));
-        if (keys.length > 0) {
-          const out = await this.client.send(
-            new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys, Quiet: true } }),
-          );
+    do {
+      const page = await this.call(prefix, (abortSignal) =>
+        this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: DELETE_BATCH }), {
+          abortSignal,
+        }),
+      );
+      const keys = (page.Contents ?? []).flatMap((o) => (o.Key ? [{ Key: o.Key }] : []));
+      if (keys.length > 0) {
+        // Per-key errors fail the call (inside the policy: an InternalError is transient and retried; deleting again is harmless).
+        await this.call(prefix, async (abortSignal) => {
+          const out = await this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys, Quiet: true } }), {
+            abortSignal,
+          });
           const errors = out.Errors ?? [];
           if (errors.length > 0) {
             const first = errors[0];
@@ -225,13 +246,11 @@ export class S3StorageDriver implements StorageDriver {
               name: first.Code ?? 'DeleteObjectsError',
             });
           }
-          deleted += keys.length;
-        }
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
-      } while (token);
-    } catch (e) {
-      throw mapS3Error(e, prefix);
-    }
+        });
+        deleted += keys.length;
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
     return deleted;
   }
 
@@ -251,17 +270,56 @@ export class S3StorageDriver implements StorageDriver {
 
   // ---------------------------------------------------------------------------------------------
 
+  /**
+   * One request to the store: through the policy when there is one, else straight. `fn` gets the attempt's signal
+   * (pass it to `client.send`). Not-found and the other answers (isStorageAnswer) are returned through the policy as
+   * values, so its breaker sees a success (the store answered), and rethrown here.
+   */
+  private async call<T>(what: string, fn: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+    const policy = this.policy;
+    if (!policy) {
+      try {
+        return await fn(undefined);
+      } catch (e) {
+        throw mapS3Error(e, what);
+      }
+    }
+    const out = await policy.execute<{ value: T } | { answer: Error }>(async (signal) => {
+      try {
+        return { value: await fn(signal) };
+      } catch (e) {
+        // timed out or aborted by the caller: the policy knows which, and classifies it
+        if (signal.aborted) throw e;
+        const mapped = mapS3Error(e, what);
+        if (isStorageAnswer(mapped)) return { answer: mapped };
+        throw mapped instanceof StorageError ? classifyStorageError(mapped) : mapped;
+      }
+    });
+    if ('answer' in out) throw out.answer;
+    return out.value;
+  }
+
+  /** An error from outside `call` (reading a body, the caller's stream) as this driver throws it. */
+  private failure(e: unknown, what: string): Error {
+    if (e instanceof ClassifiedError) return e;
+    const mapped = mapS3Error(e, what);
+    return this.policy && mapped instanceof StorageError && !isStorageAnswer(mapped) ? classifyStorageError(mapped) : mapped;
+  }
+
   private async putSingle(key: string, body: Buffer, contentType: string | undefined): Promise<{ size: number; sha256: string }> {
     const digest = createHash('sha256').update(body).digest();
-    await this.client.send(
-      new PutObjectCommand({
-        Bucket: this.bucket,
-        Key: key,
-        Body: body,
-        ContentLength: body.length,
-        ContentType: contentType,
-        ChecksumSHA256: digest.toString('base64'),
-      }),
+    await this.call(key, (abortSignal) =>
+      this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: body,
+          ContentLength: body.length,
+          ContentType: contentType,
+          ChecksumSHA256: digest.toString('base64'),
+        }),
+        { abortSignal },
+      ),
     );
     return { size: body.length, sha256: digest.toString('hex') };
   }
@@ -272,8 +330,11 @@ export class S3StorageDriver implements StorageDriver {
     rest: AsyncGenerator<Buffer, void, undefined>,
     contentType: string | undefined,
   ): Promise<{ size: number; sha256: string }> {
-    const created = await this.client.send(
-      new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: contentType, ChecksumAlgorithm: 'SHA256' }),
+    const created = await this.call(key, (abortSignal) =>
+      this.client.send(
+        new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: contentType, ChecksumAlgorithm: 'SHA256' }),
+        { abortSignal },
+      ),
     );
     const uploadId = created.UploadId;
     if (!uploadId) throw new StorageError(`S3 CreateMultipartUpload for ${key} returned no UploadId`);
@@ -285,26 +346,34 @@ export class S3StorageDriver implements StorageDriver {
       size += part.length;
       const PartNumber = parts.length + 1;
       const ChecksumSHA256 = createHash('sha256').update(part).digest('base64');
-      const out = await this.client.send(
-        new UploadPartCommand({
-          Bucket: this.bucket,
-          Key: key,
-          UploadId: uploadId,
-          PartNumber,
-          Body: part,
-          ContentLength: part.length,
-          ChecksumSHA256,
-        }),
+      // one part at a time through the policy: a part is a buffer, so a retry sends it again whole
+      const out = await this.call(key, (abortSignal) =>
+        this.client.send(
+          new UploadPartCommand({
+            Bucket: this.bucket,
+            Key: key,
+            UploadId: uploadId,
+            PartNumber,
+            Body: part,
+            ContentLength: part.length,
+            ChecksumSHA256,
+          }),
+          { abortSignal },
+        ),
       );
       parts.push({ PartNumber, ETag: out.ETag, ChecksumSHA256 });
     };
     try {
       for (const part of firstParts) await upload(part);
       for await (const part of rest) await upload(part);
-      await this.client.send(
-        new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
+      await this.call(key, (abortSignal) =>
+        this.client.send(
+          new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
+          { abortSignal },
+        ),
       );
     } catch (e) {
+      // best effort, outside the policy (an open breaker must not keep the parts; a lifecycle rule is the backstop)
       await this.client
         .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }))
         .catch(() => undefined);
