@@ -206,6 +206,12 @@ export class WorkerConfig extends StorageConfig {
   @Max(64)
   CHUNK_THREADS: number = 0;
 
+  /** Parsed markdown up to this many bytes is chunked on the worker's own thread (fast, no copy); larger goes to the threads. */
+  @IsInt()
+  @Min(0)
+  @Max(64 * 1024 * 1024)
+  CHUNK_INLINE_MAX_BYTES: number = 64 * 1024;
+
   @IsInt()
   @Min(1)
   UPLOAD_MAX_BYTES: number = 25 * 1024 * 1024;
@@ -276,6 +282,16 @@ export class WorkerConfig extends StorageConfig {
  * Why `url` cannot be LlamaParse's webhook URL in production (it wants https and a host name: no IP address, no
  * localhost), or undefined when it can.
  */
+/** The URL's host is a public host name (not localhost, an IP address or a bare name such as a compose service). */
+export function isPublicHost(url: string): boolean {
+  try {
+    const host = new URL(url).hostname.replace(/^\[|\]$/g, '').toLowerCase();
+    return !(host === 'localhost' || host.endsWith('.localhost') || /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(':') || !host.includes('.'));
+  } catch {
+    return false;
+  }
+}
+
 export function productionWebhookUrlProblem(url: string): string | undefined {
   let u: URL;
   try {
@@ -292,11 +308,14 @@ export function productionWebhookUrlProblem(url: string): string | undefined {
 }
 
 /**
- * The lease must outlive several renewals, or a slow database would make jobs change hands. In production the
- * parser's webhook URL must be one LlamaParse calls.
+ * The lease must outlive several renewals, or a slow database would make jobs change hands. In production, with a
+ * parser out there (a public LLAMAPARSE_BASE_URL), the webhook URL must be one LlamaParse calls.
  */
 export function assertConsistent(c: WorkerConfig): void {
-  const webhookProblem = c.NODE_ENV === 'production' ? productionWebhookUrlProblem(c.WEBHOOK_BASE_URL) : undefined;
+  // only a parser out there (LlamaCloud) has to reach the api from outside; the mock beside the api calls it on the
+  // internal network (docker-compose, the benchmark), which production mode must keep working
+  const remoteParser = isPublicHost(c.LLAMAPARSE_BASE_URL);
+  const webhookProblem = c.NODE_ENV === 'production' && remoteParser ? productionWebhookUrlProblem(c.WEBHOOK_BASE_URL) : undefined;
   if (webhookProblem) {
     throw new Error(
       `Invalid configuration for worker: WEBHOOK_BASE_URL (${c.WEBHOOK_BASE_URL}) must be an https URL with a public host name ` +

@@ -40,7 +40,12 @@ export class WorkerModule {
         StorageModule.forRoot(storageOptionsFrom(c)),
         UploadConfirmationModule.forRoot({ graceMs: c.UPLOAD_EXPIRY_GRACE_MS }),
         CircuitBreakerModule.forRoot({
-          services: { parser: policy(c.PARSER_TIMEOUT_MS), embedder: policy(c.EMBEDDER_TIMEOUT_MS) },
+          services: {
+            parser: policy(c.PARSER_TIMEOUT_MS),
+            embedder: policy(c.EMBEDDER_TIMEOUT_MS),
+            // a remote store has a breaker of its own (the local disk has none)
+            ...(c.STORAGE_DRIVER === 's3' ? { storage: policy(30_000) } : {}),
+          },
         }),
         ParserClientModule.forRoot({
           driver: 'llamaparse',
@@ -74,6 +79,7 @@ export class WorkerModule {
           chunkTimeoutMs: c.CHUNK_TIMEOUT_MS,
           chunkMaxMemoryMb: c.CHUNK_MAX_MEMORY_MB,
           chunkThreads: c.CHUNK_THREADS || undefined,
+          chunkInlineMaxBytes: c.CHUNK_INLINE_MAX_BYTES,
           maxDocumentBytes: c.UPLOAD_MAX_BYTES,
           shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
         }),

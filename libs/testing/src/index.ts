@@ -3,3 +3,4 @@ export * from './lib/fixtures/documents';
 export * from './lib/fuzz-client';
 export * from './lib/embedding-models';
 export * from './lib/image-pdf.builder';
+export * from './lib/hostile-corpus';

@@ -1,6 +1,6 @@
 import { DocxParser } from './docx.parser';
 import { DocumentParseError } from './parser';
-import { buildDocx, buildZip, sampleDocx } from '@app/testing';
+import { buildDocx, buildZip, docxZipBomb, sampleDocx, zipWithDeclaredSize } from '@app/testing';
 
 describe('DocxParser', () => {
   const parser = new DocxParser();
@@ -37,5 +37,29 @@ describe('DocxParser', () => {
   ])('fails with a DocumentParseError for %s', async (_name, bytes) => {
     await expect(parser.parse(bytes)).rejects.toThrow(DocumentParseError);
     await expect(parser.parse(bytes)).rejects.toThrow(/Could not read DOCX file/);
+  });
+
+  describe('zip bombs', () => {
+    it('refuses a DOCX whose entries declare more than the limit, without inflating it', async () => {
+      const bomb = docxZipBomb(64);
+      const before = process.memoryUsage().rss;
+      const err = await new DocxParser().parse(bomb).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(DocumentParseError);
+      expect(err).toMatchObject({ code: 'DOCX_TOO_LARGE' });
+      expect((err as Error).message).toMatch(/too large when decompressed: .*declare 64\.0 MiB.*word\/document\.xml.*over the 50\.0 MiB limit/);
+      expect(process.memoryUsage().rss - before).toBeLessThan(32 * 1024 * 1024);
+    });
+
+    it('refuses a bomb that declares small sizes, by what actually inflates', async () => {
+      const liar = zipWithDeclaredSize(docxZipBomb(8), 'word/document.xml', 1000);
+      const err = await new DocxParser(4 * 1024 * 1024).parse(liar).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'DOCX_TOO_LARGE' });
+      expect((err as Error).message).toMatch(/word\/document\.xml inflates to over .* \(declared 0\.0 MiB\), over the 4\.0 MiB limit/);
+    });
+
+    it('still reads a DOCX under the limit', async () => {
+      const { pages } = await new DocxParser(1024 * 1024).parse(sampleDocx());
+      expect(pages[0].text).toContain('Project Charter');
+    });
   });
 });

@@ -1,4 +1,4 @@
-import { HtmlParser, htmlToMarkdown, sniffHtmlCharset } from './html.parser';
+import { HtmlParser, MAX_HTML_DEPTH, flattenDeepNesting, htmlToMarkdown, sniffHtmlCharset } from './html.parser';
 import { DocumentParseError } from './parser';
 import { SAMPLE_HTML, SECRETS_IN_SAMPLE_HTML } from '@app/testing';
 
@@ -52,5 +52,26 @@ describe('HtmlParser', () => {
 
   it('is deterministic', () => {
     expect(htmlToMarkdown(SAMPLE_HTML)).toBe(htmlToMarkdown(SAMPLE_HTML));
+  });
+});
+
+describe('deeply nested HTML', () => {
+  const nested = (depth: number) => `<html><body>${'<div>'.repeat(depth)}Deep <b>inside</b> the nest.${'</div>'.repeat(depth)}<p>After.</p></body></html>`;
+
+  it('converts 5,000 nested divs (flattened past MAX_HTML_DEPTH levels instead of overflowing the stack)', async () => {
+    const { pages } = await new HtmlParser().parse(Buffer.from(nested(5000)));
+    // Past the cap the inline <b> is an element too deep: its text stays, its markup goes (as in a browser).
+    expect(pages[0].markdown).toBe('Deep inside the nest.\n\nAfter.');
+    expect(pages[0].text).toBe('Deep inside the nest.\n\nAfter.');
+  });
+
+  it('flattenDeepNesting keeps the outer levels and the content, drops the deeper tags', () => {
+    expect(flattenDeepNesting('<div><div><div><br>x<img src="a"/></div></div></div><p>y</p>', 2)).toBe('<div><div><br>x<img src="a"/></div></div><p>y</p>');
+    expect(flattenDeepNesting('<div><b>unclosed</div></i>', 1)).toBe('<div>unclosed</div></i>');
+  });
+
+  it('flattenDeepNesting is linear on unmatched closing tags', () => {
+    const html = '<b>'.repeat(100_000) + '</i>'.repeat(100_000);
+    expect(flattenDeepNesting(html).length).toBe(MAX_HTML_DEPTH * 3 + 100_000 * 4);
   });
 });

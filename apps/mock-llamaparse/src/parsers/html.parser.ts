@@ -1,5 +1,5 @@
 import { NodeHtmlMarkdown, TranslatorConfigObject } from 'node-html-markdown';
-import { DocumentParser, DocumentType, ParsedDocument, tidyText } from './parser';
+import { DocumentParseError, DocumentParser, DocumentType, ParsedDocument, describeError, tidyText } from './parser';
 import { decodeStrict } from './text-decoding';
 
 /** Elements whose content is never document text (added to node-html-markdown's own ignore list, HEAD included). */
@@ -43,14 +43,75 @@ function dropHiddenMarkup(html: string): string {
     .replace(/<\?[^>]*>?/g, '');
 }
 
+/** Deepest element nesting kept when a document is too deep to convert (Chromium's HTML parser caps it at 512 too). */
+export const MAX_HTML_DEPTH = 512;
+
+const VOID_ELEMENTS = new Set(
+  ['area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link', 'meta', 'param', 'source', 'track', 'wbr'],
+);
+
+/**
+ * Drops the tags (not the content) of elements nested deeper than `maxDepth`, so the tree is at most that deep:
+ * node-html-markdown converts recursively and overflows the stack at a few thousand levels. A scan of the tags,
+ * good enough for the fallback it is (see {@link convert}); a closing tag closes its nearest open namesake.
+ */
+export function flattenDeepNesting(html: string, maxDepth = MAX_HTML_DEPTH): string {
+  const open: { name: string; kept: boolean }[] = [];
+  // How many elements of each name are open: a closing tag with none open costs nothing (linear time overall).
+  const openCount = new Map<string, number>();
+  let kept = 0;
+  return html.replace(/<(\/?)([a-zA-Z][\w:-]*)\b[^>]*>/g, (tag, slash: string, rawName: string) => {
+    const name = rawName.toLowerCase();
+    if (!slash) {
+      if (VOID_ELEMENTS.has(name) || tag.endsWith('/>')) return tag;
+      const keep = kept < maxDepth;
+      open.push({ name, kept: keep });
+      openCount.set(name, (openCount.get(name) ?? 0) + 1);
+      if (keep) kept++;
+      return keep ? tag : '';
+    }
+    if (!openCount.get(name)) return tag;
+    // This element and the ones still open inside it are closed; the tag stays when the element's open tag did.
+    let keepClose = false;
+    for (;;) {
+      const e = open.pop() as { name: string; kept: boolean };
+      openCount.set(e.name, (openCount.get(e.name) ?? 1) - 1);
+      if (e.kept) kept--;
+      if (e.name === name) {
+        keepClose = e.kept;
+        break;
+      }
+    }
+    return keepClose ? tag : '';
+  });
+}
+
+/**
+ * Converts with `translator`; a document nested too deep to convert (stack overflow) is flattened to
+ * {@link MAX_HTML_DEPTH} levels and converted again; if that overflows too, a parse error that says so.
+ */
+function convert(translator: NodeHtmlMarkdown, html: string): string {
+  const cleaned = dropHiddenMarkup(html);
+  try {
+    return tidyText(translator.translate(cleaned));
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+  }
+  try {
+    return tidyText(translator.translate(flattenDeepNesting(cleaned)));
+  } catch (e) {
+    throw new DocumentParseError(`HTML nested too deeply to convert (flattened to ${MAX_HTML_DEPTH} levels): ${describeError(e)}`, 'HTML_TOO_DEEP');
+  }
+}
+
 /** HTML to markdown with node-html-markdown; scripts, styles, templates and comments leave no text behind. */
 export function htmlToMarkdown(html: string): string {
-  return tidyText(toMarkdown.translate(dropHiddenMarkup(html)));
+  return convert(toMarkdown, html);
 }
 
 /** HTML to plain text (no markdown syntax), same dropped elements as {@link htmlToMarkdown}. */
 export function htmlToPlainText(html: string): string {
-  return tidyText(toPlainText.translate(dropHiddenMarkup(html)));
+  return convert(toPlainText, html);
 }
 
 /** The charset a document declares in its first 1024 bytes (`<meta charset>` or http-equiv), if any. */

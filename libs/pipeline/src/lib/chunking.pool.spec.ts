@@ -54,6 +54,20 @@ describe('ChunkingPool', () => {
     );
   });
 
+  it('a document up to chunkInlineMaxBytes is chunked on the calling thread (no thread is started for it)', async () => {
+    // a pool whose threads could not even start: only the inline path can answer
+    const p = new ChunkingPool(testPipelineOptions('pool-test', 30_000, { chunkInlineMaxBytes: 64 * 1024 }), {
+      filename: '/nonexistent/chunk-worker.js',
+      execArgv: [],
+    });
+    pools.push(p);
+    const t = task('# Small\n\nA short document.');
+    expect(await p.chunk(t)).toEqual(chunkMarkdown(t.markdown, t.options));
+    const aborted = new AbortController();
+    aborted.abort();
+    await expect(p.chunk(t, aborted.signal)).rejects.toMatchObject({ code: 'aborted' });
+  });
+
   it('returns the same chunks as chunking in-thread', async () => {
     const p = await pool();
     const md = `# Title\n\nIntro paragraph.\n\n${document(0.05)}\n\`\`\`ts\nconst x = 1;\n\`\`\`\n\n| a | b |\n|---|---|\n| 1 | 2 |\n`;

@@ -2,11 +2,14 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import type { Chunk } from '@app/chunking';
+import { Chunk, chunkMarkdown } from '@app/chunking';
 import { PermanentError, TransientError } from '@app/errors';
 import { Piscina } from 'piscina';
 import type { ChunkTask } from './chunking.worker';
 import type { PipelineOptions } from './pipeline.options';
+
+/** Markdown up to this size is chunked on the worker's own thread unless the options say otherwise. */
+export const DEFAULT_INLINE_MAX_BYTES = 64 * 1024;
 
 /** The worker app's build emits the chunking thread's entry under this name, next to `main.js`. */
 export const CHUNK_WORKER_BUNDLE = 'chunk-worker.js';
@@ -75,12 +78,12 @@ export class ChunkingPool implements OnApplicationBootstrap, OnModuleDestroy {
       filename: entry.filename,
       execArgv: entry.execArgv,
       ...(entry.env ? { env: entry.env } : {}),
-      // no thread kept while the worker is idle (a warm thread costs ~35 MiB of RSS): one starts with the first
-      // document (~0.2 s) and stays while documents keep coming (a minute without one ends it)
+      // no thread kept while no large document comes (a thread's heap stays in the worker's RSS): one starts with a
+      // document over chunkInlineMaxBytes (~0.2 s) and ends 10 s after the last one
       minThreads: 0,
       maxThreads: this.threads,
       concurrentTasksPerWorker: 1,
-      idleTimeout: 60_000,
+      idleTimeout: 10_000,
       resourceLimits: { maxOldGenerationSizeMb: opts.chunkMaxMemoryMb },
     });
   }
@@ -110,6 +113,11 @@ export class ChunkingPool implements OnApplicationBootstrap, OnModuleDestroy {
    * `too_large` (over the memory budget), or TransientError `aborted` when `signal` aborts (shutdown, lost lease).
    */
   async chunk(task: ChunkTask, signal?: AbortSignal): Promise<Chunk[]> {
+    // a small document on this thread: milliseconds (the chunker is O(n log n)), no thread start, no copies
+    if (Buffer.byteLength(task.markdown, 'utf8') <= (this.opts.chunkInlineMaxBytes ?? DEFAULT_INLINE_MAX_BYTES)) {
+      if (signal?.aborted) throw new TransientError('chunking aborted', { code: 'aborted', cause: signal.reason });
+      return chunkMarkdown(task.markdown, task.options);
+    }
     await this.acquire(signal);
     const budget = new AbortController();
     const timer = setTimeout(() => budget.abort(new Error('chunking time budget spent')), this.opts.chunkTimeoutMs);

@@ -34,6 +34,12 @@ export interface PipelineOptions {
   chunkMaxMemoryMb: number;
   /** Chunking worker threads at most (default: all cores but one, at most `concurrency`). */
   chunkThreads?: number;
+  /**
+   * Parsed markdown up to this many bytes is chunked on the worker's own thread (default 64 KiB): the chunker is
+   * O(n log n), so a small document takes milliseconds, and it pays no thread start or copy; larger ones go to the
+   * pool with their budgets. 0: every document goes to the pool.
+   */
+  chunkInlineMaxBytes?: number;
   /** Largest raw document the worker reads into memory for the parser. */
   maxDocumentBytes: number;
   /** On SIGTERM: how long jobs in hand may run on before they are released. */

@@ -20,6 +20,8 @@ export const testPipelineOptions = (workerId: string, leaseMs = 30_000, override
   chunkTimeoutMs: 30_000,
   chunkMaxMemoryMb: 256,
   chunkThreads: 1,
+  // the lib's tests chunk in the pool's threads, whatever the size
+  chunkInlineMaxBytes: 0,
   maxDocumentBytes: 1_000_000,
   shutdownGraceMs: 1_000,
   ...overrides,
