@@ -15,7 +15,7 @@
 //      upload-confirmed -> complete; worker RSS (VmRSS every 200 ms); CPU per process; database commits
 //      and WAL flushes per document;
 //   2. uploads --probe-docs more, one at a time, on the idle system: confirm -> complete and pickup latency
-//      without a backlog;
+//      without a backlog; with --poison, hostile documents and normal ones beside them (lib/poison.mjs);
 //   3. measures the server's commit rate (single-row INSERT commits, pgbench when installed) so the
 //      pipeline's commits read as a fraction of the physical limit;
 //   4. search latency (top-10 over --search-chunks chunks) when the api has POST /api/v2/search.
@@ -30,6 +30,7 @@ import { signToken } from './lib/client.mjs';
 import { measureCommitRate } from './lib/commit-rate.mjs';
 import { generateDocuments, idleProbe, meanBytes } from './lib/load.mjs';
 import { parseOptions } from './lib/options.mjs';
+import { poisonProbe } from './lib/poison.mjs';
 import { formatReport, newResults, writeResultsJson } from './lib/report.mjs';
 import { measureSearch } from './lib/search-phase.mjs';
 import { closeTarget, openTarget } from './lib/target.mjs';
@@ -66,6 +67,12 @@ try {
     const probe = await idleProbe({ o, apiUrl: target.apiUrl, token, db, runId, log });
     if (probe.failed) exitCode = 1;
     results.idle_probe = probe.summary;
+  }
+  // 2b. normal documents beside poison ones
+  if (o.poison) {
+    const pp = await poisonProbe({ o, apiUrl: target.apiUrl, jwtSecret: target.jwtSecret, db, runId, log });
+    if (pp.failed) exitCode = 1;
+    results.poison_probe = pp.summary;
   }
   // 3. commit rate
   if (o.probeClients.length)

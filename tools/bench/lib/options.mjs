@@ -27,6 +27,10 @@ export const USAGE = `usage: node tools/bench/bench.mjs [options]
                          (adds its own overhead: for finding where PostgreSQL's time goes, not for the figures)
   --wait-quiet S         first wait up to S seconds for the machine to be < 25% busy (default 0)
   --probe-docs N         sequential uploads on the idle system after the run (default 20; 0 = skip)
+  --poison               after the run, upload hostile documents (a 200,000-character word, a 300 KB inline image,
+                         5,000 nested divs, a 20,000-row table) and --poison-normal normal ones beside them, one at a
+                         time: their confirm -> complete beside the poison ones' outcomes
+  --poison-normal N      normal documents uploaded beside the poison ones (default 5)
   --probe-clients LIST   client counts of the commit-rate probe (default 1,16)
   --probe-seconds N      seconds per commit-rate probe (default 5)
   --search-chunks N      chunks to search over when the api has /api/v2/search (default 100000; 0 = skip)
@@ -66,6 +70,8 @@ const OPTIONS = {
   'pg-statements': { type: 'boolean', default: false },
   'wait-quiet': { type: 'string', default: '0' },
   'probe-docs': { type: 'string', default: '20' },
+  poison: { type: 'boolean', default: false },
+  'poison-normal': { type: 'string', default: '5' },
   'probe-clients': { type: 'string', default: '1,16' },
   'probe-seconds': { type: 'string', default: '5' },
   'search-chunks': { type: 'string', default: '100000' },
@@ -132,6 +138,8 @@ export function parseOptions(argv = process.argv.slice(2)) {
     pgStatements: args['pg-statements'],
     waitQuietS: int('wait-quiet'),
     probeDocs: int('probe-docs'),
+    poison: args.poison,
+    poisonNormal: int('poison-normal'),
     probeClients: args['probe-clients']
       .split(',')
       .map((s) => Number(s.trim()))

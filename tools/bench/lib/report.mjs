@@ -1,4 +1,5 @@
 // The results: the JSON document (--json) and the printed report (stdout).
+import { poisonLines } from './poison.mjs';
 import { writeFileSync } from 'node:fs';
 import { SIZES } from './client.mjs';
 import { machineInfo } from './machine.mjs';
@@ -39,6 +40,7 @@ export function formatReport(r) {
     out.push(...stageTables(t, r.idle_probe));
     out.push('', ...resourceLines(r));
   }
+  if (r.poison_probe) out.push('', ...poisonLines(r.poison_probe));
   if (t?.pg_statements) out.push('', ...statementLines(t.pg_statements));
   if (r.search) out.push(searchLine(r.search));
   return `${out.join('\n')}\n`;
