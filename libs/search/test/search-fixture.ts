@@ -25,6 +25,8 @@ export interface FixtureChunk {
   embedding: number[];
   model: string;
   version: number;
+  /** `document_chunks.meta`: the pages of some chunks (what chunking writes when the markdown marks pages). */
+  meta: Record<string, unknown>;
 }
 
 const doc = (n: number, userId: string, filename: string): FixtureDocument => ({
@@ -37,6 +39,9 @@ export const ENGINES = doc(2, ALICE, 'engines.md');
 export const BOBS = doc(3, BOB, 'bob.md');
 export const DOCUMENTS = [BIRDS, ENGINES, BOBS];
 
+/** Pages of some fixture chunks (by number); the others have none in their meta. */
+const PAGES: Record<number, [number, number]> = { 1: [1, 1], 2: [2, 3], 3: [4, 4] };
+
 export const chunkId = (n: number) => `10000000-0000-4000-8000-0000000000${String(n).padStart(2, '0')}`;
 const chunk = (n: number, d: FixtureDocument, ord: number, text: string, embedding: number[], model = MODEL, version = 1): FixtureChunk => ({
   chunkId: chunkId(n),
@@ -47,6 +52,7 @@ const chunk = (n: number, d: FixtureDocument, ord: number, text: string, embeddi
   embedding,
   model,
   version,
+  meta: PAGES[n] ? { heading_path: [], page_start: PAGES[n][0], page_end: PAGES[n][1] } : {},
 });
 
 /**
@@ -160,5 +166,6 @@ export function expectRows(rows: SearchRow[], c: SearchCase): void {
     const ch = CHUNKS.find((x) => x.chunkId === r.chunk_id);
     const d = DOCUMENTS.find((x) => x.documentId === ch?.documentId);
     expect(r).toMatchObject({ document_id: ch?.documentId, ord: ch?.ord, text: ch?.text, filename: d?.filename });
+    expect([r.page_start, r.page_end]).toEqual([ch?.meta['page_start'] ?? null, ch?.meta['page_end'] ?? null]);
   }
 }

@@ -31,6 +31,16 @@ describe('web page assets', () => {
     expect(APP_JS).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write/);
   });
 
+  it('a search hit shows its pages: p. N, or pp. N–M for a range, nothing when unknown', () => {
+    const src = /function pagesOf\(r\) \{[\s\S]*?\n\}\n/.exec(APP_JS)?.[0] ?? '';
+    const pagesOf = new Function(`${src}; return pagesOf;`)() as (r: { page_start?: number | null; page_end?: number | null }) => string;
+    expect(pagesOf({ page_start: 2, page_end: 2 })).toBe('p. 2');
+    expect(pagesOf({ page_start: 2, page_end: 4 })).toBe('pp. 2\u20134');
+    expect(pagesOf({ page_start: null, page_end: null })).toBe('');
+    expect(pagesOf({})).toBe('');
+    expect(APP_JS).toContain("'data-testid': 'result-pages'");
+  });
+
   it('every label points at a control that exists', () => {
     const ids = new Set([...INDEX_HTML.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1]));
     const targets = [...INDEX_HTML.matchAll(/<label for="([^"]+)"/g)].map((m) => m[1]);

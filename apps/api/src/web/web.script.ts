@@ -72,6 +72,13 @@ function show(id, message) {
   $(id).hidden = !message;
 }
 
+/** A search hit's pages: 'p. 3' or 'pp. 3–4' ('' when the hit has none). */
+function pagesOf(r) {
+  const a = r.page_start, b = r.page_end;
+  if (!Number.isInteger(a) || a < 1) return '';
+  return Number.isInteger(b) && b > a ? 'pp. ' + a + '\u2013' + b : 'p. ' + a;
+}
+
 function count(n, noun) {
   return n + ' ' + noun + (n === 1 ? '' : 's');
 }
@@ -391,6 +398,7 @@ async function onSearch(event) {
         el('div', { class: 'row' },
           el('strong', { 'data-testid': 'result-filename', text: r.filename || nameOf(r.document_id) }),
           el('span', { class: 'muted', text: 'chunk ' + r.ord }),
+          ...(pagesOf(r) ? [el('span', { class: 'muted', 'data-testid': 'result-pages', text: pagesOf(r) })] : []),
           el('span', { class: 'badge', 'data-testid': 'result-score', text: 'score ' + Number(r.score).toFixed(3) })),
         el('p', { class: 'snippet', text: r.text.length > 400 ? r.text.slice(0, 400) + '…' : r.text }))));
   } catch (e) {

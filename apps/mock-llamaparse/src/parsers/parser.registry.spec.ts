@@ -1,5 +1,5 @@
-import { PAGE_SEPARATOR, ParserRegistry, detectDocumentType } from './parser.registry';
-import { SAMPLE_HTML, samplePdf, sampleDocx } from '@app/testing';
+import { PAGE_SEPARATOR, ParserRegistry, detectDocumentType, joinPages } from './parser.registry';
+import { SAMPLE_HTML, buildPdf, samplePdf, sampleDocx } from '@app/testing';
 
 describe('detectDocumentType', () => {
   it.each([
@@ -41,6 +41,14 @@ describe('ParserRegistry', () => {
       'Quarterly report\nRevenue grew by twelve percent.',
       'Second page heading\nCosts were flat (as planned).',
     ]);
+  });
+
+  it('joins pages with the upload\'s page_separator, {pageNumber} the next page', async () => {
+    const out = await registry.parse('pdf', buildPdf([['one'], ['two'], ['three']]), { pageSeparator: '\n\n<!-- page {pageNumber} -->\n\n' });
+    expect(out.markdown).toBe('one\n\n<!-- page 2 -->\n\ntwo\n\n<!-- page 3 -->\n\nthree');
+    expect(out.text).toBe('one\n\n<!-- page 2 -->\n\ntwo\n\n<!-- page 3 -->\n\nthree');
+    expect(joinPages(['a'], 'X{pageNumber}')).toBe('a');
+    expect(joinPages(['a', 'b'])).toBe(`a${PAGE_SEPARATOR}b`);
   });
 
   it('routes every type to a parser that gives one page for non-paged formats', async () => {

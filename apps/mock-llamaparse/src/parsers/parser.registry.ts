@@ -7,8 +7,19 @@ import { DocumentParser, DocumentType, ParseOptions, ParsedPage } from './parser
 import { PdfParser } from './pdf.parser';
 import { TextParser } from './text.parser';
 
-/** Pages of a multi-page document are joined with this in the markdown and text results. */
+/**
+ * Pages of a multi-page document are joined with this in the markdown and text results, unless the upload chose
+ * its own (v1's `page_separator` form field).
+ */
 export const PAGE_SEPARATOR = '\n\n---\n\n';
+
+/**
+ * Pages joined with a separator, as LlamaParse's v1 `page_separator` is applied: `{pageNumber}` in it is replaced
+ * by the number of the page that follows (1-based).
+ */
+export function joinPages(pages: readonly string[], separator: string = PAGE_SEPARATOR): string {
+  return pages.map((p, i) => (i === 0 ? p : separator.replaceAll('{pageNumber}', String(i + 1)) + p)).join('');
+}
 
 const BY_EXTENSION: Readonly<Record<string, DocumentType>> = {
   txt: 'txt',
@@ -54,7 +65,7 @@ export interface ParseOutput {
 }
 
 /**
- * One parser per document type; joins a document's pages with {@link PAGE_SEPARATOR}. Owns the one OCR engine
+ * One parser per document type; joins a document's pages with {@link PAGE_SEPARATOR} (or the upload's own). Owns the one OCR engine
  * (a Tesseract worker thread, started on the first image-only PDF page and stopped with the app).
  */
 @Injectable()
@@ -78,8 +89,14 @@ export class ParserRegistry implements OnModuleDestroy {
     if (!parser) throw new Error(`No parser for ${type}`);
     const { pages, ocrPages } = await parser.parse(bytes, type, options);
     return {
-      markdown: pages.map((p) => p.markdown).join(PAGE_SEPARATOR),
-      text: pages.map((p) => p.text).join(PAGE_SEPARATOR),
+      markdown: joinPages(
+        pages.map((p) => p.markdown),
+        options.pageSeparator,
+      ),
+      text: joinPages(
+        pages.map((p) => p.text),
+        options.pageSeparator,
+      ),
       pages: pages.length,
       pageResults: pages,
       ocrPages: ocrPages ?? 0,

@@ -18,6 +18,8 @@ export interface ParsedDocument {
 export interface ParseOptions {
   /** OCR of image-only PDF pages: true on, false off; undefined: the parser's default. */
   ocr?: boolean;
+  /** v1 `page_separator`: what joins the pages of the markdown and text results (`{pageNumber}`: the next page). */
+  pageSeparator?: string;
 }
 
 /** Turns the bytes of one document type into pages of markdown and plain text. Same bytes, same output. */

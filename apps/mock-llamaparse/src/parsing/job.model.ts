@@ -35,6 +35,8 @@ export interface Job {
   webhookSecret?: string;
   /** OCR of image-only PDF pages as the upload asked (v1 `disable_ocr`, v2 `ignore_text_in_image`); undefined: the default. */
   ocr?: boolean;
+  /** v1 `page_separator` as the upload sent it (`{pageNumber}`: the next page's number); undefined: `---`. */
+  pageSeparator?: string;
   /** Set when the parse starts (v2 reports RUNNING from then on). */
   startedAt?: number;
   finishedAt?: number;
@@ -54,5 +56,6 @@ export interface NewJob {
   webhookUrl?: string;
   webhookSecret?: string;
   ocr?: boolean;
+  pageSeparator?: string;
   v2?: V2JobOptions;
 }

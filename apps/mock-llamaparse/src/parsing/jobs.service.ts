@@ -96,7 +96,7 @@ export class JobsService implements OnModuleDestroy {
       const latency = this.faults.get().latencyMs;
       if (latency > 0) await sleep(latency, undefined, { signal: this.stopping.signal });
       const bytes = job.bytes ?? new Uint8Array();
-      job.result = await this.withTimeout(this.parsers.parse(job.type, bytes, { ocr: job.ocr }), this.config.MOCK_LLAMAPARSE_PARSE_TIMEOUT_MS);
+      job.result = await this.withTimeout(this.parsers.parse(job.type, bytes, { ocr: job.ocr, pageSeparator: job.pageSeparator }), this.config.MOCK_LLAMAPARSE_PARSE_TIMEOUT_MS);
       job.status = 'SUCCESS';
       if (!job.v2 && this.faults.nextPartialSuccess()) job.partialSuccess = true;
       this.stats.parsed(job.type);

@@ -54,6 +54,22 @@ function ocrOf(fields: UploadFields | undefined): boolean | undefined {
   throw new DetailException(400, 'Invalid disable_ocr: must be true or false');
 }
 
+const MAX_PAGE_SEPARATOR_LENGTH = 1024;
+
+/**
+ * `page_separator` (LlamaParse v1's form field): joins the pages of the markdown and text results, `{pageNumber}`
+ * replaced by the number of the page that follows. Taken as sent (not trimmed: line breaks are the point; the CRLF
+ * that multipart makes of a line feed is read as LF); absent or empty: the default `\n\n---\n\n`.
+ */
+function pageSeparatorOf(fields: UploadFields | undefined): string | undefined {
+  const raw = fields?.['page_separator'];
+  const value = Array.isArray(raw) ? raw[0] : raw;
+  if (typeof value !== 'string' || value === '') return undefined;
+  if (value.length > MAX_PAGE_SEPARATOR_LENGTH)
+    throw new DetailException(400, `page_separator is longer than ${MAX_PAGE_SEPARATOR_LENGTH} characters`);
+  return value.replace(/\r\n?/g, '\n');
+}
+
 function metadataOf(job: Job): JobMetadata {
   const pages = job.result?.pages ?? 0;
   return {
@@ -97,6 +113,7 @@ export class ParsingController {
       webhookUrl: webhookUrlOf(fields),
       webhookSecret,
       ocr: ocrOf(fields),
+      pageSeparator: pageSeparatorOf(fields),
     });
     return { id: job.id, status: job.status };
   }

@@ -1,6 +1,7 @@
 import { v5 as uuidv5 } from 'uuid';
 import { scanBlocks } from './markdown-blocks';
 import { normalizeMarkdown, sha256Hex } from './normalize';
+import { pageAt, stripPageMarkers } from './page-markers';
 import { createTokenCounter, type TokenCounter } from './tokenizer';
 
 /**
@@ -53,6 +54,12 @@ export interface Chunk {
   version: number;
   /** Length of the leading part of `text` repeated from the previous chunk (0 without overlap). */
   overlapChars: number;
+  /**
+   * The pages the chunk's text comes from (first and last, 1-based), when the markdown has page markers
+   * (see stripPageMarkers); absent otherwise.
+   */
+  pageStart?: number;
+  pageEnd?: number;
 }
 
 /** The chunk id for one chunk position (the same value {@link chunkMarkdown} puts in `chunkId`). */
@@ -90,7 +97,8 @@ let defaultCounter: TokenCounter | undefined;
 
 /**
  * Splits markdown into token-bounded, markdown-aware chunks. The input is first normalized with
- * {@link normalizeMarkdown}; every chunk text is a slice of that normalized text.
+ * {@link normalizeMarkdown}; every chunk text is a slice of that normalized text (with its page marker lines
+ * removed, when it has any: see stripPageMarkers; a chunk then says which pages it comes from).
  *
  * - Headings start sections: a chunk never spans two sections, except that a heading with no content of its
  *   own (e.g. `# Title` right before `## Intro`) stays with the next one. `headingPath` is the heading stack.
@@ -105,7 +113,7 @@ let defaultCounter: TokenCounter | undefined;
  */
 export function chunkMarkdown(markdown: string, opts: ChunkOptions): Chunk[] {
   const o = resolveOptions(opts);
-  const text = normalizeMarkdown(markdown);
+  const { text, pages } = stripPageMarkers(normalizeMarkdown(markdown));
   if (text.length === 0) return [];
   const count = o.countTokens;
   const coreBudget = o.budget - o.overlapTokens;
@@ -142,7 +150,7 @@ export function chunkMarkdown(markdown: string, opts: ChunkOptions): Chunk[] {
     }
     const chunkText = text.slice(start, last.end);
     const ord = chunks.length;
-    chunks.push({
+    const chunk: Chunk = {
       chunkId: makeChunkId(o.documentId, o.chunker, o.version, ord),
       ord,
       text: chunkText,
@@ -152,7 +160,12 @@ export function chunkMarkdown(markdown: string, opts: ChunkOptions): Chunk[] {
       chunker: o.chunker,
       version: o.version,
       overlapChars: first.start - start,
-    });
+    };
+    if (pages.length) {
+      chunk.pageStart = pageAt(pages, start);
+      chunk.pageEnd = pageAt(pages, last.end - 1);
+    }
+    chunks.push(chunk);
     prev = span;
   }
   return chunks;

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { stripPageMarkers } from './page-markers';
 
 /** Line and page separators that become a line feed: VT, FF, NEL, LINE SEPARATOR, PARAGRAPH SEPARATOR. */
 const LINE_SEPARATORS = /[\v\f\u0085\u2028\u2029]/g;
@@ -37,9 +38,12 @@ export function normalizeMarkdown(md: string): string {
     .replace(/\n+$/, '');
 }
 
-/** True when nothing is left after {@link normalizeMarkdown}: the `parse_validated` emptiness check. */
+/**
+ * True when nothing is left after {@link normalizeMarkdown} and the removal of page markers (stripPageMarkers): the
+ * `parse_validated` emptiness check.
+ */
 export function isEffectivelyEmpty(md: string): boolean {
-  return normalizeMarkdown(md).length === 0;
+  return stripPageMarkers(normalizeMarkdown(md)).text.length === 0;
 }
 
 /**
@@ -51,10 +55,13 @@ export const MIN_READABLE_CHARS = 3;
 
 const READABLE = /[\p{L}\p{N}]/gu;
 
-/** Letters and digits (any script, any number system) in the normalized markdown, counted up to `limit`. */
+/**
+ * Letters and digits (any script, any number system) in the normalized markdown, page markers (stripPageMarkers)
+ * not counted, counted up to `limit`.
+ */
 export function countReadableChars(md: string, limit = Number.POSITIVE_INFINITY): number {
   let n = 0;
-  const matches = normalizeMarkdown(md).matchAll(READABLE);
+  const matches = stripPageMarkers(normalizeMarkdown(md)).text.matchAll(READABLE);
   while (n < limit && !matches.next().done) n++;
   return n;
 }

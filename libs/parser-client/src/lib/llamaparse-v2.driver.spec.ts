@@ -155,7 +155,7 @@ describe('LlamaParseV2Client (wire)', () => {
     ];
     server = await fakeV2((_req, res) => json(res, 200, answers.shift()));
     const client = new LlamaParseV2Client({ baseUrl: server.url, apiKey: 'k' }, policy());
-    await expect(client.markdown('job-9')).resolves.toEqual({ markdown: '# One\n\n---\n\n## Two', pages: 2 });
+    await expect(client.markdown('job-9')).resolves.toEqual({ markdown: '# One\n\n<!-- page 2 -->\n\n## Two', pages: 2 });
     expect(server.seen[0].url).toBe('/api/v2/parse/job-9?expand=markdown');
     await expect(client.markdown('job-9')).rejects.toMatchObject({ kind: 'permanent', status: 404, code: 'job_not_ready' });
     await expect(client.markdown('job-9')).rejects.toMatchObject({ kind: 'permanent', code: 'bad_response' });

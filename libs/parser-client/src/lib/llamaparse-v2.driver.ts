@@ -11,9 +11,7 @@ import {
   ParserSubmitRequest,
 } from './parser-client.interface';
 import { Json, LlamaParseHttp, PING_JOB_ID, SERVICE, badShape, isObject } from './llamaparse.http';
-
-/** Pages of a v2 markdown result are joined as the v1 result joins them. */
-export const V2_PAGE_SEPARATOR = '\n\n---\n\n';
+import { joinPages } from './page-separator';
 
 const V2_STATUS: Record<string, ParserJobStatus> = {
   PENDING: 'PENDING',
@@ -45,7 +43,7 @@ function jobOf(body: Json, what: string): Json {
  * `webhook_configurations` entry (the job's URL, events parse.success and parse.error, the job's secret as
  * `webhook_signing_secret`, output format `json`): the parser signs its webhook `LC-Signature: sha256=<hex>`.
  * status: `GET /api/v2/parse/:id` (PENDING and RUNNING are pending, COMPLETED success, FAILED error, CANCELLED
- * canceled). markdown: `GET /api/v2/parse/:id?expand=markdown`, the pages joined; a job not COMPLETED answers as
+ * canceled). markdown: `GET /api/v2/parse/:id?expand=markdown`, the pages joined with PAGE_SEPARATOR_TEMPLATE (page-separator.ts); a job not COMPLETED answers as
  * v1's "Job not completed" does (a permanent error with status 404), so the caller asks for the status.
  */
 export class LlamaParseV2Client extends LlamaParseHttp implements ParserClient {
@@ -130,7 +128,7 @@ export class LlamaParseV2Client extends LlamaParseHttp implements ParserClient {
         .sort((a, b) => Number(a['page_number']) - Number(b['page_number']))
         .map((p) => (typeof p['markdown'] === 'string' ? p['markdown'] : ''));
       if (texts.length !== pages.length) throw badShape('markdown result', 'a page is not an object');
-      return { markdown: texts.join(V2_PAGE_SEPARATOR), pages: texts.length };
+      return { markdown: joinPages(texts), pages: texts.length };
     });
   }
 

@@ -87,6 +87,8 @@ describe('LlamaParseClient (wire)', () => {
     expect(await file.text()).toBe('hello parser');
     expect(form.get('webhook_url')).toBe('http://api/webhooks/llamaparse/abc');
     expect(form.get('webhook_secret')).toBe('s3cr3t');
+    // multipart turns the line feeds of a field into CRLF
+    expect(String(form.get('page_separator')).replace(/\r\n/g, '\n')).toBe('\n\n<!-- page {pageNumber} -->\n\n');
     expect(form.get('result_type')).toBe('markdown');
 
     await expect(client.status('job-1')).resolves.toEqual({ status: 'SUCCESS' });

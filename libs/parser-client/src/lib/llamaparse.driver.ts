@@ -10,6 +10,7 @@ import {
   ParserSubmitRequest,
 } from './parser-client.interface';
 import { LlamaParseHttp, PING_JOB_ID, badShape, isObject } from './llamaparse.http';
+import { PAGE_SEPARATOR_TEMPLATE } from './page-separator';
 
 const STATUS_MAP: Record<string, ParserJobStatus> = {
   // v1
@@ -72,6 +73,8 @@ export class LlamaParseClient extends LlamaParseHttp implements ParserClient {
         const form = new FormData();
         form.append('file', new Blob([req.body], { type: req.mime }), req.fileName);
         form.append('result_type', 'markdown');
+        // pages joined as the v2 driver joins them: `<!-- page N -->` markers, not the default `---`
+        form.append('page_separator', PAGE_SEPARATOR_TEMPLATE);
         if (parse.tier) form.append('parse_mode', V1_PARSE_MODE[parse.tier]);
         if (parse.language) form.append('language', parse.language);
         if (req.ocr) form.append('disable_ocr', 'false');

@@ -40,9 +40,15 @@ export interface SearchRow {
   ord: number;
   text: string;
   score: number;
+  /** The pages the chunk comes from (1-based, `meta.page_start` / `meta.page_end`); null when not known. */
+  page_start: number | null;
+  page_end: number | null;
 }
 
 const CHUNKS = 'upload_pipeline.document_chunks';
+/** A chunk's pages, from its meta (written by chunking when the parsed markdown marks pages). */
+const PAGES = `CASE WHEN jsonb_typeof(c.meta->'page_start') = 'number' THEN (c.meta->>'page_start')::int END AS page_start,
+      CASE WHEN jsonb_typeof(c.meta->'page_end') = 'number' THEN (c.meta->>'page_end')::int END AS page_end`;
 const DOCUMENTS = 'upload_pipeline.documents';
 
 /** pgvector's text form of a vector: `[0.1,0.2,...]`. */
@@ -77,21 +83,21 @@ function filters(o: SearchSqlOptions, p: Params): string {
 }
 
 /**
- * The `limit` chunks nearest to the query vector: (chunk_id, document_id, ord, text, score), score = cosine
+ * The `limit` chunks nearest to the query vector: (chunk_id, document_id, ord, text, page_start, page_end, score), score = cosine
  * similarity. pgvector: `ORDER BY embedding <=> q` (cosine distance) so the HNSW index serves it. real[]:
  * exact cosine computed in SQL, dot(a, q) / (|a| |q|), over the owner's chunks.
  */
 function nearest(storage: EmbeddingStorage, o: SearchSqlOptions, p: Params, limit: number): string {
   if (storage === 'pgvector') {
     const q = p.add(toVectorLiteral(o.vector));
-    return `SELECT c.chunk_id, c.document_id, c.ord, c.text, (1 - (c.embedding <=> ${q}::vector))::float8 AS score
+    return `SELECT c.chunk_id, c.document_id, c.ord, c.text, ${PAGES}, (1 - (c.embedding <=> ${q}::vector))::float8 AS score
       FROM ${CHUNKS} c
       WHERE ${filters(o, p)}
       ORDER BY c.embedding <=> ${q}::vector
       LIMIT ${p.add(limit)}`;
   }
   const q = p.add(o.vector);
-  return `SELECT c.chunk_id, c.document_id, c.ord, c.text, (s.dot / (sqrt(s.nn) * qv.norm))::float8 AS score
+  return `SELECT c.chunk_id, c.document_id, c.ord, c.text, ${PAGES}, (s.dot / (sqrt(s.nn) * qv.norm))::float8 AS score
       FROM ${CHUNKS} c
       CROSS JOIN (SELECT v, cardinality(v) AS dims, (SELECT sqrt(sum(x::float8 * x::float8)) FROM unnest(v) AS x) AS norm
                   FROM (SELECT ${q}::real[] AS v) AS given) AS qv
@@ -121,7 +127,7 @@ export function buildVectorSearchSql(storage: EmbeddingStorage, o: SearchSqlOpti
   check(o);
   const p = new Params();
   const sql = `WITH hits AS (${nearest(storage, o, p, o.topK)})
-    SELECT h.chunk_id, h.document_id, d.filename, h.ord, h.text, h.score
+    SELECT h.chunk_id, h.document_id, d.filename, h.ord, h.text, h.page_start, h.page_end, h.score
     FROM hits h JOIN ${DOCUMENTS} d ON d.document_id = h.document_id
     ORDER BY h.score DESC, h.chunk_id`;
   return { prelude: prelude(storage, o, o.topK), sql, params: p.values };
@@ -152,7 +158,7 @@ export function buildHybridSearchSql(storage: EmbeddingStorage, o: SearchSqlOpti
       FROM (SELECT chunk_id, rank FROM vec UNION ALL SELECT chunk_id, rank FROM fts) r
       GROUP BY r.chunk_id
     )
-    SELECT f.chunk_id, c.document_id, d.filename, c.ord, c.text, f.score
+    SELECT f.chunk_id, c.document_id, d.filename, c.ord, c.text, ${PAGES}, f.score
     FROM fused f
     JOIN ${CHUNKS} c ON c.chunk_id = f.chunk_id
     JOIN ${DOCUMENTS} d ON d.document_id = c.document_id

@@ -29,9 +29,9 @@ describe('search SQL on real[] embeddings (real PostgreSQL)', () => {
     for (const c of CHUNKS) {
       await ds.query(
         `INSERT INTO upload_pipeline.document_chunks
-           (chunk_id, document_id, user_id, chunker, chunker_version, ord, text, chunk_sha, token_count, embed_model, embed_version, embedding)
-         VALUES ($1, $2, $3, 'md-token', 1, $4, $5, $6, 5, $7, $8, $9::real[])`,
-        [c.chunkId, c.documentId, c.userId, c.ord, c.text, sha(c.text), c.model, c.version, c.embedding],
+           (chunk_id, document_id, user_id, chunker, chunker_version, ord, text, chunk_sha, token_count, embed_model, embed_version, embedding, meta)
+         VALUES ($1, $2, $3, 'md-token', 1, $4, $5, $6, 5, $7, $8, $9::real[], $10::jsonb)`,
+        [c.chunkId, c.documentId, c.userId, c.ord, c.text, sha(c.text), c.model, c.version, c.embedding, JSON.stringify(c.meta)],
       );
     }
   });

@@ -25,6 +25,7 @@ const DDL = `
     embed_model text NOT NULL,
     embed_version int NOT NULL,
     embedding vector(${DIMS}) NOT NULL,
+    meta jsonb NOT NULL DEFAULT '{}'::jsonb,
     tsv tsvector GENERATED ALWAYS AS (to_tsvector('english', text)) STORED
   );
   CREATE INDEX document_chunks_user_idx ON upload_pipeline.document_chunks (user_id, embed_model, embed_version);
@@ -54,9 +55,9 @@ describe('search SQL on pgvector (PGlite with pgvector)', () => {
     }
     for (const c of CHUNKS) {
       await pg.query(
-        `INSERT INTO upload_pipeline.document_chunks (chunk_id, document_id, user_id, ord, text, embed_model, embed_version, embedding)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::vector)`,
-        [c.chunkId, c.documentId, c.userId, c.ord, c.text, c.model, c.version, toVectorLiteral(c.embedding)],
+        `INSERT INTO upload_pipeline.document_chunks (chunk_id, document_id, user_id, ord, text, embed_model, embed_version, embedding, meta)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::vector, $9::jsonb)`,
+        [c.chunkId, c.documentId, c.userId, c.ord, c.text, c.model, c.version, toVectorLiteral(c.embedding), JSON.stringify(c.meta)],
       );
     }
   }, 60_000);

@@ -95,7 +95,8 @@ export class SearchService {
           return m.query(q.sql, q.params);
         })
       : await this.ds.query(q.sql, q.params)) as SearchRow[];
-    return rows.map((r) => ({ ...r, ord: Number(r.ord), score: Number(r.score) }));
+    const page = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+    return rows.map((r) => ({ ...r, ord: Number(r.ord), score: Number(r.score), page_start: page(r.page_start), page_end: page(r.page_end) }));
   }
 
   /** Read once: how the migration stored embeddings (and what the pgvector extension can do). */

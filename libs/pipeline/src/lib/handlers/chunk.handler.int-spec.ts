@@ -177,4 +177,39 @@ describe('ChunkHandler (real PostgreSQL)', () => {
     ])) as { tx: string }[];
     expect(rows.filter((r) => r.tx === event.tx).map((r) => r.ord)).toEqual(Array.from({ length: 203 }, (_, i) => 1000 + i));
   });
+
+  it('puts each chunk\'s pages into its meta: from the page markers, or page 1 of a one-page document without them', async () => {
+    const { jobId, document } = await atChunking();
+    const md = `${sections(1)}\n\n<!-- page 2 -->\n\n${sections(2)}\n\n<!-- page 3 -->\n\n## Last\n\nOn the third page.`;
+    expect(await chunk(jobId, document, md)).not.toBeNull();
+    const rows = (await ds.query(
+      `SELECT text, meta FROM upload_pipeline.document_chunk_buffer WHERE document_id = $1 ORDER BY ord`,
+      [document.documentId],
+    )) as { text: string; meta: { heading_path: string[]; page_start?: number; page_end?: number } }[];
+    expect(rows.map((r) => [r.meta.page_start, r.meta.page_end])).toEqual([
+      [1, 1],
+      [2, 2],
+      [2, 2],
+      [3, 3],
+    ]);
+    expect(rows.every((r) => !r.text.includes('<!--'))).toBe(true);
+    expect(rows[3].meta.heading_path).toEqual(['Last']);
+
+    const one = await atChunking();
+    await chunk(one.jobId, Object.assign(one.document, { pageCount: 1 }), sections(2));
+    const oneRows = (await ds.query(`SELECT meta FROM upload_pipeline.document_chunk_buffer WHERE document_id = $1 ORDER BY ord`, [
+      one.document.documentId,
+    ])) as { meta: Record<string, unknown> }[];
+    expect(oneRows.map((r) => r.meta)).toEqual([
+      { heading_path: ['Section 0'], page_start: 1, page_end: 1 },
+      { heading_path: ['Section 1'], page_start: 1, page_end: 1 },
+    ]);
+
+    const unknown = await atChunking(); // no markers, page count unknown (or several pages): no pages
+    await chunk(unknown.jobId, unknown.document, sections(1));
+    const [unknownRow] = (await ds.query(`SELECT meta FROM upload_pipeline.document_chunk_buffer WHERE document_id = $1`, [
+      unknown.document.documentId,
+    ])) as { meta: Record<string, unknown> }[];
+    expect(unknownRow.meta).toEqual({ heading_path: ['Section 0'] });
+  });
 });

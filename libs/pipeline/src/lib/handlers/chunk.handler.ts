@@ -53,7 +53,7 @@ export class ChunkHandler implements StageHandler {
     // Every slice but the last in statements of their own; the last (for most documents, the only one) with the
     // transition, written only when it applies. A re-run after a crash between the earlier slices and the transition
     // writes none of them twice.
-    const rows = chunks.map(chunkRow);
+    const rows = chunks.map((c) => chunkRow(c, document.pageCount));
     const last = Math.floor((rows.length - 1) / ROWS_PER_INSERT) * ROWS_PER_INSERT;
     for (let i = 0; i < last; i += ROWS_PER_INSERT) await this.store.bufferChunks(document.documentId, rows.slice(i, i + ROWS_PER_INSERT));
     scratch.chunks = undefined;
@@ -75,7 +75,19 @@ export class ChunkHandler implements StageHandler {
   }
 }
 
-function chunkRow(c: Chunk): ChunkRow {
+/**
+ * A chunk as a buffer row. `meta`: `heading_path`, and `page_start` / `page_end` (1-based) when the parsed markdown
+ * has page markers (the parser drivers join pages with them) or, without markers, when the parser counted one page.
+ */
+export function chunkRow(c: Chunk, pageCount?: number | null): ChunkRow {
+  const meta: Record<string, unknown> = { heading_path: c.headingPath };
+  if (c.pageStart !== undefined && c.pageEnd !== undefined) {
+    meta['page_start'] = c.pageStart;
+    meta['page_end'] = c.pageEnd;
+  } else if (pageCount === 1) {
+    meta['page_start'] = 1;
+    meta['page_end'] = 1;
+  }
   return {
     chunkId: c.chunkId,
     chunker: c.chunker,
@@ -84,6 +96,6 @@ function chunkRow(c: Chunk): ChunkRow {
     text: c.text,
     chunkSha: c.chunkSha,
     tokenCount: c.tokenCount,
-    meta: { heading_path: c.headingPath },
+    meta,
   };
 }
