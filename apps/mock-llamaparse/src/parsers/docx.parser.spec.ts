@@ -1,6 +1,6 @@
 import { DocxParser } from './docx.parser';
 import { DocumentParseError } from './parser';
-import { buildDocx, buildZip, docxZipBomb, sampleDocx, zipWithDeclaredSize } from '@app/testing';
+import { buildDocx, buildDocxWithTables, buildZip, docxZipBomb, sampleDocx, zipWithDeclaredSize } from '@app/testing';
 
 describe('DocxParser', () => {
   const parser = new DocxParser();
@@ -17,6 +17,25 @@ describe('DocxParser', () => {
     const { pages } = await parser.parse(sampleDocx());
     expect(pages[0].text).toBe(
       'Project Charter\n\nThe goal is a reliable ingestion pipeline.\n\nScope\n\nParsing, chunking and embedding.',
+    );
+  });
+
+  it('converts tables to markdown tables (first row the header; empty cells and pipes kept in place)', async () => {
+    const bytes = buildDocxWithTables([
+      'Before',
+      { table: [['a', 'b', 'c'], ['Alice', '91', ''], ['', 'two\nparagraphs', 'x | y']] },
+      'After',
+    ]);
+    const { pages } = await parser.parse(bytes);
+    expect(pages[0].markdown).toBe(
+      [
+        'Before',
+        '| a     | b              | c      |\n' +
+          '| ----- | -------------- | ------ |\n' +
+          '| Alice | 91             |        |\n' +
+          '|       | two paragraphs | x \\| y |',
+        'After',
+      ].join('\n\n'),
     );
   });
 

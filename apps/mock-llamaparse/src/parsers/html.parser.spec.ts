@@ -14,6 +14,18 @@ describe('HtmlParser', () => {
     expect(md).toMatch(/\* Faster uploads\n\* Signed webhooks/);
   });
 
+  it('keeps tables as markdown tables (header row, empty cells in place, pipes escaped, cell paragraphs spaced)', async () => {
+    const html =
+      '<p>Scores:</p><table><thead><tr><th>a</th><th>b</th></tr></thead>' +
+      '<tbody><tr><td>x | y | z</td><td></td></tr><tr><td><p>one</p><p>two</p></td><td>3</td></tr></tbody></table>';
+    const { pages } = await parser.parse(Buffer.from(html));
+    expect(pages[0].markdown).toBe(
+      'Scores:\n\n| a           | b |\n| ----------- | - |\n| x \\| y \\| z |   |\n| one two     | 3 |',
+    );
+    expect(pages[0].markdown).toMatch(/^\| a +\| b \|$/m);
+    expect(pages[0].markdown).toMatch(/^\| -+ \| -+ \|$/m);
+  });
+
   it('drops scripts, styles, noscript, templates, comments and the head', async () => {
     const { pages } = await parser.parse(Buffer.from(SAMPLE_HTML));
     for (const out of [pages[0].markdown, pages[0].text])

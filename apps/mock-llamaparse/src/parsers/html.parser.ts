@@ -1,4 +1,4 @@
-import { NodeHtmlMarkdown, TranslatorConfigObject } from 'node-html-markdown';
+import { NodeHtmlMarkdown, TranslatorConfigFactory, TranslatorConfigObject } from 'node-html-markdown';
 import { DocumentParseError, DocumentParser, DocumentType, ParsedDocument, describeError, tidyText } from './parser';
 import { decodeStrict } from './text-decoding';
 
@@ -19,17 +19,47 @@ const plainTextTranslators: TranslatorConfigObject = {
 
 const NO_ESCAPE: readonly [RegExp, string] = [/(?!)/g, ''];
 
-const toMarkdown = new NodeHtmlMarkdown({ ignore: DROPPED_ELEMENTS, maxConsecutiveNewlines: 2 });
+/** Block elements inside a table cell: a space around each, so two paragraphs of a cell do not run together. */
+const CELL_BLOCKS = 'p,div,li,h1,h2,h3,h4,h5,h6,blockquote,pre,dt,dd';
 
-const toPlainText = new NodeHtmlMarkdown(
-  {
-    ignore: DROPPED_ELEMENTS,
-    maxConsecutiveNewlines: 2,
-    globalEscape: NO_ESCAPE,
-    lineStartEscape: NO_ESCAPE,
-    codeFence: '',
-  },
-  plainTextTranslators,
+/**
+ * Tables come out as pipe tables (node-html-markdown's own, first row the header). Two fixes to its cell
+ * translator: block elements in a cell (mammoth writes every DOCX cell as `<p>`s) are separated by a space
+ * instead of running together, and every `|` of a cell is escaped (upstream escapes the first one only).
+ */
+function withTableFixes(instance: NodeHtmlMarkdown): NodeHtmlMarkdown {
+  const cell: TranslatorConfigFactory = ({ visitor }) => ({
+    surroundingNewlines: false,
+    childTranslators: visitor.instance.tableCellTranslators,
+    prefix: ' ',
+    postfix: ' |',
+    postprocess: ({ content }) =>
+      content
+        .replace(/\r?\n+/g, ' ')
+        .replace(/[^\S\n]{2,}/g, ' ')
+        .replace(/(?<!\\)\|/g, '\\|')
+        .trim(),
+  });
+  instance.tableTranslators.set('th,td', cell);
+  instance.tableRowTranslators.set('th,td', cell);
+  instance.tableCellTranslators.set(CELL_BLOCKS, { surroundingNewlines: false, prefix: ' ', postfix: ' ' });
+  instance.tableCellTranslators.set('br', { content: ' ', recurse: false });
+  return instance;
+}
+
+const toMarkdown = withTableFixes(new NodeHtmlMarkdown({ ignore: DROPPED_ELEMENTS, maxConsecutiveNewlines: 2 }));
+
+const toPlainText = withTableFixes(
+  new NodeHtmlMarkdown(
+    {
+      ignore: DROPPED_ELEMENTS,
+      maxConsecutiveNewlines: 2,
+      globalEscape: NO_ESCAPE,
+      lineStartEscape: NO_ESCAPE,
+      codeFence: '',
+    },
+    plainTextTranslators,
+  ),
 );
 
 /**
@@ -41,6 +71,19 @@ function dropHiddenMarkup(html: string): string {
     .replace(/<!--(?![\s\S]*-->)[\s\S]*$/, '')
     .replace(/<!\[CDATA\[[\s\S]*?(?:\]\]>|$)/g, '')
     .replace(/<\?[^>]*>?/g, '');
+}
+
+/** Stands for an empty table cell during the conversion (a private-use character: removed from the input first). */
+const EMPTY_CELL = '\uE000';
+
+/**
+ * node-html-markdown drops a table cell with no text, which shifts the cells after it one column left: each empty
+ * cell (nothing but whitespace, empty paragraphs or line breaks) gets {@link EMPTY_CELL}, a space once converted.
+ */
+function keepEmptyCells(html: string): string {
+  return html
+    .replace(/\uE000/g, '')
+    .replace(/(<t[dh]\b[^>]*>)((?:\s|<\/?(?:p|br|span|div)\b[^>]*>)*)(?=<\/t[dh]>)/gi, `$1$2${EMPTY_CELL}`);
 }
 
 /** Deepest element nesting kept when a document is too deep to convert (Chromium's HTML parser caps it at 512 too). */
@@ -91,14 +134,14 @@ export function flattenDeepNesting(html: string, maxDepth = MAX_HTML_DEPTH): str
  * {@link MAX_HTML_DEPTH} levels and converted again; if that overflows too, a parse error that says so.
  */
 function convert(translator: NodeHtmlMarkdown, html: string): string {
-  const cleaned = dropHiddenMarkup(html);
+  const cleaned = keepEmptyCells(dropHiddenMarkup(html));
   try {
-    return tidyText(translator.translate(cleaned));
+    return tidyText(translator.translate(cleaned).replace(/\uE000/g, ' '));
   } catch (e) {
     if (!(e instanceof RangeError)) throw e;
   }
   try {
-    return tidyText(translator.translate(flattenDeepNesting(cleaned)));
+    return tidyText(translator.translate(flattenDeepNesting(cleaned)).replace(/\uE000/g, ' '));
   } catch (e) {
     throw new DocumentParseError(`HTML nested too deeply to convert (flattened to ${MAX_HTML_DEPTH} levels): ${describeError(e)}`, 'HTML_TOO_DEEP');
   }

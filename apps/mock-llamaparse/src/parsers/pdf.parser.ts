@@ -11,6 +11,7 @@ import {
 import { OcrRecognizer, OcrTimeoutError } from './ocr/ocr.engine';
 import { PdfJsImage, toPgm } from './ocr/page-image';
 import { loadUnpdf } from './unpdf.loader';
+import { layoutMarkdown } from './pdf.layout';
 
 /** OCR of image-only pages; without it (or with `ocr: false`) such pages come out empty. */
 export interface PdfOcrSettings {
@@ -32,7 +33,8 @@ interface Ops {
 }
 
 /**
- * PDF text, page by page, with unpdf (PDF.js). Each page is its own markdown and text. A page with no readable
+ * PDF text, page by page, with unpdf (PDF.js). Each page is its own markdown and text: the text as PDF.js reads it,
+ * the markdown laid out from the text positions (headings, lists, tables, paragraphs: see `pdf.layout.ts`). A page with no readable
  * text (no letter or digit in its text layer) whose content paints images is read by OCR when OCR is on: the images
  * PDF.js decoded (`paintImageXObject`, inline images) are handed to Tesseract as grayscale PGM, their text joined
  * in drawing order.
@@ -43,9 +45,10 @@ export class PdfParser implements DocumentParser {
   constructor(private readonly ocr?: PdfOcrSettings) {}
 
   async parse(bytes: Uint8Array, _type?: DocumentType, options: ParseOptions = {}): Promise<ParsedDocument> {
-    const { extractText, getDocumentProxy, getResolvedPDFJS } = await loadUnpdf();
+    const { getDocumentProxy, getResolvedPDFJS } = await loadUnpdf();
     let pdf: PdfDocument;
     let pages: string[];
+    let markdown: string[];
     try {
       // PDF.js may detach the buffer it is given: hand it a copy. Verbosity 0 keeps its warnings off stdout.
       pdf = await getDocumentProxy(new Uint8Array(bytes), { verbosity: 0, isEvalSupported: false });
@@ -54,7 +57,17 @@ export class PdfParser implements DocumentParser {
     }
     try {
       try {
-        pages = (await extractText(pdf, { mergePages: false })).text.map((page) => tidyText(page.replace(/[^\S\n]+/g, ' ')));
+        const contents: TextContent[] = [];
+        for (let n = 1; n <= pdf.numPages; n++) {
+          const page = await pdf.getPage(n);
+          contents.push((await page.getTextContent()) as TextContent);
+          page.cleanup();
+        }
+        // The text as unpdf's extractText gives it (items joined, a newline where PDF.js saw a line end).
+        pages = contents.map((c) =>
+          tidyText(plainText(c.items).replace(/[^\S\n]+/g, ' ')),
+        );
+        markdown = layoutMarkdown(contents.map((c) => c.items)).map((md) => tidyText(md));
       } catch (e) {
         throw new DocumentParseError(`Could not read PDF file: ${describeError(e)}`, 'PDF_PARSE_ERROR');
       }
@@ -63,16 +76,16 @@ export class PdfParser implements DocumentParser {
       const ocr = this.ocr;
       if (ocr && (options.ocr ?? ocr.byDefault) && pages.some((p) => !hasReadableText(p))) {
         const { OPS } = (await getResolvedPDFJS()) as unknown as { OPS: Ops };
-        ocrPages = await this.readByOcr(pdf, pages, OPS, ocr);
+        ocrPages = await this.readByOcr(pdf, pages, OPS, ocr, markdown);
       }
-      return { pages: pages.map((text) => ({ markdown: text, text })), ocrPages };
+      return { pages: pages.map((text, i) => ({ markdown: markdown[i], text })), ocrPages };
     } finally {
       await pdf.destroy();
     }
   }
 
   /** OCRs the pages without readable text that paint images; replaces their text in `pages`; returns how many. */
-  private async readByOcr(pdf: PdfDocument, pages: string[], OPS: Ops, ocr: PdfOcrSettings): Promise<number> {
+  private async readByOcr(pdf: PdfDocument, pages: string[], OPS: Ops, ocr: PdfOcrSettings, markdown: string[]): Promise<number> {
     const candidates: number[] = [];
     for (let i = 0; i < pages.length; i++) {
       if (hasReadableText(pages[i])) continue;
@@ -105,6 +118,7 @@ export class PdfParser implements DocumentParser {
         page.cleanup();
       }
       pages[i] = tidyText(texts.join('\n\n').replace(/[^\S\n]+/g, ' '));
+      markdown[i] = pages[i];
       done++;
     }
     return done;
@@ -117,6 +131,18 @@ export class PdfParser implements DocumentParser {
       throw new DocumentParseError(`Could not read PDF page ${n}: ${describeError(e)}`, 'PDF_PARSE_ERROR');
     }
   }
+}
+
+interface TextContent {
+  items: unknown[];
+}
+
+/** The page's text as unpdf's `extractText` joins it: each item's `str`, a newline after those with `hasEOL`. */
+function plainText(items: readonly unknown[]): string {
+  return items
+    .filter((item): item is { str: string; hasEOL?: boolean } => typeof (item as { str?: unknown }).str === 'string')
+    .map((item) => item.str + (item.hasEOL ? '\n' : ''))
+    .join('');
 }
 
 function isImageOp(op: number, OPS: Ops): boolean {
