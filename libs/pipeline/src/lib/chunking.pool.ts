@@ -89,15 +89,17 @@ export class ChunkingPool implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /**
-   * Starts a thread and loads the chunker (and its token table) in it, outside any document's budget: the first
-   * document does not pay for it, and a broken build fails the worker's start instead of its first job.
+   * Starts a thread and loads the chunker (and its token table) in it, outside any document's budget (at start when
+   * every document goes to the threads, so the first does not pay for it; and in tests).
    */
   async warmUp(): Promise<void> {
     await this.pool.run({ markdown: '# warm-up', options: { documentId: 'warm-up' } });
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.warmUp();
+    // No thread is started here: most documents are chunked inline, and a thread started now would leave its heap in
+    // the worker's RSS. A missing thread bundle already failed the constructor (resolveChunkingWorker).
+    if (this.opts.chunkInlineMaxBytes === 0) await this.warmUp();
     new Logger('ChunkingPool').log(
       `chunking in worker threads: up to ${this.threads}, ${this.opts.chunkMaxMemoryMb} MB heap and ${this.opts.chunkTimeoutMs} ms a document`,
     );
