@@ -1,6 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, Optional } from '@nestjs/common';
 import { RateLimitStore, RetentionService } from '@app/jobs';
 import { MetricsService } from '@app/observability';
+import { PeriodicTask } from './periodic-task';
 
 const DAY_MS = 86_400_000;
 
@@ -24,39 +25,27 @@ export const RETENTION_SCHEDULER_OPTIONS = Symbol('RETENTION_SCHEDULER_OPTIONS')
 @Injectable()
 export class RetentionScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(RetentionScheduler.name);
-  private timer: NodeJS.Timeout | null = null;
-  private current: Promise<void> = Promise.resolve();
-  private stopped = false;
+  private readonly task: PeriodicTask;
 
   constructor(
     private readonly retention: RetentionService,
     private readonly metrics: MetricsService,
     @Inject(RETENTION_SCHEDULER_OPTIONS) private readonly opts: RetentionSchedulerOptions,
     @Optional() private readonly rateLimits?: RateLimitStore,
-  ) {}
+  ) {
+    this.task = new PeriodicTask(this.opts.intervalMs, () => this.runOnce());
+  }
 
   onApplicationBootstrap(): void {
     if (this.opts.eventsDays === 0 && this.opts.webhookLogDays === 0) {
       this.logger.log('retention off: events and webhook_log are kept for ever');
       return;
     }
-    this.schedule();
+    this.task.start();
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.current;
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    const delay = this.opts.intervalMs + Math.floor(Math.random() * this.opts.intervalMs * 0.1);
-    this.timer = setTimeout(() => {
-      this.current = this.runOnce().finally(() => this.schedule());
-    }, delay);
-    this.timer.unref();
+  beforeApplicationShutdown(): Promise<void> {
+    return this.task.stop();
   }
 
   /** One retention run; never throws. */

@@ -43,6 +43,6 @@ describe('UploadReconcilerScheduler', () => {
       maxDelayMs: 500,
     });
     s.onApplicationBootstrap();
-    expect((s as unknown as { timer: unknown }).timer).toBeNull();
+    expect((s as unknown as { task: { scheduled: boolean } }).task.scheduled).toBe(false);
   });
 });

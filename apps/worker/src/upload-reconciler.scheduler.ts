@@ -1,5 +1,6 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ReconcileResult, UploadConfirmationService } from '@app/jobs';
+import { PeriodicTask } from './periodic-task';
 
 export interface UploadReconcilerOptions {
   /** 0 = the reconciler is off. */
@@ -21,45 +22,32 @@ export const UPLOAD_RECONCILER_OPTIONS = Symbol('UPLOAD_RECONCILER_OPTIONS');
 @Injectable()
 export class UploadReconcilerScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(UploadReconcilerScheduler.name);
-  private timer: NodeJS.Timeout | null = null;
-  private current: Promise<void> = Promise.resolve();
-  private stopped = false;
+  private readonly task: PeriodicTask;
 
   constructor(
     private readonly confirmation: UploadConfirmationService,
     @Inject(UPLOAD_RECONCILER_OPTIONS) private readonly opts: UploadReconcilerOptions,
-  ) {}
+  ) {
+    this.task = new PeriodicTask(this.opts.intervalMs, () => this.runOnce());
+  }
 
   onApplicationBootstrap(): void {
     if (this.opts.intervalMs === 0) {
       this.logger.log('upload reconciler off (UPLOAD_RECONCILE_INTERVAL_MS=0)');
       return;
     }
-    this.schedule();
+    this.task.start();
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.current;
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    const delay = this.opts.intervalMs + Math.floor(Math.random() * this.opts.intervalMs * 0.1);
-    this.timer = setTimeout(() => {
-      // runOnce never throws
-      this.current = this.runOnce().then(() => this.schedule());
-    }, delay);
-    this.timer.unref();
+  beforeApplicationShutdown(): Promise<void> {
+    return this.task.stop();
   }
 
   /** One reconciler run (full batches are followed by another, at most 10); never throws. */
   async runOnce(): Promise<ReconcileResult | null> {
     try {
       let total: ReconcileResult | null = null;
-      for (let i = 0; i < 10 && !this.stopped; i++) {
+      for (let i = 0; i < 10 && !this.task.stopped; i++) {
         const r = await this.confirmation.reconcileOnce({
           batchSize: this.opts.batchSize,
           minDelayMs: this.opts.minDelayMs,
