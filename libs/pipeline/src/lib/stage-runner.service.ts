@@ -128,20 +128,10 @@ export class StageRunner {
         return this.fail(held(), job, e);
       }
       if (shutdown.aborted) return this.release(held(), next.stage);
-      if (result.type === 'advance' && result.write?.kind === 'finalize') {
-        // document columns set by the store's statement (chunk_count): their values are the database's
-        const again = await this.load(job.jobId, signal);
-        ctx = again && { ...again, scratch: ctx.scratch };
-      } else {
-        ctx = { ...ctx, job: next, document: documentAfter(ctx.document, result) };
-      }
+      // (finalize, the one write that sets a document column in SQL, ends the job: its copy is never read again)
+      ctx = { ...ctx, job: next, document: documentAfter(ctx.document, result) };
     }
     return 'stale';
-  }
-
-  private async load(jobId: string, signal: AbortSignal): Promise<JobContext | null> {
-    const rows = await this.store.loadJob(jobId);
-    return rows && { ...rows, workerId: this.opts.workerId, signal, scratch: {} };
   }
 
   /**

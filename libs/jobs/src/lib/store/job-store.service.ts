@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { DocumentEntity, prepared, runPrepared, UploadJobEntity } from '@app/database';
+import { prepared, runPrepared } from '@app/database';
 import type { ChunkRow } from './stage-writes';
 import { CHUNK_COLUMNS, chunkParams, chunkRowsSql } from './stage-writes.sql';
 
@@ -61,14 +61,6 @@ const WEBHOOK_SECRET = prepared(`SELECT webhook_secret FROM upload_pipeline.uplo
 @Injectable()
 export class JobStore {
   constructor(@InjectDataSource() private readonly ds: DataSource) {}
-
-  /** The job and its document as they are now (null when either is gone). The webhook secret is not read. */
-  async loadJob(jobId: string): Promise<{ job: UploadJobEntity; document: DocumentEntity } | null> {
-    const job = await this.ds.getRepository(UploadJobEntity).findOneBy({ jobId });
-    if (!job) return null;
-    const document = await this.ds.getRepository(DocumentEntity).findOneBy({ documentId: job.documentId });
-    return document ? { job, document } : null;
-  }
 
   async jobExists(jobId: string): Promise<boolean> {
     const [{ exists }] = await runPrepared<{ exists: boolean }>(this.ds, JOB_EXISTS, [jobId]);

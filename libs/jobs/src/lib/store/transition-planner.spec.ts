@@ -1,4 +1,4 @@
-import { planTransition } from './transition-planner';
+import { planTransition, TransitionPlan } from './transition-planner';
 import { renderTransition } from './transition.sql';
 import { writeSql } from './stage-writes.sql';
 
@@ -85,11 +85,18 @@ describe('planTransition (pure)', () => {
   });
 });
 
+/** A plan the test needs to exist (planTransition answers null only for a step the state machine refuses). */
+function planned(...args: Parameters<typeof planTransition>): TransitionPlan {
+  const p = planTransition(...args);
+  if (!p) throw new Error('the state machine refused the step');
+  return p;
+}
+
 describe('renderTransition', () => {
-  const plan = () => planTransition(JOB, { stage: 'chunking', state: 'working' }, [advance], { workerId: 'w', leaseMs: 1 });
+  const plan = () => planned(JOB, { stage: 'chunking', state: 'working' }, [advance], { workerId: 'w', leaseMs: 1 });
 
   it('one statement: the compare-and-set, the event, the document; every value bound, none in the text', () => {
-    const { text, params } = renderTransition(plan()!);
+    const { text, params } = renderTransition(plan());
     expect(text).toMatch(/UPDATE upload_pipeline\.upload_jobs SET .* WHERE job_id = \$\d+ AND stage = \$\d+ AND state = \$\d+ AND claimed_by = \$\d+/s);
     expect(text).toContain('INSERT INTO upload_pipeline.events');
     expect(text).toContain('UPDATE upload_pipeline.documents d SET processing_status');
@@ -99,15 +106,15 @@ describe('renderTransition', () => {
   });
 
   it('the same shape of plan gives the same text (one prepared statement), other values only other parameters', () => {
-    const a = renderTransition(plan()!);
-    const b = renderTransition(planTransition('20000000-0000-4000-8000-000000000002', { stage: 'chunking', state: 'working' }, [advance], { workerId: 'x', leaseMs: 9 })!);
+    const a = renderTransition(plan());
+    const b = renderTransition(planned('20000000-0000-4000-8000-000000000002', { stage: 'chunking', state: 'working' }, [advance], { workerId: 'x', leaseMs: 9 }));
     expect(b.text).toBe(a.text);
     expect(b.params).not.toEqual(a.params);
   });
 
   it("a stage's write goes in the statement: chunk rows after the update, a finalize's requirement in its WHERE", () => {
     const chunks = renderTransition(
-      plan()!,
+      plan(),
       writeSql({
         kind: 'buffer_chunks',
         documentId: JOB,
@@ -118,7 +125,7 @@ describe('renderTransition', () => {
     expect(chunks.text).toMatch(/\), chunk_rows AS \(\s+INSERT INTO upload_pipeline\.document_chunk_buffer/);
     expect(chunks.text).toContain('AS report FROM (SELECT 1) AS one LEFT JOIN upd ON true');
     const fin = renderTransition(
-      planTransition(JOB, { stage: 'embeddings_stored', state: 'working' }, [advance], { workerId: 'w', leaseMs: 1 })!,
+      planned(JOB, { stage: 'embeddings_stored', state: 'working' }, [advance], { workerId: 'w', leaseMs: 1 }),
       writeSql({ kind: 'finalize', documentId: JOB, userId: JOB, vectorStorage: 'pgvector' }),
     );
     expect(fin.text).toMatch(/WITH m AS \(/);
