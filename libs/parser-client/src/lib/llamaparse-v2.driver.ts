@@ -11,6 +11,7 @@ import {
   ParserSubmitRequest,
 } from './parser-client.interface';
 import { Json, LlamaParseHttp, PING_JOB_ID, SERVICE, badShape, isObject } from './llamaparse.http';
+import { multipartBody } from './multipart-body';
 import { joinPages } from './page-separator';
 
 const V2_STATUS: Record<string, ParserJobStatus> = {
@@ -77,18 +78,21 @@ export class LlamaParseV2Client extends LlamaParseHttp implements ParserClient {
   }
 
   submit(req: ParserSubmitRequest, opts?: ParserCallOptions): Promise<{ parserJobId: string }> {
-    const configuration = JSON.stringify(this.configuration(req));
+    const form = multipartBody([
+      ['file', { bytes: req.body, type: req.mime, fileName: req.fileName }],
+      ['configuration', JSON.stringify(this.configuration(req))],
+    ]);
     return this.run(
       'upload',
       this.uploadTimeoutMs,
       opts,
-      (signal) => {
-        // Rebuilt on every attempt: a FormData body is consumed by the request.
-        const form = new FormData();
-        form.append('file', new Blob([req.body], { type: req.mime }), req.fileName);
-        form.append('configuration', configuration);
-        return request(this.url('/upload'), { method: 'POST', headers: this.authHeaders, body: form, signal });
-      },
+      (signal) =>
+        request(this.url('/upload'), {
+          method: 'POST',
+          headers: { ...this.authHeaders, 'content-type': form.contentType },
+          body: form.body,
+          signal,
+        }),
       (body) => {
         // the job itself (`{id, status, ...}`); some answers wrap it as `{job: {...}}`
         const job = isObject(body['job']) ? body['job'] : body;

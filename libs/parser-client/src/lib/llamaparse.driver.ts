@@ -10,6 +10,7 @@ import {
   ParserSubmitRequest,
 } from './parser-client.interface';
 import { LlamaParseHttp, PING_JOB_ID, badShape, isObject } from './llamaparse.http';
+import { MultipartFile, multipartBody } from './multipart-body';
 import { PAGE_SEPARATOR_TEMPLATE } from './page-separator';
 
 const STATUS_MAP: Record<string, ParserJobStatus> = {
@@ -64,25 +65,30 @@ export class LlamaParseClient extends LlamaParseHttp implements ParserClient {
 
   submit(req: ParserSubmitRequest, opts?: ParserCallOptions): Promise<{ parserJobId: string }> {
     const parse = this.options.parse ?? {};
+    const fields: [string, string | MultipartFile][] = [
+      ['file', { bytes: req.body, type: req.mime, fileName: req.fileName }],
+      ['result_type', 'markdown'],
+      // pages joined as the v2 driver joins them: `<!-- page N -->` markers, not the default `---`
+      ['page_separator', PAGE_SEPARATOR_TEMPLATE],
+    ];
+    if (parse.tier) fields.push(['parse_mode', V1_PARSE_MODE[parse.tier]]);
+    if (parse.language) fields.push(['language', parse.language]);
+    if (req.ocr) fields.push(['disable_ocr', 'false']);
+    if (req.webhookUrl) fields.push(['webhook_url', req.webhookUrl]);
+    if (req.webhookSecret) fields.push(['webhook_secret', req.webhookSecret]);
+    for (const [k, v] of Object.entries(this.options.uploadFields ?? {})) fields.push([k, v]);
+    const form = multipartBody(fields);
     return this.run(
       'upload',
       this.uploadTimeoutMs,
       opts,
-      (signal) => {
-        // Rebuilt on every attempt: a FormData body is consumed by the request.
-        const form = new FormData();
-        form.append('file', new Blob([req.body], { type: req.mime }), req.fileName);
-        form.append('result_type', 'markdown');
-        // pages joined as the v2 driver joins them: `<!-- page N -->` markers, not the default `---`
-        form.append('page_separator', PAGE_SEPARATOR_TEMPLATE);
-        if (parse.tier) form.append('parse_mode', V1_PARSE_MODE[parse.tier]);
-        if (parse.language) form.append('language', parse.language);
-        if (req.ocr) form.append('disable_ocr', 'false');
-        if (req.webhookUrl) form.append('webhook_url', req.webhookUrl);
-        if (req.webhookSecret) form.append('webhook_secret', req.webhookSecret);
-        for (const [k, v] of Object.entries(this.options.uploadFields ?? {})) form.append(k, v);
-        return request(this.url('/upload'), { method: 'POST', headers: this.authHeaders, body: form, signal });
-      },
+      (signal) =>
+        request(this.url('/upload'), {
+          method: 'POST',
+          headers: { ...this.authHeaders, 'content-type': form.contentType },
+          body: form.body,
+          signal,
+        }),
       (body) => {
         const id = body['id'];
         if (typeof id !== 'string' || !id) throw badShape('upload', 'no job id');
