@@ -6,6 +6,7 @@ import { OPENAI_EMBEDDING_LIMITS, OpenAiEmbedderOptions } from './embedder.confi
 import { EmbedOptions, EmbedResult, Embedder } from './embedder.interface';
 import { TokenRateBudget } from './token-rate-budget';
 import { countTokens } from './tokenizer';
+import { undiciFetch } from './undici-fetch';
 
 const SERVICE = 'embedder';
 
@@ -86,6 +87,7 @@ export class OpenAiEmbedder implements Embedder {
       baseURL: options.baseUrl ?? 'https://api.openai.com/v1',
       maxRetries: 0,
       timeout: this.timeoutMs,
+      fetch: undiciFetch,
     });
   }
 
