@@ -3,7 +3,7 @@
 // and GET /api/v2/jobs/:id (jobs of the caller), as JSON and a table. DESIGN.md target: upload
 // >= 1,000 req/s with p99 <= 50 ms.
 //
-//   node tools/bench/http-load.mjs [--connections 32] [--duration 15] [--rate 1000] [--json out.json]
+//   node tools/bench/http-load.mjs [--connections 32] [--duration 15] [--rate 1000] [--api-processes 2] [--json out.json]
 //                                  [--url http://api --jwt-secret S [--database-url postgres://...]]
 //
 // Without --url it starts its own stack (as bench.mjs: embedded PostgreSQL with durable defaults, the
@@ -13,6 +13,8 @@
 //                 the latency at the target load
 //   job-get-max   GET /api/v2/jobs/:id over jobs created beforehand, closed loop
 // autocannon runs in this process, on the same machine: its CPU is reported with the api's and PostgreSQL's.
+// With --api-processes N > 1 the api is a node:cluster primary and N processes (API_PROCESSES): its CPU and RSS
+// are theirs summed.
 import { createHash, randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -31,6 +33,8 @@ const USAGE = `usage: node tools/bench/http-load.mjs [options]
   --rate N          offered req/s of the upload-rate phase (default 1000; 0 = skip the phase)
   --rate-connections N  connections for the upload-rate phase (default 64)
   --jobs N          jobs created for the GET phase (default 500; 0 = skip the phase)
+  --api-processes N API_PROCESSES of the api this script starts (default 1): N > 1 runs N processes on its port
+                    (a node:cluster primary forks them); its CPU and RSS are then the primary's and theirs summed
   --log-level L     LOG_LEVEL of the apps when this script starts them (default info)
   --cpu-prof        write a V8 CPU profile of the api into the run's log dir
   --wait-quiet S    first wait up to S seconds for the machine to be < 25% busy (default 0)
@@ -50,6 +54,7 @@ try {
       rate: { type: 'string', default: '1000' },
       'rate-connections': { type: 'string', default: '64' },
       jobs: { type: 'string', default: '500' },
+      'api-processes': { type: 'string', default: '1' },
       'log-level': { type: 'string', default: 'info' },
       'cpu-prof': { type: 'boolean', default: false },
       'wait-quiet': { type: 'string', default: '0' },
@@ -70,11 +75,15 @@ if (args.help) {
   process.stdout.write(`${USAGE}\n`);
   process.exit(0);
 }
-for (const k of ['connections', 'duration', 'warmup', 'rate', 'rate-connections', 'jobs', 'wait-quiet']) {
+for (const k of ['connections', 'duration', 'warmup', 'rate', 'rate-connections', 'jobs', 'wait-quiet', 'api-processes']) {
   if (!/^\d+$/.test(args[k])) {
     process.stderr.write(`http-load: --${k} must be a whole number\n`);
     process.exit(2);
   }
+}
+if (Number(args['api-processes']) < 1 || (args.url && Number(args['api-processes']) !== 1)) {
+  process.stderr.write('http-load: --api-processes must be >= 1, and applies to the api this script starts (not with --url)\n');
+  process.exit(2);
 }
 const o = {
   connections: Number(args.connections),
@@ -83,6 +92,7 @@ const o = {
   rate: Number(args.rate),
   rateConnections: Number(args['rate-connections']),
   jobs: Number(args.jobs),
+  apiProcesses: Number(args['api-processes']),
   logLevel: args['log-level'],
   cpuProf: args['cpu-prof'],
   waitQuietS: Number(args['wait-quiet']),
@@ -108,6 +118,7 @@ if (args.url) {
     workers: 0,
     latencyMs: 0,
     parserConcurrency: 4,
+    apiProcesses: o.apiProcesses,
     logLevel: o.logLevel,
     cpuProf: o.cpuProf,
     logDir,
@@ -207,7 +218,8 @@ async function phase(name, opts) {
     await run({ ...opts, duration: o.warmup });
   }
   const db0 = await xids();
-  const procs = stack ? [{ name: 'api', pid: stack.api.pid }] : [];
+  // tree: a cluster's CPU and RSS are the primary's and its processes' summed
+  const procs = stack ? [{ name: 'api', pid: stack.api.pid, tree: stack.api.tree }] : [];
   const sampler = startSampler(procs, { postmaster: stack?.postmaster ?? null });
   log(`${name}: ${o.duration} s`);
   const res = await run({ ...opts, duration: o.duration });
@@ -298,6 +310,7 @@ const m = results.machine;
 const out = [
   `machine: ${m.cpu_model}, ${m.cores} cores, ${m.memory_mb} MiB, node ${m.node}, load ${m.loadavg_at_start.join(' ')}`,
 ];
+if (stack && o.apiProcesses > 1) out.push(`api: ${o.apiProcesses} processes (API_PROCESSES); its CPU is the primary's and theirs summed`);
 if (results.error) out.push(`ERROR: ${results.error}`);
 const rows = [
   [

@@ -1,5 +1,6 @@
+import { availableParallelism } from 'node:os';
 import { ConfigError, DatabaseConfig, DEV_STORAGE_SECRET, loadConfig, StorageConfig } from '@app/config';
-import { ApiConfig, assertProductionSafe } from './app.config';
+import { ApiConfig, assertProductionSafe, MAX_API_PROCESSES } from './app.config';
 
 const DB = 'postgres://u:p@db:5432/ingest';
 
@@ -51,6 +52,21 @@ describe('ApiConfig', () => {
     expect(loadConfig(ApiConfig, { DATABASE_URL: DB, DB_POOL_SIZE: '1' }).DB_POOL_SIZE).toBe(1);
     expect(problems({ DATABASE_URL: DB, DB_POOL_SIZE: '0' })).toEqual({ DB_POOL_SIZE: 'DB_POOL_SIZE must not be less than 1' });
     expect(problems({ DATABASE_URL: DB, DB_POOL_SIZE: '201' })).toEqual({ DB_POOL_SIZE: 'DB_POOL_SIZE must not be greater than 200' });
+  });
+
+  it('API_PROCESSES: 1 by default, a whole number 1..64, or auto (one a core)', () => {
+    expect(loadConfig(ApiConfig, { DATABASE_URL: DB }).API_PROCESSES).toBe(1);
+    expect(loadConfig(ApiConfig, { DATABASE_URL: DB, API_PROCESSES: '4' }).API_PROCESSES).toBe(4);
+    expect(loadConfig(ApiConfig, { DATABASE_URL: DB, API_PROCESSES: '' }).API_PROCESSES).toBe(1);
+    for (const auto of ['auto', ' AUTO ']) {
+      expect(loadConfig(ApiConfig, { DATABASE_URL: DB, API_PROCESSES: auto }).API_PROCESSES).toBe(Math.min(availableParallelism(), MAX_API_PROCESSES));
+    }
+    expect(MAX_API_PROCESSES).toBe(64);
+    const wrong = 'API_PROCESSES must be a whole number >= 1, or auto (one a core)';
+    expect(problems({ DATABASE_URL: DB, API_PROCESSES: '0' })).toEqual({ API_PROCESSES: 'API_PROCESSES must not be less than 1' });
+    expect(problems({ DATABASE_URL: DB, API_PROCESSES: '65' })).toEqual({ API_PROCESSES: 'API_PROCESSES must not be greater than 64' });
+    expect(problems({ DATABASE_URL: DB, API_PROCESSES: '1.5' })).toEqual({ API_PROCESSES: wrong });
+    expect(problems({ DATABASE_URL: DB, API_PROCESSES: 'two' })).toEqual({ API_PROCESSES: expect.stringContaining(wrong) });
   });
 
   it('refuses the development storage secret (declared in StorageConfig) in production', () => {

@@ -1,5 +1,10 @@
+import { availableParallelism } from 'node:os';
+import { Transform } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, IsUrl, Length, Max, Min, MinLength } from 'class-validator';
 import { DEV_STORAGE_SECRET, EnvBoolean, StorageConfig } from '@app/config';
+
+/** Largest API_PROCESSES (each process holds its own DB_POOL_SIZE connections). */
+export const MAX_API_PROCESSES = 64;
 
 export const DEV_JWT_SECRET = 'dev-secret-change-me-0123456789abcdef';
 export { DEV_STORAGE_SECRET }; // declared with STORAGE_SIGNING_SECRET in StorageConfig
@@ -20,6 +25,21 @@ export class ApiConfig extends StorageConfig {
 
   @IsString()
   API_HOST: string = '0.0.0.0';
+
+  /**
+   * Processes serving API_HOST:API_PORT. 1: this process serves (no cluster). More: this process is a node:cluster
+   * primary that forks them and restarts any that dies; `GET /metrics` reports their sum. `auto`: one a core
+   * (os.availableParallelism(), at most {@link MAX_API_PROCESSES}).
+   */
+  @Transform(({ obj, key, value }: { obj: Record<string, unknown>; key: string; value: unknown }) => {
+    // the raw string: implicit conversion has already made `auto` NaN
+    const raw = obj[key];
+    return typeof raw === 'string' && raw.trim().toLowerCase() === 'auto' ? Math.min(availableParallelism(), MAX_API_PROCESSES) : value;
+  })
+  @IsInt({ message: 'API_PROCESSES must be a whole number >= 1, or auto (one a core)' })
+  @Min(1)
+  @Max(MAX_API_PROCESSES)
+  API_PROCESSES: number = 1;
 
   // the database's other settings: DatabaseConfig (this app's pool has its own default and range)
   @IsInt()

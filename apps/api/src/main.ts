@@ -1,10 +1,8 @@
 import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
+import cluster from 'node:cluster';
 import { loadConfigOrExit } from '@app/config';
-import { closeOnSignals } from '@app/http';
-import { migrateDatabase } from '@app/database';
 import { ApiConfig, assertProductionSafe } from './app.config';
-import { createApiApp } from './app.factory';
+import { runClusterPrimary } from './cluster/cluster-primary';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit(ApiConfig, process.env, 'api');
@@ -17,15 +15,17 @@ async function main(): Promise<void> {
 
   // `node main.js migrate`: apply pending migrations and exit (used by npm start and deployments).
   if (process.argv[2] === 'migrate') {
-    const ran = await migrateDatabase({ url: config.DATABASE_URL, embeddingDimensions: config.EMBEDDING_DIMENSIONS });
-    process.stdout.write(ran.length ? `applied migrations: ${ran.join(', ')}\n` : 'database is up to date\n');
+    await (await import('./serve')).migrate(config);
     return;
   }
 
-  const app = await createApiApp(config);
-  closeOnSignals(app);
-  await app.listen(config.API_PORT, config.API_HOST);
-  Logger.log(`api listening on ${config.API_HOST}:${config.API_PORT}`, 'Bootstrap');
+  // API_PROCESSES > 1: this process forks and supervises them (each runs this file again, as a cluster worker).
+  const clustered = config.API_PROCESSES > 1;
+  if (clustered && cluster.isPrimary) {
+    runClusterPrimary(config);
+    return;
+  }
+  await (await import('./serve')).serve(config, clustered);
 }
 
 main().catch((e: unknown) => {

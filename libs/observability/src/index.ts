@@ -13,6 +13,7 @@ export * from './lib/metrics/metrics.service';
 export { HttpMetricsMiddleware, routeTemplateOf } from './lib/metrics/http-metrics.middleware';
 export { createMetricsController } from './lib/metrics/metrics.controller';
 export * from './lib/metrics/metrics.module';
+export * from './lib/metrics/cluster-metrics';
 
 // Health
 export * from './lib/health/with-timeout';

@@ -64,6 +64,37 @@ export function childrenOf(pid) {
   return out;
 }
 
+/** Descendants of a process (children, theirs, ...; pids), from one pass over /proc. */
+export function descendantsOf(pid) {
+  const kids = new Map();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    const f = statFields(d);
+    if (!f) continue;
+    const parent = Number(f[1]);
+    if (!kids.has(parent)) kids.set(parent, []);
+    kids.get(parent).push(Number(d));
+  }
+  const out = [];
+  const todo = [...(kids.get(pid) ?? [])];
+  while (todo.length) {
+    const c = todo.pop();
+    out.push(c);
+    todo.push(...(kids.get(c) ?? []));
+  }
+  return out;
+}
+
+/**
+ * CPU seconds of a process tree (a cluster primary and its processes): each live member's own and its reaped
+ * children's (a process that exited during a window is counted in its parent's), or null when `pid` is gone.
+ */
+export function treeCpuSeconds(pid) {
+  const own = cpuSeconds(pid, true);
+  if (own === null) return null;
+  return descendantsOf(pid).reduce((a, c) => a + (cpuSeconds(c, true) ?? 0), own);
+}
+
 /** CPU seconds of a PostgreSQL server: the postmaster, its reaped backends and its live ones. */
 export function postgresCpuSeconds(postmasterPid) {
   let total = cpuSeconds(postmasterPid, true) ?? 0;
@@ -88,13 +119,26 @@ export function machineCpu() {
 /**
  * Samples, every `intervalMs`, the RSS of the given processes; and at start/stop their CPU seconds,
  * PostgreSQL's, this process's and the whole machine's, so CPU shares over the window can be reported.
- * @param {{name: string, pid: number}[]} procs
+ * A process with `tree: true` (the api with API_PROCESSES > 1) counts with its descendants: CPU and RSS summed.
+ * @param {{name: string, pid: number, tree?: boolean}[]} procs
  * @param {{postmaster?: number|null, intervalMs?: number}} o
  */
 export function startSampler(procs, o = {}) {
   const rss = new Map(procs.map((p) => [p.name, []]));
+  // a tree's members, found again every 5th sample (a scan of /proc costs a few ms)
+  const members = new Map();
+  let ticks = 0;
+  const membersOf = (p) => {
+    if (!members.has(p.name) || ticks % 5 === 0) members.set(p.name, [p.pid, ...descendantsOf(p.pid)]);
+    return members.get(p.name);
+  };
+  const rssOf = (p) => {
+    if (!p.tree) return rssMiB(p.pid);
+    const own = rssMiB(p.pid);
+    return own === null ? null : membersOf(p).slice(1).reduce((a, c) => a + (rssMiB(c) ?? 0), own);
+  };
   const cpuAt = () => ({
-    procs: Object.fromEntries(procs.map((p) => [p.name, cpuSeconds(p.pid) ?? 0])),
+    procs: Object.fromEntries(procs.map((p) => [p.name, (p.tree ? treeCpuSeconds(p.pid) : cpuSeconds(p.pid)) ?? 0])),
     postgres: o.postmaster ? postgresCpuSeconds(o.postmaster) : null,
     self: process.cpuUsage(),
     machine: machineCpu(),
@@ -103,9 +147,10 @@ export function startSampler(procs, o = {}) {
   const start = cpuAt();
   const timer = setInterval(() => {
     for (const p of procs) {
-      const v = rssMiB(p.pid);
+      const v = rssOf(p);
       if (v !== null) rss.get(p.name).push(v);
     }
+    ticks++;
   }, o.intervalMs ?? 200);
   timer.unref();
   return {

@@ -56,9 +56,18 @@ async function waitReady(url, child, timeoutMs = 60_000) {
   throw new Error(`${url} not ready after ${timeoutMs} ms`);
 }
 
+async function waitFor(cond, child, what, timeoutMs = 60_000) {
+  const until = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (child.exitCode !== null) throw new Error(`${what}: process exited with ${child.exitCode} (see its log)`);
+    if (Date.now() > until) throw new Error(`${what}: not after ${timeoutMs} ms`);
+    await sleep(100);
+  }
+}
+
 /**
  * @param {{workers: number, latencyMs: number, concurrency?: number, claimBatch?: number, prefetch?: number, pollIntervalMs?: number,
- *   workerPool?: number, apiPool?: number, parserConcurrency: number, logLevel: string, logDir: string, sourceMaps?: boolean (default false, as shipped), cpuProf?: boolean, pgStatements?: boolean, deferWorkers?: boolean,
+ *   workerPool?: number, apiPool?: number, apiProcesses?: number (API_PROCESSES, default 1), parserConcurrency: number, logLevel: string, logDir: string, sourceMaps?: boolean (default false, as shipped), cpuProf?: boolean, pgStatements?: boolean, deferWorkers?: boolean,
  *   log: (m: string) => void}} o
  */
 export async function startStack(o) {
@@ -140,6 +149,7 @@ export async function startStack(o) {
   });
   if (m.status !== 0) throw new Error(`migration failed: ${m.stderr || m.stdout}`);
 
+  const apiProcesses = o.apiProcesses ?? 1;
   const launch = async (name, app, env, portVar, fixedPort) => {
     const port = fixedPort ?? (await freePort());
     const out = createWriteStream(join(o.logDir, `${name}.log`));
@@ -148,12 +158,16 @@ export async function startStack(o) {
     const nodeArgs = appNodeFlagsAt(appRoot, app);
     if (o.sourceMaps) nodeArgs.unshift('--enable-source-maps');
     if (app === 'worker' && o.workerNodeArgs?.length) nodeArgs.push(...o.workerNodeArgs);
-    // --cpu-prof: a V8 CPU profile of every app (mocks included), written on exit (summarize with profile-summary.mjs)
+    // several api processes: a cluster primary and its processes (they inherit its node flags)
+    const cluster = app === 'api' && apiProcesses > 1;
+    // --cpu-prof: a V8 CPU profile of every app (mocks included), written on exit (summarize with profile-summary.mjs);
+    // a cluster's processes each write one, named by node (CPU.<date>.<time>.<pid>...) in profiles/api
     if (o.cpuProf)
       nodeArgs.push(
         '--cpu-prof',
-        `--cpu-prof-dir=${join(o.logDir, 'profiles')}`,
-        `--cpu-prof-name=${name}.cpuprofile`,
+        ...(cluster
+          ? [`--cpu-prof-dir=${join(o.logDir, 'profiles', name)}`]
+          : [`--cpu-prof-dir=${join(o.logDir, 'profiles')}`, `--cpu-prof-name=${name}.cpuprofile`]),
       );
     const child = spawn(process.execPath, [...nodeArgs, join(appRoot, 'dist/apps', app, 'main.js')], {
       cwd: appRoot,
@@ -162,10 +176,27 @@ export async function startStack(o) {
     });
     child.stdout.pipe(out);
     child.stderr.pipe(out);
+    // the primary's line once every process listens (apps/api/src/cluster/cluster-primary.ts); /health/ready
+    // answers as soon as the first one does
+    let allListening = !cluster;
+    if (cluster) {
+      const line = `"msg":"all ${apiProcesses} api processes listening on `;
+      let tail = '';
+      child.stdout.on('data', (d) => {
+        if (allListening) return;
+        tail = (tail + d).slice(-8192);
+        allListening = tail.includes(line);
+      });
+    }
     const url = `http://127.0.0.1:${port}`;
-    const p = { name, app, child, pid: child.pid, port, url };
+    // `tree`: CPU and RSS are the primary's and its processes' (tools/bench/lib/machine.mjs)
+    const p = { name, app, child, pid: child.pid, port, url, tree: cluster };
     procs.push(p);
     await waitReady(`${url}/health/ready`, child);
+    if (cluster) {
+      if (['info', 'debug', 'trace'].includes(o.logLevel)) await waitFor(() => allListening, child, `${name}: all ${apiProcesses} processes listening`);
+      else log(`${name}: log level ${o.logLevel} hides the line that says every process listens: not waiting for it`);
+    }
     return p;
   };
 
@@ -198,6 +229,7 @@ export async function startStack(o) {
       UPLOAD_RATE_LIMIT: '1000000000',
       OPENAI_BASE_URL: `${embedder.url}/v1`,
       ...(o.apiPool ? { DB_POOL_SIZE: String(o.apiPool) } : {}),
+      ...(apiProcesses > 1 ? { API_PROCESSES: String(apiProcesses) } : {}),
     },
     'API_PORT',
     apiPort,

@@ -59,6 +59,7 @@ export class MetricsService {
   private readonly seenJobLabels = new Map<string, { stage: string; state: string }>();
   private readonly breakerSources = new Set<BreakerSource>();
   private readonly collectTimeoutMs: number;
+  private scrapeSource: (() => Promise<string>) | null = null;
 
   readonly httpRequestDuration: Histogram<'method' | 'route' | 'status_code'>;
   private readonly jobs: Gauge<'stage' | 'state'>;
@@ -94,6 +95,8 @@ export class MetricsService {
       help: 'Upload jobs not yet done (the backlog, jobs in hand or waiting, dead letters) by stage and state, queried on scrape',
       labelNames: ['stage', 'state'] as const,
       registers,
+      // the same database counts in every process of a cluster: not summed
+      aggregator: 'max',
       collect: () => (this.jobsCollect = this.collectJobCounts()),
     });
     // registered after ingest_jobs: a scrape starts collectors in registration order, so this one
@@ -135,6 +138,8 @@ export class MetricsService {
       help: 'Circuit breaker state per outside service: 0 closed, 1 half_open, 2 open, 3 isolated',
       labelNames: ['service'] as const,
       registers,
+      // over a cluster's processes: the worst state
+      aggregator: 'max',
       collect: () => this.collectBreakerStates(),
     });
     this.breakerTransitions = new Counter({
@@ -170,9 +175,17 @@ export class MetricsService {
     });
   }
 
-  /** The exposition text (`contentType` is its media type). */
+  /** The exposition text (`contentType` is its media type): the registry's, or the scrape source's when one is set. */
   scrape(): Promise<string> {
-    return this.registry.metrics();
+    return this.scrapeSource ? this.scrapeSource() : this.registry.metrics();
+  }
+
+  /**
+   * Scrapes answer with `source()` instead of this registry (a node:cluster worker: the sum over all processes,
+   * see `useClusterMetrics`); null: the registry again.
+   */
+  setScrapeSource(source: (() => Promise<string>) | null): void {
+    this.scrapeSource = source;
   }
 
   observeHttp(method: string, route: string, statusCode: number, seconds: number): void {
