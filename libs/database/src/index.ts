@@ -6,4 +6,5 @@ export * from './lib/database.module';
 export { buildMigrations } from './lib/migrations';
 export type { MigrationOptions } from './lib/migrations';
 export * from './lib/prepared-query';
+export * from './lib/float4-array';
 export * from './lib/async-commit';

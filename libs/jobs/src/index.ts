@@ -6,7 +6,7 @@ export * from './lib/parser-webhook.service';
 export * from './lib/documents.service';
 export * from './lib/documents.module';
 export type { DocumentWrites, TransitionOptions, TransitionStep } from './lib/store/transition-planner';
-export type { ChunkRow, StageWrite, StageWriteReport } from './lib/store/stage-writes';
+export type { ChunkRow, ChunkVectors, StageWrite, StageWriteReport } from './lib/store/stage-writes';
 export * from './lib/store/job-transitions.service';
 export * from './lib/store/job-store.service';
 export * from './lib/store/claim.service';

@@ -149,20 +149,21 @@ export class EmbeddingModelsService {
 
   /**
    * Embeds `items` with this model in micro-batches within the provider's limits (inputs and tokens a request;
-   * the embedder's token-rate budget paces them), yielding each batch with its vectors as it comes back.
+   * the embedder's token-rate budget paces them), yielding each batch with its vectors as it comes back (`last`: no
+   * batch follows).
    */
   async *embedBatches<T extends PlanItem>(
     m: Pick<EmbeddingModel, 'model' | 'dimensions'>,
     items: readonly T[],
     signal: AbortSignal,
-  ): AsyncGenerator<{ batch: T[]; result: EmbedResult }> {
+  ): AsyncGenerator<{ batch: T[]; result: EmbedResult; last: boolean }> {
     const embedder = this.embedderFor(m);
     const batches = planBatches(items, {
       maxInputs: embedder.maxInputs,
       maxTokensPerRequest: embedder.maxTokensPerRequest,
       maxTokensPerInput: embedder.maxInputTokens,
     });
-    for (const batch of batches) {
+    for (const [i, batch] of batches.entries()) {
       signal.throwIfAborted();
       const tokens = batch.reduce((n, c) => n + c.tokens, 0);
       const result = await this.embed(
@@ -170,7 +171,7 @@ export class EmbeddingModelsService {
         batch.map((c) => c.text),
         { signal, tokens },
       );
-      yield { batch, result };
+      yield { batch, result, last: i === batches.length - 1 };
     }
   }
 

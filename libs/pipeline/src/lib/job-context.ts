@@ -1,5 +1,5 @@
 import type { DocumentEntity, JobProgress, UploadJobEntity } from '@app/database';
-import type { DocumentWrites, StageWrite, StageWriteReport } from '@app/jobs';
+import type { DocumentWrites, StageWrite, StageWriteReport, VectorBatch } from '@app/jobs';
 import type { Stage } from '@app/state-machine';
 
 /**
@@ -18,6 +18,13 @@ export interface ClaimScratch {
    * buffer that held none before (so none has a vector yet): embedding need not read them back.
    */
   chunks?: readonly BufferedChunk[];
+  /**
+   * Embedding's last batch of vectors, not written into the vector buffer: finalize's statement, which commits
+   * embedding's transition, writes them (so they still commit with the statement that follows their return). Until
+   * then only this claim has them: if embedding's transition is to be committed without that statement, the runner
+   * has the embed handler write them first (`writeHandedOver`).
+   */
+  vectors?: VectorBatch;
 }
 
 /** A chunk in the buffer, as embedding needs it. */
@@ -78,6 +85,12 @@ export interface StageHandler {
    */
   readonly commitsWithNext?: boolean;
   run(ctx: JobContext): Promise<StageResult>;
+  /**
+   * For a `commitsWithNext` stage that leaves writes in the scratch for the next stage's statement: writes them on
+   * their own. The runner calls it before this stage's transition is committed in any other statement (on its own,
+   * or with the next stage's failure or release); if it throws, that transition is not committed.
+   */
+  writeHandedOver?(ctx: JobContext): Promise<void>;
   /** Called once the stage's transition with its `write` committed, with what the store reported of the write. */
   committed?(ctx: JobContext, result: AdvanceResult, report: StageWriteReport): void;
 }

@@ -27,6 +27,9 @@ interface DeferredStep {
   readonly result: AdvanceResult;
   /** performance.now() when its work was done (its events are dated then). */
   readonly doneAt: number;
+  /** Its handler, and the context it ran with (for `writeHandedOver`). */
+  readonly handler: StageHandler;
+  readonly ctx: JobContext;
 }
 
 export type RunOutcome = 'waiting' | 'done' | 'retryable' | 'deadletter' | 'released' | 'lost' | 'stale';
@@ -37,8 +40,9 @@ export type RunOutcome = 'waiting' | 'done' | 'retryable' | 'deadletter' | 'rele
  * handler, and applies the transition with the handler's writes (document columns, and writes of its own as
  * parts of the same statement): one statement a transition, no explicit transaction. Pass-through stages are
  * applied in the same statement as the transition that reached them. The transition of a stage whose handler `commitsWithNext` waits and
- * goes in the next stage's statement (one commit for both; each keeps its own event, dated when it was done).
- * Failures are classified and become `retryable` with backoff or `deadletter` with the reason.
+ * goes in the next stage's statement (one commit for both; each keeps its own event, dated when it was done); what
+ * it handed over for that statement to write (`writeHandedOver`) is written on its own before its transition goes in
+ * any other. Failures are classified and become `retryable` with backoff or `deadletter` with the reason.
  */
 @Injectable()
 export class StageRunner {
@@ -108,7 +112,7 @@ export class StageRunner {
       const deferrable = handler.commitsWithNext && landed?.state === 'working' && this.handlers.has(landed.stage);
       if (deferrable && result.type === 'advance' && !result.write && !result.parserJobId) {
         // Its transition goes with the next stage's: the next handler runs on the job as that transition leaves it.
-        deferred = [...deferred, { events, result, doneAt: performance.now() }];
+        deferred = [...deferred, { events, result, doneAt: performance.now(), handler, ctx }];
         ctx = { ...ctx, job: movedOn(job, landed, result), document: documentAfter(ctx.document, result) };
         continue;
       }
@@ -116,6 +120,8 @@ export class StageRunner {
       let next: UploadJobEntity;
       try {
         const current = ctx;
+        // committed on its own: what it handed over to the next stage's statement goes in first
+        if (result.type === 'advance') await handler.writeHandedOver?.(current);
         const outcome = await this.commit(held(), job.stage, events, result, (report) => {
           if (result.type === 'advance') handler.committed?.(current, result, report);
         });
@@ -251,8 +257,18 @@ export class StageRunner {
     }
   }
 
+  /**
+   * Before the deferred steps' transitions are committed without the statement their hand-overs were meant for (a
+   * failure or a release): their hand-overs written on their own. If that fails, the error goes up and nothing is
+   * committed: the job stays at the deferred stage until its lease runs out, and is done again.
+   */
+  private async writeHandedOver(held: Held): Promise<void> {
+    for (const d of held.deferred) await d.handler.writeHandedOver?.(d.ctx);
+  }
+
   /** Gives the job back at `stage` (shutdown), with the transitions of the stages done before it. */
   private async release(held: Held, stage: Stage): Promise<RunOutcome> {
+    await this.writeHandedOver(held);
     const { applied: steps } = await this.applyHeld(held, [{ type: 'release' }], { reason: 'shutdown' }, {
       // a parse job goes back to waiting for its webhook: poll soon in case it came meanwhile
       nextAttemptAt: stage === 'parsing' ? new Date(Date.now() + this.opts.parserPollIntervalMs) : undefined,
@@ -268,6 +284,7 @@ export class StageRunner {
       this.logger.log(`job ${job.jobId} at ${job.stage}: the document was deleted; stopping`);
       return 'stale';
     }
+    await this.writeHandedOver(held);
     const err: ClassifiedError = e instanceof TransientError || e instanceof PermanentError ? e : classifyError(e);
     const decision = decideFailure(err.kind, job.retryCount, this.opts.retryPolicy, {
       retryAfterMs: err instanceof TransientError ? err.retryAfterMs : undefined,

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { prepared, runPrepared } from '@app/database';
-import type { ChunkRow } from './stage-writes';
+import { float4Array, float4Slice, prepared, runPrepared } from '@app/database';
+import type { ChunkRow, ChunkVectors } from './stage-writes';
 import { CHUNK_COLUMNS, chunkParams, chunkRowsSql } from './stage-writes.sql';
 
 /** A chunk in the buffer, as embedding needs it, and whether it has the model's vector already. */
@@ -14,15 +14,11 @@ export interface BufferedChunkRow {
 }
 
 /** One micro-batch's vectors, with the job's progress. */
-export interface VectorBatch {
+export interface VectorBatch extends ChunkVectors {
   jobId: string;
   /** The worker holding the job: the progress is written only while it does. */
   workerId: string;
   documentId: string;
-  model: string;
-  version: number;
-  chunkIds: readonly string[];
-  vectors: readonly (readonly number[])[];
   /** Progress after this batch. */
   chunksEmbedded: number;
   chunksTotal: number;
@@ -39,11 +35,11 @@ const BUFFERED_CHUNKS = prepared(`SELECT b.chunk_id AS id, b.text, b.token_count
            WHERE b.document_id = $1
            ORDER BY b.ord`);
 
-// vectors go in as text ('1,2,3') and are split in SQL: cheaper to bind than a real[] of real[]
+// the vectors go in as one binary real[] (float4Array), sliced per chunk: no text to print or parse
 const INSERT_VECTORS = prepared(`WITH ins AS (
              INSERT INTO upload_pipeline.document_vector_buffer (chunk_id, embed_model, embed_version, document_id, embedding)
-             SELECT id, $2, $3, $4, string_to_array(vec, ',')::real[]
-             FROM unnest($1::uuid[], $5::text[]) AS t(id, vec)
+             SELECT t.id, $2, $3, $4, ${float4Slice('$5', 't.n', '$10')}
+             FROM unnest($1::uuid[]) WITH ORDINALITY AS t (id, n)
              ON CONFLICT DO NOTHING
            )
            UPDATE upload_pipeline.upload_jobs
@@ -94,16 +90,18 @@ export class JobStore {
 
   /** One batch's vectors into the vector buffer and the job's progress, in one statement (committed as it returns). */
   async bufferVectors(b: VectorBatch): Promise<void> {
+    if (b.vectors.length !== b.chunkIds.length) throw new Error(`bufferVectors: ${b.vectors.length} vectors for ${b.chunkIds.length} chunks`);
     await runPrepared(this.ds, INSERT_VECTORS, [
       b.chunkIds,
       b.model,
       b.version,
       b.documentId,
-      b.vectors.map((v) => v.join(',')),
+      float4Array(b.vectors),
       b.chunksEmbedded,
       b.chunksTotal,
       b.jobId,
       b.workerId,
+      b.vectors[0]?.length ?? 0,
     ]);
   }
 }

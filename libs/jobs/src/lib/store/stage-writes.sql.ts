@@ -1,4 +1,5 @@
-import type { ChunkRow, StageWrite } from './stage-writes';
+import { float4Array, float4Slice } from '@app/database';
+import type { ChunkRow, ChunkVectors, StageWrite } from './stage-writes';
 
 /** Binds a value as the statement's next parameter and returns its placeholder (`$n`). */
 export type BindParam = (value: unknown) => string;
@@ -63,16 +64,39 @@ function bufferChunksSql(documentId: string, rows: readonly ChunkRow[]): WriteSq
  * the job's compare-and-set requires it to be 0, and the moves run only when the job's update did (a buffered chunk
  * whose vector belongs to a model no longer registered, e.g. of a cancelled build, counts as missing). All parts read
  * one snapshot: the INSERT reads the buffer rows the DELETEs remove, and chunk_count is what was already stored plus
- * what the INSERT added.
+ * what the INSERT added. `inline` vectors (not buffered) count and move as the buffer's do; they are sent as one
+ * binary real[] (float4Array) and sliced per chunk.
  */
-function finalizeSql(documentId: string, userId: string, cast: string): WriteSql {
+function finalizeSql(documentId: string, userId: string, cast: string, inline: ChunkVectors | undefined): WriteSql {
+  if (inline && inline.vectors.length !== inline.chunkIds.length)
+    throw new Error(`finalize: ${inline.vectors.length} vectors for ${inline.chunkIds.length} chunks`);
+  // the chunk's vectors of a registered model: the buffer's, and the inline one when the chunk is among them
+  const vectorOf = (p: BindParam) => {
+    const registered = `JOIN upload_pipeline.embedding_models e ON e.embed_model = v.embed_model AND e.embed_version = v.embed_version`;
+    if (!inline) return `SELECT 1 FROM upload_pipeline.document_vector_buffer v
+              ${registered}
+              WHERE v.chunk_id = b.chunk_id`;
+    return `SELECT 1 FROM (
+                SELECT v.embed_model, v.embed_version FROM upload_pipeline.document_vector_buffer v WHERE v.chunk_id = b.chunk_id
+                UNION ALL
+                SELECT ${p(inline.model)}::text, ${p(inline.version)}::int WHERE b.chunk_id = ANY (${p(inline.chunkIds)}::uuid[])
+              ) v
+              ${registered}`;
+  };
+  // the vectors to move: the buffer's rows, and the inline ones
+  const vectorRows = (p: BindParam) => {
+    if (!inline) return `upload_pipeline.document_vector_buffer`;
+    const dims = p(inline.vectors[0]?.length ?? 0);
+    return `(SELECT chunk_id, embed_model, embed_version, embedding FROM upload_pipeline.document_vector_buffer
+                  UNION ALL
+                  SELECT t.id, ${p(inline.model)}::text, ${p(inline.version)}::int, ${float4Slice(p(float4Array(inline.vectors)), 't.n', dims)}
+                  FROM unnest(${p(inline.chunkIds)}::uuid[]) WITH ORDINALITY AS t (id, n))`;
+  };
   return {
     before: (p) => `m AS (
             SELECT count(*)::int AS missing FROM upload_pipeline.document_chunk_buffer b
             WHERE b.document_id = ${p(documentId)}::uuid AND NOT EXISTS (
-              SELECT 1 FROM upload_pipeline.document_vector_buffer v
-              JOIN upload_pipeline.embedding_models e ON e.embed_model = v.embed_model AND e.embed_version = v.embed_version
-              WHERE v.chunk_id = b.chunk_id)
+              ${vectorOf(p)})
           )`,
     requires: `(SELECT missing FROM m) = 0`,
     after: (p) => {
@@ -84,7 +108,7 @@ function finalizeSql(documentId: string, userId: string, cast: string): WriteSql
             SELECT b.chunk_id, b.document_id, ${p(userId)}::uuid, b.chunker, b.chunker_version, b.ord, b.text, b.chunk_sha,
                    b.token_count, v.embed_model, v.embed_version, v.embedding${cast}, b.meta
             FROM upload_pipeline.document_chunk_buffer b
-            JOIN upload_pipeline.document_vector_buffer v ON v.chunk_id = b.chunk_id
+            JOIN ${vectorRows(p)} v ON v.chunk_id = b.chunk_id
             JOIN upload_pipeline.embedding_models e ON e.embed_model = v.embed_model AND e.embed_version = v.embed_version
             WHERE b.document_id = ${doc}::uuid AND EXISTS (SELECT 1 FROM upd)
             ON CONFLICT DO NOTHING
@@ -110,6 +134,6 @@ export function writeSql(w: StageWrite): WriteSql {
     case 'buffer_chunks':
       return bufferChunksSql(w.documentId, w.rows);
     case 'finalize':
-      return finalizeSql(w.documentId, w.userId, w.vectorStorage === 'pgvector' ? '::vector' : '');
+      return finalizeSql(w.documentId, w.userId, w.vectorStorage === 'pgvector' ? '::vector' : '', w.vectors?.chunkIds.length ? w.vectors : undefined);
   }
 }

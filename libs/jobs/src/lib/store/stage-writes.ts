@@ -23,6 +23,14 @@ export interface BufferChunksWrite {
   complete: boolean;
 }
 
+/** One model's vectors of some of the document's buffered chunks: `vectors[i]` is chunk `chunkIds[i]`'s. */
+export interface ChunkVectors {
+  model: string;
+  version: number;
+  chunkIds: readonly string[];
+  vectors: readonly (readonly number[])[];
+}
+
 /**
  * The document's buffered chunks and their vectors (one row per registered model) moved into document_chunks, both
  * buffers emptied and the document's chunk_count set, in the final transition's statement. The transition requires
@@ -35,6 +43,11 @@ export interface FinalizeWrite {
   userId: string;
   /** How the schema stores vectors (the migration chose it): the buffer's real[] goes into that column. */
   vectorStorage: EmbeddingStorage;
+  /**
+   * Vectors not in the vector buffer (embedding's last batch, in the same claim): moved and counted as if they were.
+   * They are written only if the transition applies; otherwise the caller still has them to write.
+   */
+  vectors?: ChunkVectors;
 }
 
 /** A write that a stage asks to go in its transition's statement (one round trip, atomic with the transition). */

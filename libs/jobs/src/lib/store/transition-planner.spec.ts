@@ -132,5 +132,19 @@ describe('renderTransition', () => {
     expect(fin.text).toContain('AND ((SELECT missing FROM m) = 0)');
     expect(fin.text).toContain('v.embedding::vector');
     expect(fin.text).toContain('chunk_count = (SELECT count(*)');
+    // vectors handed over (not buffered): a statement of its own shape, the vectors in one binary parameter, the cast
+    // applying to them as to the buffer's
+    const finalizing = planned(JOB, { stage: 'embeddings_stored', state: 'working' }, [advance], { workerId: 'w', leaseMs: 1 });
+    const finalize = { kind: 'finalize', documentId: JOB, userId: JOB, vectorStorage: 'pgvector' } as const;
+    const vectors = { model: 'm', version: 1, chunkIds: [JOB, JOB], vectors: [[1, 2], [3, 4]] };
+    const inline = renderTransition(finalizing, writeSql({ ...finalize, vectors }));
+    expect(inline.text).not.toBe(fin.text);
+    expect(inline.text).toContain('v.embedding::vector');
+    expect(inline.params.filter((v) => Buffer.isBuffer(v))).toHaveLength(1);
+    expect((inline.text.match(/\$\d+/g) ?? []).map((m) => Number(m.slice(1))).sort((a, b) => b - a)[0]).toBe(inline.params.length);
+    // none handed over: the statement without them
+    const none = renderTransition(finalizing, writeSql({ ...finalize, vectors: { ...vectors, chunkIds: [], vectors: [] } }));
+    expect(none.text).toBe(fin.text);
+    expect(() => writeSql({ ...finalize, vectors: { ...vectors, vectors: [[1, 2]] } })).toThrow('1 vectors for 2 chunks');
   });
 });

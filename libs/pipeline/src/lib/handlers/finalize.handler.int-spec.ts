@@ -5,7 +5,7 @@ import type { Embedder } from '@app/embedder-client';
 import { EmbeddingModelsService } from '@app/embeddings';
 import { AppliedTransition, JobTransitionsService, UploadsService } from '@app/jobs';
 import { createTestDatabase, registerEmbeddingModel, TestDatabase } from '@app/testing';
-import type { JobContext } from '../job-context';
+import type { ClaimScratch, JobContext } from '../job-context';
 import { newQueuedJob } from '../pipeline.test-fixtures';
 import { FinalizeHandler } from './finalize.handler';
 
@@ -51,13 +51,30 @@ describe('FinalizeHandler (real PostgreSQL)', () => {
       [jobId, WORKER],
     );
   /** The stage's result applied as the runner applies it: the final transition, with the stage's writes. */
-  const finalize = async (workerId = WORKER): Promise<AppliedTransition[] | null> => {
-    const result = await handler.run({ document } as JobContext);
+  const finalize = async (workerId = WORKER, scratch: ClaimScratch = {}): Promise<AppliedTransition[] | null> => {
+    const result = await handler.run({ document, scratch } as JobContext);
     if (result.type !== 'advance' || !result.write) throw new Error('finalize must write with the transition');
     return transitions.applySteps(jobId, { stage: 'embeddings_stored', state: 'working' }, [{ type: 'advance', chain: true }], {
       workerId,
       write: result.write,
     });
+  };
+
+  /** A new job whose document has `chunkIds` in its chunk buffer, at embeddings_stored in this worker's hands. */
+  const newDocument = async (chunkIds: readonly string[]) => {
+    jobId = await newQueuedJob(new UploadsService(ds), transitions);
+    document = (await ds.getRepository(DocumentEntity).findOneByOrFail({
+      documentId: ((await ds.query(`SELECT document_id FROM upload_pipeline.upload_jobs WHERE job_id = $1`, [jobId])) as { document_id: string }[])[0]
+        .document_id,
+    })) as DocumentEntity;
+    for (const [ord, id] of chunkIds.entries()) {
+      await ds.query(
+        `INSERT INTO upload_pipeline.document_chunk_buffer (chunk_id, document_id, chunker, chunker_version, ord, text, chunk_sha, token_count)
+         VALUES ($1, $2, 'md-token', 1, $3, $4, $5, 2)`,
+        [id, document.documentId, ord, `chunk ${ord}`, String(ord).repeat(64)],
+      );
+    }
+    await atFinalize();
   };
 
   beforeAll(async () => {
@@ -69,19 +86,7 @@ describe('FinalizeHandler (real PostgreSQL)', () => {
     const models = new EmbeddingModelsService(ds, {} as Embedder, { configured: { model: 'a', version: 1, dimensions: 3 }, inUseCacheMs: 0 });
     handler = new FinalizeHandler(models);
     transitions = new JobTransitionsService(ds);
-    jobId = await newQueuedJob(new UploadsService(ds), transitions);
-    document = (await ds.getRepository(DocumentEntity).findOneByOrFail({
-      documentId: ((await ds.query(`SELECT document_id FROM upload_pipeline.upload_jobs WHERE job_id = $1`, [jobId])) as { document_id: string }[])[0]
-        .document_id,
-    })) as DocumentEntity;
-    for (const [ord, id] of C.entries()) {
-      await ds.query(
-        `INSERT INTO upload_pipeline.document_chunk_buffer (chunk_id, document_id, chunker, chunker_version, ord, text, chunk_sha, token_count)
-         VALUES ($1, $2, 'md-token', 1, $3, $4, $5, 2)`,
-        [id, document.documentId, ord, `chunk ${ord}`, String(ord).repeat(64)],
-      );
-    }
-    await atFinalize();
+    await newDocument(C);
   });
   afterAll(async () => {
     await ds?.destroy();
@@ -128,5 +133,66 @@ describe('FinalizeHandler (real PostgreSQL)', () => {
     await atFinalize();
     expect(await finalize()).not.toBeNull();
     expect(await state()).toEqual({ chunkBuffer: 0, vectorBuffer: 0, chunks: 4, chunkCount: 3 });
+  });
+
+  describe("with embedding's last batch handed over in the claim's scratch (not in the buffer)", () => {
+    const D = ['21000000-0000-4000-8000-000000000001', '21000000-0000-4000-8000-000000000002', '21000000-0000-4000-8000-000000000003'];
+    // not float32 values: each is stored as the float4 nearest to it
+    const VECTORS = [
+      [0.1, -0.2, 1 / 3],
+      [Math.PI, -Math.E, 1e-7],
+    ];
+    const handedOver = (model: string, chunkIds: string[], vectors = VECTORS): ClaimScratch => ({
+      vectors: {
+        jobId,
+        workerId: WORKER,
+        documentId: document.documentId,
+        model,
+        version: 1,
+        chunkIds,
+        vectors,
+        chunksEmbedded: 3,
+        chunksTotal: 3,
+      },
+    });
+    const stored = async () =>
+      (await ds.query(`SELECT chunk_id, embed_model, embedding FROM upload_pipeline.document_chunks WHERE document_id = $1 ORDER BY ord, embed_model`, [
+        document.documentId,
+      ])) as { chunk_id: string; embed_model: string; embedding: number[] }[];
+
+    beforeAll(async () => {
+      await newDocument(D);
+      await vector(D[0], 'a');
+    });
+
+    it('counts them as the buffer\'s: missing only the chunks that neither has a vector of a registered model for', async () => {
+      // D[2] has none
+      await expect(finalize(WORKER, handedOver('a', [D[1]], VECTORS.slice(0, 1)))).rejects.toThrow('1 chunks have no vector yet');
+      // a model no longer registered (a cancelled build) does not count, here as in the buffer
+      await expect(finalize(WORKER, handedOver('gone', [D[1], D[2]]))).rejects.toThrow('2 chunks have no vector yet');
+      // a later claim has none: the buffer only
+      await expect(finalize(WORKER)).rejects.toThrow('2 chunks have no vector yet');
+      expect(await state()).toEqual({ chunkBuffer: 3, vectorBuffer: 1, chunks: 0, chunkCount: -1 });
+      expect(await job()).toMatchObject({ stage: 'embeddings_stored', state: 'working' });
+    });
+
+    it('moves nothing for a job no longer in this worker\'s hands', async () => {
+      await expect(finalize('another-worker', handedOver('a', [D[1], D[2]]))).resolves.toBeNull();
+      expect(await state()).toEqual({ chunkBuffer: 3, vectorBuffer: 1, chunks: 0, chunkCount: -1 });
+    });
+
+    it('moves them with the buffered ones, each exactly as the float4 nearest to the value handed over', async () => {
+      const applied = await finalize(WORKER, handedOver('a', [D[1], D[2]]));
+      expect(applied?.map((t) => t.to)).toEqual([{ stage: 'complete', state: 'done' }]);
+      expect(await state()).toEqual({ chunkBuffer: 0, vectorBuffer: 0, chunks: 3, chunkCount: 3 });
+      const rows = await stored();
+      expect(rows.map((r) => [r.chunk_id, r.embed_model])).toEqual([
+        [D[0], 'a'],
+        [D[1], 'a'],
+        [D[2], 'a'],
+      ]);
+      // (PostgreSQL prints a float4 with the fewest digits that read back as it: the float4 exactly)
+      expect(rows.map((r) => r.embedding.map(Math.fround))).toEqual([[1, 0, 0], ...VECTORS.map((v) => v.map(Math.fround))]);
+    });
   });
 });

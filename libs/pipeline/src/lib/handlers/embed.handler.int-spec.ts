@@ -1,0 +1,327 @@
+import { DataSource } from 'typeorm';
+import { TransientError } from '@app/errors';
+import { createDataSource, migratedTemplate } from '@app/database';
+import type { EmbedResult, Embedder } from '@app/embedder-client';
+import { EmbeddingModelsService } from '@app/embeddings';
+import { ClaimedJob, ClaimService, JobStore, JobTransitionsService, UploadsService } from '@app/jobs';
+import { MetricsService } from '@app/observability';
+import { createTestDatabase, registerEmbeddingModel, TestDatabase } from '@app/testing';
+import type { JobContext, StageHandler } from '../job-context';
+import { newQueuedJob, testPipelineOptions } from '../pipeline.test-fixtures';
+import { StageRunner } from '../stage-runner.service';
+import { EmbedHandler } from './embed.handler';
+import { FinalizeHandler } from './finalize.handler';
+import { PassThroughHandler } from './pass-through.handler';
+
+const WORKER = 'embed-test';
+const DIMS = 1536;
+const options = testPipelineOptions(WORKER);
+
+/** A vector of `dims` doubles drawn from the text (not float32 values: each is stored as the float4 nearest to it). */
+function vectorOf(model: string, text: string, dims: number): number[] {
+  let h = 2166136261;
+  for (const ch of `${model}\u0000${text}`) h = Math.imul(h ^ ch.charCodeAt(0), 16777619);
+  return Array.from({ length: dims }, () => {
+    h = Math.imul(h ^ (h >>> 15), 2246822507) ^ Math.imul(h ^ (h >>> 13), 3266489909);
+    return ((h >>> 0) / 2 ** 32 - 0.5) * 0.2;
+  });
+}
+
+/** The embedding provider: vectors drawn from the texts, every request recorded. */
+class FakeEmbedder implements Embedder {
+  readonly maxInputTokens = 8191;
+  readonly maxTokensPerRequest = 300_000;
+  constructor(
+    readonly model: string,
+    readonly dimensions: number,
+    readonly calls: { model: string; inputs: string[] }[],
+    readonly limit: { maxInputs: number },
+  ) {}
+  get maxInputs(): number {
+    return this.limit.maxInputs;
+  }
+  async embed(inputs: string[]): Promise<EmbedResult> {
+    this.calls.push({ model: this.model, inputs });
+    return { vectors: inputs.map((t) => vectorOf(this.model, t, this.dimensions)), promptTokens: inputs.length, model: this.model };
+  }
+  countTokens(text: string): number {
+    return text.length;
+  }
+  forModel(model: string, dimensions: number): Embedder {
+    return new FakeEmbedder(model, dimensions, this.calls, this.limit);
+  }
+  async ping(): Promise<void> {
+    return;
+  }
+}
+
+/**
+ * Embedding then finalize in one claim, through the runner, on a real PostgreSQL: every batch but the last goes into
+ * the vector buffer as it comes back; the last is handed to finalize's statement (which commits embedding's
+ * transition) and reaches the buffer only when embedding's transition is committed without that statement.
+ */
+describe('EmbedHandler and FinalizeHandler in one claim (real PostgreSQL)', () => {
+  let db: TestDatabase;
+  let ds: DataSource;
+  let uploads: UploadsService;
+  let transitions: JobTransitionsService;
+  let claims: ClaimService;
+  let store: JobStore;
+  let embed: EmbedHandler;
+  let finalize: FinalizeHandler;
+  const calls: { model: string; inputs: string[] }[] = [];
+  const limit = { maxInputs: 16 };
+
+  /** A new job at embedding_in_progress whose document has `n` chunks buffered, claimed by the test's worker. */
+  async function claimedWithChunks(n: number): Promise<{ claimed: ClaimedJob; chunks: { id: string; text: string }[] }> {
+    const jobId = await newQueuedJob(uploads, transitions);
+    const [{ document_id: documentId }] = (await ds.query(`SELECT document_id FROM upload_pipeline.upload_jobs WHERE job_id = $1`, [jobId])) as {
+      document_id: string;
+    }[];
+    const chunks = (await ds.query(
+      `INSERT INTO upload_pipeline.document_chunk_buffer (chunk_id, document_id, chunker, chunker_version, ord, text, chunk_sha, token_count)
+       SELECT gen_random_uuid(), $1::uuid, 'md-token', 1, i, 'chunk ' || i || ' of ' || $1::uuid::text, repeat('a', 64), 3
+       FROM generate_series(0, $2::int - 1) AS i
+       RETURNING chunk_id AS id, text`,
+      [documentId, n],
+    )) as { id: string; text: string }[];
+    await ds.query(`UPDATE upload_pipeline.upload_jobs SET stage = 'embedding_in_progress' WHERE job_id = $1`, [jobId]);
+    return { claimed: await claimAgain(jobId), chunks };
+  }
+
+  async function claimAgain(jobId: string): Promise<ClaimedJob> {
+    const [claimed] = await claims.claim(1);
+    expect(claimed?.jobId).toBe(jobId);
+    return claimed;
+  }
+
+  const runner = (handlers: StageHandler[]) =>
+    new StageRunner(store, transitions, options, [...handlers, new PassThroughHandler()], new MetricsService({ app: 'worker', defaultMetrics: false }));
+  const run = (claimed: ClaimedJob, handlers: StageHandler[] = [embed, finalize], shutdown = new AbortController(), leaseLost = new AbortController()) =>
+    runner(handlers).run(claimed, shutdown.signal, leaseLost.signal);
+  /** The real finalize, after `before` (which may throw). */
+  const finalizeAfter = (before: (ctx: JobContext) => Promise<void>): StageHandler => ({
+    stages: ['embeddings_stored'],
+    run: async (ctx) => {
+      await before(ctx);
+      return finalize.run(ctx);
+    },
+  });
+
+  /** The (chunk, model) pairs ever written into the vector buffer, in order (a trigger logs them). */
+  const bufferWrites = async (documentId: string) =>
+    ((await ds.query(`SELECT chunk_id, embed_model FROM public.vector_buffer_writes WHERE document_id = $1 ORDER BY n`, [documentId])) as {
+      chunk_id: string;
+      embed_model: string;
+    }[]).map((r) => `${r.chunk_id} ${r.embed_model}`);
+  const bufferNow = async (documentId: string) =>
+    ((await ds.query(`SELECT chunk_id, embed_model FROM upload_pipeline.document_vector_buffer WHERE document_id = $1 ORDER BY chunk_id, embed_model`, [
+      documentId,
+    ])) as { chunk_id: string; embed_model: string }[]).map((r) => `${r.chunk_id} ${r.embed_model}`);
+  const jobRow = async (jobId: string) =>
+    ((await ds.query(`SELECT stage, state, claimed_by, progress, last_error FROM upload_pipeline.upload_jobs WHERE job_id = $1`, [jobId])) as {
+      stage: string;
+      state: string;
+      claimed_by: string | null;
+      progress: Record<string, unknown>;
+      last_error: { code: string; stage: string } | null;
+    }[])[0];
+  /** Each stored row's vector is exactly the float4 nearest to what the provider returned for its chunk and model. */
+  async function expectStored(documentId: string, chunks: { id: string; text: string }[], models: string[]): Promise<void> {
+    const rows = (await ds.query(
+      `SELECT chunk_id, embed_model, embedding FROM upload_pipeline.document_chunks WHERE document_id = $1 ORDER BY ord, embed_model`,
+      [documentId],
+    )) as { chunk_id: string; embed_model: string; embedding: number[] }[];
+    const expected = chunks.flatMap((c) => models.map((m) => ({ chunk_id: c.id, embed_model: m, embedding: vectorOf(m, c.text, DIMS).map(Math.fround) })));
+    // (PostgreSQL prints a float4 with the fewest digits that read back as it: Math.fround gives the float4 exactly)
+    expect(rows.map((r) => ({ ...r, embedding: r.embedding.map(Math.fround) }))).toEqual(expected);
+    const [{ chunk_count, buffers }] = (await ds.query(
+      `SELECT chunk_count, (SELECT count(*)::int FROM upload_pipeline.document_chunk_buffer WHERE document_id = $1)
+                           + (SELECT count(*)::int FROM upload_pipeline.document_vector_buffer WHERE document_id = $1) AS buffers
+       FROM upload_pipeline.documents WHERE document_id = $1`,
+      [documentId],
+    )) as { chunk_count: number; buffers: number }[];
+    expect({ chunk_count, buffers }).toEqual({ chunk_count: chunks.length, buffers: 0 });
+  }
+  const pairs = (chunks: { id: string }[], model: string) => chunks.map((c) => `${c.id} ${model}`);
+
+  beforeAll(async () => {
+    db = await createTestDatabase(migratedTemplate());
+    ds = createDataSource({ url: db.url, poolSize: 4 });
+    await ds.initialize();
+    await registerEmbeddingModel(ds, 'a', 1, DIMS); // active
+    await ds.query(`
+      CREATE TABLE public.vector_buffer_writes (n bigserial, document_id uuid, chunk_id uuid, embed_model text);
+      CREATE FUNCTION public.log_vector_buffer_write() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          INSERT INTO public.vector_buffer_writes (document_id, chunk_id, embed_model) VALUES (NEW.document_id, NEW.chunk_id, NEW.embed_model);
+          RETURN NEW;
+        END $$;
+      CREATE TRIGGER log_write AFTER INSERT ON upload_pipeline.document_vector_buffer FOR EACH ROW EXECUTE FUNCTION public.log_vector_buffer_write();`);
+    uploads = new UploadsService(ds);
+    transitions = new JobTransitionsService(ds);
+    claims = new ClaimService(ds, options);
+    store = new JobStore(ds);
+    const models = new EmbeddingModelsService(ds, new FakeEmbedder('a', DIMS, calls, limit), {
+      configured: { model: 'a', version: 1, dimensions: DIMS },
+      inUseCacheMs: 0,
+    });
+    embed = new EmbedHandler(store, models);
+    finalize = new FinalizeHandler(models);
+  });
+  afterAll(async () => {
+    await ds?.destroy();
+    await db?.drop();
+  });
+  beforeEach(async () => {
+    await ds.query(`DELETE FROM upload_pipeline.documents`);
+    calls.length = 0;
+    limit.maxInputs = 16;
+  });
+
+  it('a one-batch document completes with its vectors never in the buffer, each exactly the float4 of what was returned', async () => {
+    const { claimed, chunks } = await claimedWithChunks(3);
+    expect(await run(claimed)).toBe('done');
+    expect(calls).toEqual([{ model: 'a', inputs: chunks.map((c) => c.text) }]);
+    expect(await bufferWrites(claimed.documentId)).toEqual([]);
+    await expectStored(claimed.documentId, chunks, ['a']);
+    expect(await jobRow(claimed.jobId)).toMatchObject({ stage: 'complete', state: 'done', progress: { chunks_embedded: 3, chunks_total: 3 } });
+    // embedding's transition and the vectors committed in finalize's statement
+    const events = (await ds.query(
+      `SELECT event_type, stage, xmin::text AS tx FROM upload_pipeline.events WHERE job_id = $1 ORDER BY event_id DESC LIMIT 2`,
+      [claimed.jobId],
+    )) as { event_type: string; stage: string; tx: string }[];
+    expect(events.map((e) => `${e.event_type} ${e.stage}`)).toEqual(['finalized complete', 'stage_done embeddings_stored']);
+    expect(events[0].tx).toBe(events[1].tx);
+  });
+
+  it('a document of several batches buffers every batch but the last', async () => {
+    limit.maxInputs = 2;
+    const { claimed, chunks } = await claimedWithChunks(5);
+    expect(await run(claimed)).toBe('done');
+    expect(calls.map((c) => c.inputs.length)).toEqual([2, 2, 1]);
+    expect(await bufferWrites(claimed.documentId)).toEqual(pairs(chunks.slice(0, 4), 'a'));
+    await expectStored(claimed.documentId, chunks, ['a']);
+  });
+
+  it('a re-run after a crash embeds only the chunks without a vector, and hands the last of them over', async () => {
+    limit.maxInputs = 2;
+    const { claimed, chunks } = await claimedWithChunks(5);
+    // a claim before the crash buffered the first batch
+    await store.bufferVectors({
+      jobId: claimed.jobId,
+      workerId: WORKER,
+      documentId: claimed.documentId,
+      model: 'a',
+      version: 1,
+      chunkIds: chunks.slice(0, 2).map((c) => c.id),
+      vectors: chunks.slice(0, 2).map((c) => vectorOf('a', c.text, DIMS)),
+      chunksEmbedded: 2,
+      chunksTotal: 5,
+    });
+    expect(await run(claimed)).toBe('done');
+    expect(calls.map((c) => c.inputs)).toEqual([chunks.slice(2, 4).map((c) => c.text), [chunks[4].text]]);
+    expect(await bufferWrites(claimed.documentId)).toEqual(pairs(chunks.slice(0, 4), 'a'));
+    await expectStored(claimed.documentId, chunks, ['a']);
+    expect((await jobRow(claimed.jobId)).progress).toMatchObject({ chunks_embedded: 5, chunks_total: 5 });
+  });
+
+  it("finalize failing after the hand-over: the batch goes into the buffer, the retry in a later claim finalizes from it", async () => {
+    const { claimed, chunks } = await claimedWithChunks(3);
+    const failing = finalizeAfter(async () => {
+      throw new TransientError('database hiccup', { code: 'db_down' });
+    });
+    expect(await run(claimed, [embed, failing])).toBe('retryable');
+    expect(await jobRow(claimed.jobId)).toMatchObject({ stage: 'embeddings_stored', state: 'retryable', last_error: { code: 'db_down' } });
+    expect(await bufferNow(claimed.documentId)).toEqual(pairs(chunks, 'a').sort());
+
+    await ds.query(`UPDATE upload_pipeline.upload_jobs SET next_attempt_at = now() WHERE job_id = $1`, [claimed.jobId]);
+    expect(await run(await claimAgain(claimed.jobId))).toBe('done');
+    expect(calls).toHaveLength(1); // not embedded again
+    await expectStored(claimed.documentId, chunks, ['a']);
+  });
+
+  it('finalize refused for a chunk without a vector: the batch goes into the buffer, the job is retried at embeddings_stored (vectors_missing)', async () => {
+    const { claimed, chunks } = await claimedWithChunks(2);
+    // a chunk that no vector covers (as when a model was removed meanwhile)
+    const extraChunk = finalizeAfter(async ({ document }) => {
+      await ds.query(
+        `INSERT INTO upload_pipeline.document_chunk_buffer (chunk_id, document_id, chunker, chunker_version, ord, text, chunk_sha, token_count)
+         VALUES (gen_random_uuid(), $1, 'md-token', 1, 99, 'late', repeat('b', 64), 1)`,
+        [document.documentId],
+      );
+    });
+    expect(await run(claimed, [embed, extraChunk])).toBe('retryable');
+    expect(await jobRow(claimed.jobId)).toMatchObject({
+      stage: 'embeddings_stored',
+      state: 'retryable',
+      last_error: { code: 'vectors_missing', stage: 'embeddings_stored' },
+      progress: { chunks_embedded: 2, chunks_total: 2 },
+    });
+    expect(await bufferNow(claimed.documentId)).toEqual(pairs(chunks, 'a').sort());
+    const [{ n }] = (await ds.query(`SELECT count(*)::int AS n FROM upload_pipeline.document_chunks WHERE document_id = $1`, [claimed.documentId])) as {
+      n: number;
+    }[];
+    expect(n).toBe(0);
+  });
+
+  it('a shutdown during finalize releases the job at embeddings_stored with the batch in the buffer', async () => {
+    const { claimed, chunks } = await claimedWithChunks(2);
+    const shutdown = new AbortController();
+    const stopping = finalizeAfter(async () => {
+      shutdown.abort();
+      throw new Error('aborted');
+    });
+    expect(await run(claimed, [embed, stopping], shutdown)).toBe('released');
+    expect(await jobRow(claimed.jobId)).toMatchObject({ stage: 'embeddings_stored', state: 'queued', claimed_by: null });
+    expect(await bufferNow(claimed.documentId)).toEqual(pairs(chunks, 'a').sort());
+  });
+
+  it('the lease lost before finalize commits: nothing written, and the next claim embeds the last batch only', async () => {
+    limit.maxInputs = 2;
+    const { claimed, chunks } = await claimedWithChunks(3);
+    const leaseLost = new AbortController();
+    const losing = finalizeAfter(async () => {
+      leaseLost.abort();
+      throw new Error('aborted');
+    });
+    expect(await run(claimed, [embed, losing], new AbortController(), leaseLost)).toBe('lost');
+    expect(await jobRow(claimed.jobId)).toMatchObject({ stage: 'embedding_in_progress', state: 'working', claimed_by: WORKER });
+    expect(await bufferNow(claimed.documentId)).toEqual(pairs(chunks.slice(0, 2), 'a').sort());
+
+    calls.length = 0;
+    await ds.query(`UPDATE upload_pipeline.upload_jobs SET lease_expires_at = now() - interval '1 second' WHERE job_id = $1`, [claimed.jobId]);
+    expect(await run(await claimAgain(claimed.jobId))).toBe('done');
+    expect(calls).toEqual([{ model: 'a', inputs: [chunks[2].text] }]);
+    await expectStored(claimed.documentId, chunks, ['a']);
+  });
+
+  it("embedding's transition committed on its own (not with finalize's): its last batch goes into the buffer first", async () => {
+    limit.maxInputs = 2;
+    const { claimed, chunks } = await claimedWithChunks(3);
+    const alone: StageHandler = {
+      stages: ['embedding_in_progress'],
+      run: (ctx) => embed.run(ctx),
+      writeHandedOver: (ctx) => embed.writeHandedOver(ctx),
+    };
+    expect(await run(claimed, [alone, finalize])).toBe('done');
+    expect(await bufferWrites(claimed.documentId)).toEqual(pairs(chunks, 'a'));
+    await expectStored(claimed.documentId, chunks, ['a']);
+  });
+
+  it("while a re-embedding builds: the active model's batches all buffered, the building model's last handed over, both stored", async () => {
+    limit.maxInputs = 2;
+    await registerEmbeddingModel(ds, 'b', 1, DIMS);
+    await ds.query(`UPDATE upload_pipeline.embedding_models SET state = 'building', retired_at = NULL WHERE embed_model = 'b'`);
+    try {
+      const { claimed, chunks } = await claimedWithChunks(3);
+      expect(await run(claimed)).toBe('done');
+      expect(calls.map((c) => `${c.model} ${c.inputs.length}`)).toEqual(['a 2', 'a 1', 'b 2', 'b 1']);
+      expect(await bufferWrites(claimed.documentId)).toEqual([...pairs(chunks, 'a'), ...pairs(chunks.slice(0, 2), 'b')]);
+      await expectStored(claimed.documentId, chunks, ['a', 'b']);
+      expect((await jobRow(claimed.jobId)).progress).toMatchObject({ chunks_embedded: 6, chunks_total: 6 });
+    } finally {
+      await ds.query(`DELETE FROM upload_pipeline.embedding_models WHERE embed_model = 'b'`);
+    }
+  });
+});
