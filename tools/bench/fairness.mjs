@@ -121,7 +121,12 @@ try {
     await reset();
     await insert(1, USER_B, 0);
     const text = claims.statement(16).text;
-    const params = text.includes('$3') ? `('w', 60000, '00000000-0000-0000-0000-000000000000')` : `('w', 60000)`;
+    // (worker, lease ms, last user served, claim size: the size is bound since the claim is one statement for sizes up to 16)
+    const params = text.includes('$4')
+      ? `('w', 60000, '00000000-0000-0000-0000-000000000000', 16)`
+      : text.includes('$3')
+        ? `('w', 60000, '00000000-0000-0000-0000-000000000000')`
+        : `('w', 60000)`;
     const runner = ds.createQueryRunner();
     await runner.connect();
     const exec = [];

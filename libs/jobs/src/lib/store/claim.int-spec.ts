@@ -10,8 +10,14 @@ import { genericPlan, insertJobs, newQueuedJob as newQueuedJobIn, testClaimOptio
 const options = testClaimOptions;
 const NO_USER = '00000000-0000-0000-0000-000000000000';
 const user = (c: string) => `${c.repeat(8)}-0000-4000-8000-000000000000`;
-/** The claim statement's text for `n` jobs. */
-const statementText = (claim: ClaimService, n: number) => (claim as unknown as { statement(n: number): { text: string } }).statement(n).text;
+/** The claim statement for `n` jobs. */
+const statementOf = (claim: ClaimService, n: number) => (claim as unknown as { statement(n: number): { name: string; text: string } }).statement(n);
+const statementText = (claim: ClaimService, n: number) => statementOf(claim, n).text;
+/** The node types reading `relation` in a plan. */
+const nodeTypes = (plan: Record<string, unknown>, relation: string): string[] => [
+  ...(plan['Relation Name'] === relation ? [String(plan['Node Type'])] : []),
+  ...((plan['Plans'] as Record<string, unknown>[] | undefined) ?? []).flatMap((p) => nodeTypes(p, relation)),
+];
 
 describe('ClaimService (real PostgreSQL)', () => {
   let db: TestDatabase;
@@ -187,9 +193,8 @@ describe('ClaimService (real PostgreSQL)', () => {
     await insertJobs(ds, 3000, 'job_validated', 'queued');
     await ds.query('ANALYZE upload_pipeline.upload_jobs');
     const claim = new ClaimService(ds, options('w'));
-    const text = (claim as unknown as { statement(n: number): { text: string } }).statement(16).text;
     // as a generic plan, the one a prepared statement ends up with: it must read as few rows as a custom one
-    const plan = await genericPlan(ds, text, ['w', 60000, NO_USER]);
+    const plan = await genericPlan(ds, statementText(claim, 16), ['w', 60000, NO_USER, 16]);
     // rows that the scans picking candidates (those of upload_jobs on a condition on its state) produced or threw
     // away; the join back to the rows being updated is the planner's choice by table size, not the claim's
     const rows = uploadJobScans(plan)
@@ -289,7 +294,7 @@ describe('ClaimService (real PostgreSQL)', () => {
       [16, user('a')],
       [1, NO_USER],
     ] as const) {
-      const plan = await genericPlan(ds, statementText(claim, n), ['w', 60000, cursor]);
+      const plan = await genericPlan(ds, statementText(claim, n), ['w', 60000, cursor, n]);
       const scans = uploadJobScans(plan);
       // every scan picking candidates: the walk over users, each user's first job, the other rules, the rest by age;
       // not the join back to the rows being updated (by job_id: the planner's choice by table size, not the claim's)
@@ -300,6 +305,70 @@ describe('ClaimService (real PostgreSQL)', () => {
       expect(rows).toBeLessThanOrEqual(n * 4 + 4);
     }
     expect((await claim.claim(16)).length).toBe(16);
+  });
+
+  it('claims of every size up to 16 share one prepared statement, whose generic plan is kept after the first five', async () => {
+    // one connection: prepared statements and their plan counts are per connection
+    const one = createDataSource({ url: db.url, poolSize: 1 });
+    await one.initialize();
+    try {
+      await insertJobs(one, 60, 'job_validated', 'queued', { userId: user('a') });
+      await insertJobs(one, 30, 'job_validated', 'queued', { userId: user('b') });
+      const claim = new ClaimService(one, options('w'));
+      expect(new Set([1, 2, 3, 8, 16].map((n) => statementOf(claim, n).name)).size).toBe(1);
+      const sizes = [1, 2, 16, 1, 3, 1, 2, 8, 1, 1, 16, 1];
+      for (const n of sizes) expect(await claim.claim(n)).toHaveLength(n);
+      const rows = await one.query(
+        `SELECT generic_plans::int AS generic, custom_plans::int AS custom FROM pg_prepared_statements WHERE name = $1`,
+        [statementOf(claim, 1).name],
+      );
+      // PostgreSQL plans a statement's first five executions for their values, then keeps a generic plan unless it
+      // costs more than those: planned once more, not on every call
+      expect(rows).toEqual([{ generic: sizes.length - 5, custom: 5 }]);
+    } finally {
+      await one.destroy();
+    }
+  });
+
+  it('a generic plan made while the queue was short and never analyzed reads O(n) rows once the queue is long', async () => {
+    // a database of its own: its tables have never been analyzed, like a new deployment's
+    const fresh = await createTestDatabase(migratedTemplate());
+    const one = createDataSource({ url: fresh.url, poolSize: 1 });
+    await one.initialize();
+    try {
+      await insertJobs(one, 20, 'job_validated', 'queued', { userId: user('a') });
+      const claim = new ClaimService(one, options('w'));
+      for (let i = 0; i < 7; i++) await claim.claim(2);
+      // their work is done (jobs in hand would be read by the expired-lease rule: as many as the workers' slots)
+      await one.query(
+        `UPDATE upload_pipeline.upload_jobs SET stage = 'complete', state = 'done', claimed_by = NULL, lease_expires_at = NULL WHERE state = 'working'`,
+      );
+      // the table grows tenfold and more without being analyzed: the connection keeps the plan it made
+      await insertJobs(one, 300, 'complete', 'done', { userId: user('b') });
+      await insertJobs(one, 3000, 'job_validated', 'queued', { userId: user('a') });
+      const { name } = statementOf(claim, 2);
+      const runner = one.createQueryRunner();
+      await runner.connect();
+      let plan: Record<string, unknown>;
+      try {
+        await runner.startTransaction();
+        const [row] = await runner.query(`EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE ${name}('w', 60000, '${NO_USER}', 2)`);
+        plan = row['QUERY PLAN'][0].Plan;
+      } finally {
+        await runner.rollbackTransaction();
+        await runner.release();
+      }
+      const [{ generic }] = await one.query(`SELECT generic_plans::int AS generic FROM pg_prepared_statements WHERE name = $1`, [name]);
+      expect(generic).toBeGreaterThan(0);
+      // every scan of the jobs, the join back to the claimed rows included, and no whole-table scan of the documents
+      const read = uploadJobScans(plan).reduce((r, s) => r + s.read, 0);
+      expect(read).toBeGreaterThanOrEqual(2);
+      expect(read).toBeLessThanOrEqual(2 * 5 + 4);
+      expect(nodeTypes(plan, 'documents')).not.toContain('Seq Scan');
+    } finally {
+      await one.destroy();
+      await fresh.drop();
+    }
   });
 
   it('never claims jobs that wait for their upload, are done or dead-lettered', async () => {

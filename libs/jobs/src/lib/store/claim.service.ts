@@ -37,12 +37,16 @@ type Row = Record<string, unknown>;
 
 const quote = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
-function predicate(rule: ClaimRule): string {
-  const parts = [`state = ${quote(rule.state)}`];
-  if (rule.stage) parts.push(`stage = ${quote(rule.stage)}`);
-  if (rule.requires === 'due') parts.push(`next_attempt_at <= now()`);
-  if (rule.requires === 'lease_expired') parts.push(`lease_expires_at < now()`);
-  return `(${parts.join(' AND ')})`;
+/** The state (and stage) a rule claims from. */
+function which(rule: ClaimRule): string {
+  return rule.stage ? `(state = ${quote(rule.state)} AND stage = ${quote(rule.stage)})` : `(state = ${quote(rule.state)})`;
+}
+
+/** The condition that makes a job in that state claimable (on the column of the rule's partial index). */
+function condition(rule: ClaimRule): string | null {
+  if (rule.requires === 'due') return `next_attempt_at <= now()`;
+  if (rule.requires === 'lease_expired') return `lease_expires_at < now()`;
+  return null;
 }
 
 const WORK_STAGES_SQL = `stage IN (${WORK_STAGES.map(quote).join(', ')})`;
@@ -61,6 +65,8 @@ const FAIR_RULE: ClaimRule = (() => {
   return rule;
 })();
 const OTHER_RULES = CLAIM_RULES.filter((r) => r !== FAIR_RULE);
+/** The other rules by their condition: rules of one condition are read in one scan of its column's partial index. */
+const OTHER_GROUPS = [...new Set(OTHER_RULES.map((r) => r.requires))].map((req) => OTHER_RULES.filter((r) => r.requires === req));
 
 /** The queued jobs' predicate on the partial indexes (`upload_jobs_queued_idx`, `upload_jobs_queued_user_idx`). */
 const FAIR_STATE = `state = ${quote(FAIR_RULE.state)}`;
@@ -69,17 +75,18 @@ const FAIR_STATE = `state = ${quote(FAIR_RULE.state)}`;
 const NO_USER = '00000000-0000-0000-0000-000000000000';
 
 /**
- * The claim's candidates: fair ones first, round-robin over the users with queued jobs, then by age.
+ * The claim's candidates: fair ones first, round-robin over the users with queued jobs, then by age. `$4` is the
+ * claim's size `n`.
  *
  * - `walk`: up to `n` distinct users with queued jobs, in user_id order starting after `$3` (the last user this
  *   worker served: the statement returns the next one as `next_user`) and wrapping around to the smallest once, never
- *   past `$3` again. A loose index scan of
- *   `upload_jobs_queued_user_idx` (user_id, created_at) WHERE queued: each step is one probe for the next user_id
- *   above the previous one, however many jobs each user has queued.
+ *   past `$3` again. From a seed row (`$3`, i = 0, not a user of the walk), each step is one probe of
+ *   `upload_jobs_queued_user_idx` (user_id, created_at) WHERE queued for the next user_id above the previous one (a
+ *   loose index scan), however many jobs each user has queued.
  * - `firsts`: each walked user's oldest queued job at a work stage (one probe each), SKIP LOCKED: a user whose oldest
  *   is being claimed by another worker gives its next one.
- * - `cand_<i>`: the other rules (due retries, due parse waits, expired leases: few, and by age as before), their
- *   oldest `n` each, read as the due range of their partial index.
+ * - `cand_<i>`: the other rules (due retries and due parse waits in one scan of their partial index, expired leases in
+ *   another: few, and by age as before), their oldest `n`, read as the due range of their partial index.
  * - `fair`: the oldest `n` of `firsts` and the other rules' candidates: every walked user's oldest job unless old
  *   retries or expired leases take the room.
  * - `rest`: when fewer than `n` users have queued jobs, the oldest other queued jobs (an ordered scan of
@@ -91,65 +98,72 @@ const NO_USER = '00000000-0000-0000-0000-000000000000';
  * other user is among the next claim's walk (or within as many claims as there are users with queued work when
  * claims are of one job). Candidates the claim does not take stay locked only until the statement commits.
  *
- * `n` is written into the statement, not bound: a bound LIMIT is planned as 10 % of the rows it limits, which made
- * PostgreSQL keep re-planning the claim (custom plans, ~0.4 ms each) and would let a generic plan join the claimed
- * rows by a hash over the whole table. There is one prepared statement per claim size (at most WORKER_CLAIM_BATCH
- * of them, 1..256), each planned for exactly `n` rows.
+ * `n` is bound (`$4`), so that claims of every size up to `max` share one prepared statement: its five custom plans
+ * and its generic plan are made once a connection, not once a size and connection (with one per size, PostgreSQL
+ * planned the claim every fourth or fifth call). A generic plan expects a LIMIT with a bound count to return 10 % of its input
+ * (a custom one, exactly `n`): `rest` is also limited by the constant `max`, so the generic plan expects a row or two
+ * in `c` whatever the backlog. It then costs no more than a custom plan, so PostgreSQL keeps it, and it joins the
+ * claimed rows and their documents by primary key, also when it was made on never analyzed tables and kept while
+ * they grew (with `n` in the text, a claim of 2 or more was then planned as a hash join over both whole tables).
  */
-const candidateCtes = (n: number) => {
+const candidateCtes = (max: number) => {
   const queuedAt = (cond: string) => `FROM upload_pipeline.upload_jobs WHERE ${FAIR_STATE}${cond} ORDER BY user_id LIMIT 1`;
   const walk = `walk (user_id, i, wrapped) AS (
-        SELECT s.user_id, 1, s.wrapped FROM (
-          (SELECT user_id, false AS wrapped ${queuedAt(' AND user_id > $3::uuid')})
-          UNION ALL (SELECT user_id, true ${queuedAt('')})
-          LIMIT 1
-        ) s
+        SELECT $3::uuid, 0, false
         UNION ALL
         SELECT s.user_id, w.i + 1, s.wrapped FROM walk w CROSS JOIN LATERAL (
           (SELECT user_id, w.wrapped ${queuedAt(' AND user_id > w.user_id')})
           UNION ALL (SELECT user_id, true ${queuedAt(' AND NOT w.wrapped')})
           LIMIT 1
         ) s
-        WHERE w.i < ${n} AND NOT (s.wrapped AND s.user_id > $3::uuid)
+        WHERE w.i < $4::int AND NOT (s.wrapped AND s.user_id > $3::uuid)
       )`;
   const firsts = `firsts AS (
         SELECT f.job_id, f.from_state, f.ready_at, f.created_at, w.i AS walk_i FROM walk w CROSS JOIN LATERAL (
           SELECT job_id, user_id, state AS from_state, ${readyAt(FAIR_RULE)} AS ready_at, created_at
           FROM upload_pipeline.upload_jobs
-          WHERE user_id >= w.user_id AND ${WORK_STAGES_SQL} AND ${predicate(FAIR_RULE)}
+          WHERE user_id >= w.user_id AND ${WORK_STAGES_SQL} AND ${which(FAIR_RULE)}
           ORDER BY user_id, created_at
           LIMIT 1
           FOR UPDATE SKIP LOCKED
         ) f
-        WHERE f.user_id = w.user_id
+        WHERE w.i > 0 AND f.user_id = w.user_id
       )`;
-  const others = OTHER_RULES.map(
-    (rule, i) => `cand_${i} AS (
-        SELECT job_id, state AS from_state, ${readyAt(rule)} AS ready_at, created_at
+  const others = OTHER_GROUPS.map((rules, i) => {
+    const states = rules.length > 1 ? `(${rules.map(which).join(' OR ')})` : which(rules[0]);
+    return `cand_${i} AS (
+        SELECT job_id, state AS from_state, ${readyAt(rules[0])} AS ready_at, created_at
         FROM upload_pipeline.upload_jobs
-        WHERE ${WORK_STAGES_SQL} AND ${predicate(rule)}
+        WHERE ${[WORK_STAGES_SQL, condition(rules[0]), states].filter(Boolean).join(' AND ')}
         ORDER BY created_at
-        LIMIT ${n}
+        LIMIT $4::int
         FOR UPDATE SKIP LOCKED
-      )`,
-  );
+      )`;
+  });
   const fair = `fair AS (
         SELECT job_id, from_state, ready_at FROM (
-          SELECT job_id, from_state, ready_at, created_at FROM firsts${OTHER_RULES.map((_, i) => ` UNION ALL SELECT * FROM cand_${i}`).join('')}
+          SELECT job_id, from_state, ready_at, created_at FROM firsts${OTHER_GROUPS.map((_, i) => ` UNION ALL SELECT * FROM cand_${i}`).join('')}
         ) candidates
         ORDER BY created_at
-        LIMIT ${n}
+        LIMIT $4::int
       )`;
   const rest = `rest AS (
         SELECT job_id, state AS from_state, ${readyAt(FAIR_RULE)} AS ready_at
         FROM upload_pipeline.upload_jobs
-        WHERE ${WORK_STAGES_SQL} AND ${predicate(FAIR_RULE)} AND job_id NOT IN (SELECT job_id FROM firsts)
+        WHERE ${WORK_STAGES_SQL} AND ${which(FAIR_RULE)} AND job_id NOT IN (SELECT job_id FROM firsts)
         ORDER BY created_at
-        LIMIT ${n}
+        LIMIT ${max}
         FOR UPDATE SKIP LOCKED
       )`;
   return [walk, firsts, ...others, fair, rest].join(', ');
 };
+
+/** The largest claim a statement serves: 16 (WORKER_CLAIM_BATCH's default) or the next power of two above `n`. */
+function statementMax(n: number): number {
+  let max = 16;
+  while (max < n) max *= 2;
+  return max;
+}
 
 // Claims and lease renewals commit with ASYNC_COMMIT: losing one in a database crash is harmless. The job is
 // claimable again (or its lease runs out as if not renewed), and it cannot be lost while anything after it survives:
@@ -209,14 +223,15 @@ export class ClaimService {
 
   /**
    * The claim statement for `n` jobs (its parameters: the worker id, the lease in ms, the user after whom the walk
-   * over users starts); one prepared statement per `n`.
+   * over users starts, `n`); one prepared statement for all claims of up to 16 jobs.
    */
   private statement(n: number): PreparedStatement {
-    let sql = this.statements.get(n);
+    const max = statementMax(n);
+    let sql = this.statements.get(max);
     if (!sql) {
       sql = new PreparedStatement(`
-      WITH RECURSIVE ${candidateCtes(n)}, c AS (
-        (SELECT * FROM fair) UNION ALL (SELECT * FROM rest) LIMIT ${n}
+      WITH RECURSIVE ${candidateCtes(max)}, c AS (
+        (SELECT * FROM fair) UNION ALL (SELECT * FROM rest) LIMIT $4::int
       ), upd AS (
         UPDATE upload_pipeline.upload_jobs j
         SET state = 'working', claimed_by = $1, lease_expires_at = now() + $2::double precision * interval '1 millisecond',
@@ -229,9 +244,9 @@ export class ClaimService {
       )
       SELECT upd.from_state, (
                -- where the next claim's walk starts: after the last walked user before the first one whose first job
-               -- this claim left out (a walked user with no claimable job counts as served)
+               -- this claim left out (a walked user with no claimable job counts as served; none walked: $3)
                SELECT w.user_id FROM walk w
-               WHERE w.i < coalesce((SELECT min(f.walk_i) FROM firsts f WHERE f.job_id NOT IN (SELECT job_id FROM c)), ${n} + 1)
+               WHERE w.i < coalesce((SELECT min(f.walk_i) FROM firsts f WHERE f.job_id NOT IN (SELECT job_id FROM c)), $4::int + 1)
                ORDER BY w.i DESC LIMIT 1
              ) AS next_user,
              greatest(0, extract(epoch FROM clock_timestamp() - upd.ready_at))::float8 AS pickup_s,
@@ -242,7 +257,7 @@ export class ClaimService {
              ) END AS parser_reported_status,
              ${this.job.select}, ${this.document.select}, ${ASYNC_COMMIT}
       FROM upd LEFT JOIN upload_pipeline.documents d ON d.document_id = upd.document_id`);
-      this.statements.set(n, sql);
+      this.statements.set(max, sql);
     }
     return sql;
   }
@@ -250,7 +265,7 @@ export class ClaimService {
   async claim(limit: number): Promise<ClaimedJob[]> {
     if (limit <= 0) return [];
     if (!Number.isSafeInteger(limit)) throw new Error(`claim limit must be an integer, got ${limit}`);
-    const rows = await runPrepared<Row>(this.ds, this.statement(limit), [this.opts.workerId, this.opts.leaseMs, this.lastUser]);
+    const rows = await runPrepared<Row>(this.ds, this.statement(limit), [this.opts.workerId, this.opts.leaseMs, this.lastUser, limit]);
     // the users this claim served (or passed: walked, with no job it could take) had their turn
     const next = rows[0]?.['next_user'];
     if (typeof next === 'string') this.lastUser = next;

@@ -44,8 +44,8 @@ const cutoff = (param: string) => `now() - ${param}::double precision * interval
  * (up to the length of a transaction). A walk reads the oldest rows first and stops at the first younger than the
  * cutoff: a run reads what it deletes, the old rows it keeps, and one batch more, never the whole table.
  *
- * `n` is written into the statement (one prepared statement per batch size, as the claim's LIMIT): a bound LIMIT
- * would be planned as 10 % of the table.
+ * `n` is written into the statement (one prepared statement per batch size): a bound LIMIT would be planned as 10 %
+ * of the table.
  *
  * What may go:
  * - events: older than the age, of a job that is done or dead-lettered and has not changed for as long (so a job's
