@@ -40,7 +40,6 @@ export class AppModule {
         }),
         JobsModule,
         AuthModule.forRoot({ jwtSecret: config.JWT_SECRET, audience: config.JWT_AUDIENCE, globalGuard: true }),
-        // after AuthModule: its guard must see the verified user
         UploadThrottleModule.forRoot({ limit: config.UPLOAD_RATE_LIMIT, windowSec: config.UPLOAD_RATE_WINDOW_SEC }),
         StorageModule.forRoot(storageOptionsFrom(config)),
         UploadConfirmationModule.forRoot({ graceMs: config.UPLOAD_EXPIRY_GRACE_MS }),

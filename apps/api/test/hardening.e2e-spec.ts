@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
 import request from 'supertest';
 import type { App } from 'supertest/types';
 import { signDevToken } from '@app/auth';
@@ -175,6 +176,55 @@ describe('api hardening: a small configured limit and window', () => {
     expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(1);
     await new Promise((r) => setTimeout(r, 1100 * Number(refused.headers['retry-after'])));
     await post(4).expect(201);
+  });
+});
+
+describe('api hardening: the upload throttle counts every request once, whatever its answer', () => {
+  let h: ApiHarness;
+  let http: App;
+  let ds: DataSource;
+  beforeAll(async () => {
+    h = await startApi({ UPLOAD_RATE_LIMIT: '3', UPLOAD_RATE_WINDOW_SEC: '60', UPLOAD_MAX_BYTES: '1000' });
+    http = h.app.getHttpServer() as App;
+    ds = h.app.get(DataSource);
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const post = (token: string, body: object) => request(http).post('/api/v2/upload').set('Authorization', `Bearer ${token}`).send(body);
+  const documentsOf = async (sub: string) =>
+    ((await ds.query(`SELECT count(*)::int AS n FROM upload_pipeline.documents WHERE user_id = $1`, [sub])) as { n: number }[])[0].n;
+
+  it('refused bodies and checks count; over the limit they answer 429 (the limit comes first), and nothing is created', async () => {
+    const sub = randomUUID();
+    const t = h.token(sub);
+    const invalid = await post(t, { ...uploadBody(1), sha256: 'not-a-sha' }).expect(400); // the validation pipe
+    expect(invalid.headers['x-ratelimit-remaining']).toBe('2');
+    const tooLarge = await post(t, { ...uploadBody(2), bytes_len: 5000 }).expect(400); // UPLOAD_MAX_BYTES, checked by the handler
+    expect(tooLarge.headers['x-ratelimit-remaining']).toBe('1');
+    const third = await post(t, uploadBody(3)).expect(201);
+    expect(third.headers['x-ratelimit-remaining']).toBe('0');
+    for (const body of [{ ...uploadBody(4), sha256: 'not-a-sha' }, { ...uploadBody(5), bytes_len: 5000 }, uploadBody(6), {}]) {
+      const refused = await post(t, body).expect(429);
+      expectErrorShape(refused.body, 429, 'rate_limited');
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      expect(refused.headers['x-ratelimit-remaining']).toBeUndefined();
+    }
+    expect(await documentsOf(sub)).toBe(1);
+  });
+
+  it("a repeat of an earlier upload counts, and the counter's key is @nestjs/throttler's (processes of both versions share it)", async () => {
+    const sub = randomUUID();
+    const t = h.token(sub);
+    const body = uploadBody('same');
+    await post(t, body).expect(201);
+    const again = await post(t, body).expect(200);
+    expect(again.body.deduplicated).toBe(true);
+    expect(again.headers['x-ratelimit-remaining']).toBe('1');
+    const key = `default:${createHash('sha256').update(`UploadsController-create-default-user:${sub}`).digest('hex')}`;
+    const rows = (await ds.query(`SELECT hits FROM upload_pipeline.rate_limits WHERE key = $1`, [key])) as { hits: number }[];
+    expect(rows).toEqual([{ hits: 2 }]);
   });
 });
 

@@ -128,6 +128,21 @@ describe('LoggingModule (e2e)', () => {
     for (const raw of capture.raw) expect(raw.match(/"correlation_id"/g)?.length ?? 0).toBeLessThanOrEqual(1);
   });
 
+  it('one completion line per request, with the fields (and their order) pino-http wrote', async () => {
+    await request(server).get('/api/v2/jobs/5?page=2').set('x-request-id', 'shape-1').set('user-agent', 'shape/1').expect(200);
+    await request(server).get('/api/v2/jobs/6').set('x-request-id', 'shape-2').expect(200); // a barrier
+    await capture.waitFor((e) => e['req_id'] === 'shape-2' && e['msg'] === 'request completed');
+    const lines = capture.raw.filter((l) => l.includes('"req_id":"shape-1"') && l.includes('"responseTime"'));
+    expect(lines).toHaveLength(1);
+    const done = JSON.parse(lines[0]) as Record<string, unknown>;
+    expect(Object.keys(done)).toEqual(['level', 'time', 'app', 'pid', 'hostname', 'req', 'req_id', 'correlation_id', 'res', 'responseTime', 'msg']);
+    const req = done['req'] as Record<string, unknown>;
+    expect(Object.keys(req)).toEqual(['id', 'method', 'url', 'query', 'headers', 'remoteAddress', 'remotePort']);
+    expect(req).toMatchObject({ id: 'shape-1', method: 'GET', url: '/api/v2/jobs/5?page=2', query: { page: '2' }, headers: { 'user-agent': 'shape/1' } });
+    expect(typeof req['remotePort']).toBe('number');
+    expect(done).toMatchObject({ level: 'info', app: 'test-api', correlation_id: 'shape-1', msg: 'request completed' });
+  });
+
   it('generates a request id when none is sent, and echoes it', async () => {
     const res = await request(server).get('/api/v2/jobs/7').expect(200);
     const id = res.headers['x-request-id'] as string;
@@ -177,10 +192,18 @@ describe('LoggingModule (e2e)', () => {
     expect(capture.find((e) => e['msg'] === 'health probe')).toHaveProperty('correlation_id');
   });
 
-  it('5xx completes at level error', async () => {
+  it('5xx completes at level error, with the err pino-http gave it', async () => {
     await request(server).get('/boom').set('x-request-id', 'boom-1').expect(500);
     const done = await capture.waitFor((e) => e['req_id'] === 'boom-1' && e['res'] !== undefined);
-    expect(done).toMatchObject({ level: 'error', res: { statusCode: 500 } });
+    expect(done).toMatchObject({ level: 'error', res: { statusCode: 500 }, msg: 'request errored' });
+    expect(done['err']).toMatchObject({ type: 'Error', message: 'failed with status code 500' });
+    expect(Object.keys(done).slice(-4)).toEqual(['res', 'err', 'responseTime', 'msg']);
+  });
+
+  it('4xx completes at level warn', async () => {
+    await request(server).get('/no/such/route').set('x-request-id', 'missing-1').expect(404);
+    const done = await capture.waitFor((e) => e['req_id'] === 'missing-1' && e['res'] !== undefined);
+    expect(done).toMatchObject({ level: 'warn', res: { statusCode: 404 }, msg: 'request completed' });
   });
 
   it('work outside a request (the worker) logs with the job correlation id via withCorrelation', async () => {

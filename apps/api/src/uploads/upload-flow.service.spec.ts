@@ -19,7 +19,7 @@ function setup(storage: Partial<StorageDriver>) {
     document: { documentId: DOC, rawPath: KEY, bytesLen: 10, fileSha256: SHA },
     job: { jobId: JOB, documentId: DOC, stage: 'uploaded', state: 'waiting' },
   };
-  const uploads = { findByRawPath: jest.fn().mockResolvedValue(found) };
+  const uploads = { findSummaryByRawPath: jest.fn().mockResolvedValue(found) };
   const transitions = { apply: jest.fn().mockResolvedValue({ to: { stage: 'job_validated', state: 'queued' } }) };
   const flow = new UploadFlowService(
     { kind: 'local', ...storage } as StorageDriver,
@@ -51,7 +51,7 @@ describe('UploadFlowService.receive', () => {
   it('404 when the driver has no receiver (uploads go to the store), before looking anything up', async () => {
     const { flow, uploads, transitions } = setup({ kind: 'local' });
     expect(await apiErrorOf(flow.receive(upload, Readable.from([]), 'req-1'))).toEqual({ status: 404, code: 'not_found' });
-    expect(uploads.findByRawPath).not.toHaveBeenCalled();
+    expect(uploads.findSummaryByRawPath).not.toHaveBeenCalled();
     expect(transitions.apply).not.toHaveBeenCalled();
   });
 

@@ -2,12 +2,13 @@ import type { Readable } from 'node:stream';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ApiError } from '@app/http';
 import type { UploadJobEntity } from '@app/database';
-import { JobTransitionsService, UploadConfirmationService, UploadsService } from '@app/jobs';
+import { JobTransitionsService, NewUpload, UploadConfirmationService, UploadsService, UploadSummary } from '@app/jobs';
 import type { JobStatus } from '@app/state-machine';
 import { STORAGE, StorageDriver, storageKey, UploadSignatureFields } from '@app/storage';
 import { API_CONFIG } from '../app.tokens';
 import type { ApiConfig } from '../app.config';
 import { presentUploadCheck, type UploadCompleteView } from '../jobs/upload-complete.presenter';
+import type { UploadHit } from '../security/upload-throttle';
 import type { CreateUploadDto, UploadResponse } from './upload.dto';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -28,7 +29,13 @@ export class UploadFlowService {
     private readonly confirmation: UploadConfirmationService,
   ) {}
 
-  async create(userId: string, dto: CreateUploadDto, correlationId: string): Promise<{ body: UploadResponse; created: boolean }> {
+  /** `hit`: the request's upload throttle hit, counted in the upload's statement (a refused one throws the 429). */
+  async create(
+    userId: string,
+    dto: CreateUploadDto,
+    correlationId: string,
+    hit?: UploadHit,
+  ): Promise<{ body: UploadResponse; created: boolean }> {
     if (dto.bytes_len > this.config.UPLOAD_MAX_BYTES) {
       throw new ApiError(400, 'validation_failed', 'Request validation failed', [
         { field: 'bytes_len', messages: [`bytes_len must not be greater than ${this.config.UPLOAD_MAX_BYTES} (UPLOAD_MAX_BYTES)`] },
@@ -36,7 +43,7 @@ export class UploadFlowService {
     }
     const ttl = this.config.UPLOAD_URL_TTL_SEC;
     const expiresAt = new Date(Date.now() + ttl * 1000);
-    const rec = await this.uploads.createOrGet({
+    const upload: NewUpload = {
       userId,
       filename: dto.filename,
       mime: dto.mime,
@@ -48,7 +55,11 @@ export class UploadFlowService {
       embedVersion: this.config.EMBEDDING_VERSION,
       uploadExpiresAt: expiresAt,
       rawKey: (u, d) => storageKey.raw(u, d),
-    });
+    };
+    // a refused hit creates nothing and throws: record is never null here
+    const rec: UploadSummary = hit
+      ? ((await hit.count((limit) => this.uploads.createOrGetCounted(upload, limit))).record as UploadSummary)
+      : await this.uploads.createOrGet(upload);
 
     const { document, job } = rec;
     // The same bytes again after the upload expired: the dead letter goes back to waiting for them, with a new URL.
@@ -102,7 +113,7 @@ export class UploadFlowService {
     // the raw key holds the owner's id: another user's document (or an unknown one) is not found. The ids are
     // checked first: a key is built only from valid ones (an overlong id is no key at all)
     const found =
-      UUID.test(documentId) && UUID.test(userId) ? await this.uploads.findByRawPath(documentId, storageKey.raw(userId, documentId)) : null;
+      UUID.test(documentId) && UUID.test(userId) ? await this.uploads.findSummaryByRawPath(documentId, storageKey.raw(userId, documentId)) : null;
     const r = found ? await this.confirmation.checkOwnedJob(found.job.jobId, userId, requestId) : null;
     if (!r) throw new ApiError(404, 'not_found', 'Document not found');
     return presentUploadCheck(r);
@@ -118,7 +129,7 @@ export class UploadFlowService {
       throw new ApiError(404, 'not_found', 'Uploads go directly to the object store with this storage driver');
     }
     const ids = storageKey.parseRaw(upload.key);
-    const found = ids && UUID.test(ids.documentId) ? await this.uploads.findByRawPath(ids.documentId, upload.key) : null;
+    const found = ids && UUID.test(ids.documentId) ? await this.uploads.findSummaryByRawPath(ids.documentId, upload.key) : null;
     if (!found) throw new ApiError(404, 'not_found', 'No upload is expected for this URL');
     const { document, job } = found;
     if (document.bytesLen !== upload.size || document.fileSha256 !== upload.sha256) {
@@ -161,11 +172,11 @@ export class UploadFlowService {
 }
 
 /** The job still waits for its bytes. */
-function awaitingBytes(job: UploadJobEntity): boolean {
+function awaitingBytes(job: Pick<UploadJobEntity, 'stage' | 'state'>): boolean {
   return job.stage === 'uploaded' && job.state === 'waiting';
 }
 
 /** The answer to a PUT or a confirmation: the job where `at` says (where it was read, by default). */
-function answer(job: UploadJobEntity, received: boolean, at: JobStatus = job) {
+function answer(job: UploadSummary['job'], received: boolean, at: JobStatus = job) {
   return { job_id: job.jobId, document_id: job.documentId, received, stage: at.stage, state: at.state };
 }

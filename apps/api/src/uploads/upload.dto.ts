@@ -15,7 +15,32 @@ export const ALLOWED_MIME_TYPES = [
 // eslint-disable-next-line no-control-regex
 const SAFE_FILENAME = /^[^\u0000-\u001f\u007f-\u009f/\\]+$/;
 
+// SAFE_FILENAME's characters but surrogate halves, 1 to 255 of them: with no variation selector 15 or 16 either,
+// class-validator's Length counts them as String.length does. CreateUploadDto.validBody's filenames.
+// eslint-disable-next-line no-control-regex
+const PLAIN_SAFE_FILENAME = /^[^\u0000-\u001f\u007f-\u009f/\\\ud800-\udfff]{1,255}$/;
+const VARIATION_SELECTOR = /\ufe0e|\ufe0f/;
+const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
+const FIELDS = new Set(['filename', 'bytes_len', 'mime', 'sha256', 'ocr']);
+
 export class CreateUploadDto {
+  /**
+   * The DTO of a body whose every field plainly passes the decorators below (ValidBodyCheck), else undefined: such
+   * bodies skip class-validator, the others get its checks and messages. upload.dto.spec.ts holds it to
+   * class-validator's answers.
+   */
+  static validBody(body: Record<string, unknown>): CreateUploadDto | undefined {
+    for (const key of Object.keys(body)) if (!FIELDS.has(key)) return undefined;
+    const { filename, bytes_len, mime, sha256, ocr } = body;
+    if (typeof filename !== 'string' || !PLAIN_SAFE_FILENAME.test(filename) || VARIATION_SELECTOR.test(filename)) return undefined;
+    if (filename === '.' || filename === '..') return undefined;
+    if (typeof bytes_len !== 'number' || !Number.isSafeInteger(bytes_len) || bytes_len < 1) return undefined;
+    if (typeof mime !== 'string' || !(ALLOWED_MIME_TYPES as readonly string[]).includes(mime)) return undefined;
+    if (typeof sha256 !== 'string' || !SHA256_HEX.test(sha256)) return undefined;
+    if (ocr !== undefined && ocr !== null && typeof ocr !== 'boolean') return undefined;
+    return Object.assign(new CreateUploadDto(), body, { sha256: sha256.toLowerCase() });
+  }
+
   @ApiProperty({ example: 'report.pdf', minLength: 1, maxLength: 255 })
   @IsString()
   @Length(1, 255)

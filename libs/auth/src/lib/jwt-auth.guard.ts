@@ -1,12 +1,12 @@
-import { ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { AuthGuard } from '@nestjs/passport';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AuthUser } from './auth-user';
 import { TokenClaimsError } from './auth-user';
-import { bearerToken, JwtStrategy } from './jwt.strategy';
+import { bearerToken, JwtVerifier } from './jwt.verifier';
 import { IS_PUBLIC_KEY } from './public.decorator';
 
-/** A client-safe reason for a refused token, from the header and passport-jwt / jsonwebtoken's info. */
+/** A client-safe reason for a refused token, from the header and jsonwebtoken's (or the claims') error. */
 export function describeAuthFailure(authorization: string | undefined, info: unknown): string {
   if (!authorization) return 'Missing Authorization header';
   if (bearerToken(authorization) === null) return "Authorization header must be 'Bearer <token>'";
@@ -30,34 +30,31 @@ export function describeAuthFailure(authorization: string | undefined, info: unk
  * `WWW-Authenticate: Bearer` header.
  */
 @Injectable()
-export class JwtAuthGuard extends AuthGuard() {
+export class JwtAuthGuard implements CanActivate {
+  /** `@Public()` of each handler (by its class): the metadata never changes once the app runs. */
+  private readonly publicRoutes = new WeakMap<object, WeakMap<object, boolean>>();
+
   constructor(
     private readonly reflector: Reflector,
-    strategy: JwtStrategy,
-  ) {
-    super({ defaultStrategy: strategy.name, session: false, property: 'user' });
-  }
+    private readonly verifier: JwtVerifier,
+  ) {}
 
-  override canActivate(context: ExecutionContext): boolean | Promise<boolean> {
-    const isPublic = this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC_KEY, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
-    if (isPublic) return true;
-    return super.canActivate(context) as Promise<boolean>;
-  }
-
-  override handleRequest<TUser>(
-    err: unknown,
-    user: unknown,
-    info: unknown,
-    context: ExecutionContext,
-  ): TUser {
-    if (err) throw err;
-    if (user) return user as TUser;
+  canActivate(context: ExecutionContext): boolean {
+    if (this.isPublic(context)) return true;
     const http = context.switchToHttp();
-    const authorization = http.getRequest<IncomingMessage>().headers.authorization;
-    const message = describeAuthFailure(authorization, info);
+    const req = http.getRequest<IncomingMessage & { user?: AuthUser }>();
+    const authorization = req.headers.authorization;
+    const token = bearerToken(authorization);
+    let refused: unknown;
+    if (token !== null) {
+      const check = this.verifier.check(token);
+      if ('user' in check) {
+        req.user = check.user;
+        return true;
+      }
+      refused = check.refused;
+    }
+    const message = describeAuthFailure(authorization, refused);
     http
       .getResponse<ServerResponse>()
       .setHeader(
@@ -67,5 +64,18 @@ export class JwtAuthGuard extends AuthGuard() {
           : 'Bearer',
       );
     throw new UnauthorizedException(message);
+  }
+
+  private isPublic(context: ExecutionContext): boolean {
+    const handler = context.getHandler();
+    const cls = context.getClass();
+    let byClass = this.publicRoutes.get(handler);
+    if (!byClass) this.publicRoutes.set(handler, (byClass = new WeakMap()));
+    let isPublic = byClass.get(cls);
+    if (isPublic === undefined) {
+      isPublic = this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC_KEY, [handler, cls]) === true;
+      byClass.set(cls, isPublic);
+    }
+    return isPublic;
   }
 }

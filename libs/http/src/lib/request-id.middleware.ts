@@ -21,7 +21,7 @@ export function requestIdOf(req: IncomingMessage): string | undefined {
 /**
  * Express/Connect middleware: accepts a sane incoming `x-request-id` or generates a UUID, and sets it
  * as `req.id`, `req.headers['x-request-id']` and the `x-request-id` response header. Register it
- * before the logger (pino-http reuses `req.id`) and before the body parsers.
+ * before the logger (which reuses `req.id`) and before the body parsers.
  */
 export function requestIdMiddleware(req: IncomingMessage, res: ServerResponse, next: () => void): void {
   const id = resolveRequestId(req.headers[REQUEST_ID_HEADER]);

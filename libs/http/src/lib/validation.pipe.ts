@@ -33,6 +33,16 @@ function isPlainObject(value: unknown): boolean {
 const UNVALIDATED_TYPES: readonly unknown[] = [String, Boolean, Number, Array, Object, Buffer, Date];
 
 /**
+ * A DTO class may check a whole JSON body itself, before class-validator (which costs most of a small request's
+ * validation): `validBody` returns the DTO for a body it finds valid, and undefined for any other, which class-validator
+ * then checks as usual (and words the errors). It must accept only bodies that class-validator accepts (whitelist and
+ * forbidNonWhitelisted included), and return what class-transformer builds from them.
+ */
+export interface ValidBodyCheck<T> {
+  validBody(body: Record<string, unknown>): T | undefined;
+}
+
+/**
  * Deepest nesting a DTO-validated value may have. class-transformer recurses once per level, so a
  * body like `{"a":[[[...]]]}` a few thousand levels deep (well inside the size limit) overflowed the
  * stack and answered 500. Our DTOs are shallow; anything deeper is refused with a 400.
@@ -74,6 +84,12 @@ export class AppValidationPipe extends ValidationPipe {
     const validated = !!metadata.metatype && !UNVALIDATED_TYPES.includes(metadata.metatype);
     if (validated && nestsDeeperThan(value, MAX_INPUT_DEPTH))
       throw new ApiError(400, 'invalid_body', `Request ${metadata.type} nests more than ${MAX_INPUT_DEPTH} levels deep`);
+    if (isWholeDtoBody) {
+      const dto = (metadata.metatype as Partial<ValidBodyCheck<unknown>>).validBody?.(value as Record<string, unknown>);
+      if (dto !== undefined) return dto;
+    }
+    // what ValidationPipe does with a custom decorator's value without validateCustomDecorators, without its detour
+    if (metadata.type === 'custom' && !this.validateCustomDecorators) return value;
     return super.transform(value, metadata);
   }
 }

@@ -13,32 +13,61 @@ export interface RateLimitHit {
   timeToBlockExpire: number;
 }
 
+/** One hit of a key: `limit` hits a window of `windowMs`; over it the key is refused for `blockMs`. */
+export interface RateLimitRequest {
+  key: string;
+  windowMs: number;
+  limit: number;
+  blockMs: number;
+}
+
 /**
- * One hit: a fixed window per key, counted in one statement so that every api process shares it. A key over `limit`
- * in its window is refused for `blockMs` from that hit; its hits go on counting meanwhile. Committed without waiting
- * for the WAL (and the table is UNLOGGED): a counter lost in a crash only forgives part of a window.
+ * The upsert of one hit (the placeholders of key, window ms, limit and block ms given): a fixed window per key. A key
+ * over `limit` in its window is refused for `blockMs` from that hit; its hits go on counting meanwhile. It returns
+ * `hits, window_ends_at, blocked_until, blocked`; `blocked` is decided once, here, for the whole statement.
  */
-const HIT = prepared(`
-  WITH hit AS (
+export function rateLimitHitSql(key: string, windowMs: string, limit: string, blockMs: string): string {
+  return `
     INSERT INTO upload_pipeline.rate_limits AS r (key, hits, window_ends_at, blocked_until)
-    VALUES ($1, 1, clock_timestamp() + $2::double precision * interval '1 millisecond',
-            CASE WHEN 1 > $3::int THEN clock_timestamp() + $4::double precision * interval '1 millisecond' END)
+    VALUES (${key}, 1, clock_timestamp() + ${windowMs}::double precision * interval '1 millisecond',
+            CASE WHEN 1 > ${limit}::int THEN clock_timestamp() + ${blockMs}::double precision * interval '1 millisecond' END)
     ON CONFLICT (key) DO UPDATE SET
       hits = CASE WHEN r.window_ends_at <= clock_timestamp() THEN 1 ELSE r.hits + 1 END,
       window_ends_at = CASE WHEN r.window_ends_at <= clock_timestamp()
-                            THEN clock_timestamp() + $2::double precision * interval '1 millisecond' ELSE r.window_ends_at END,
+                            THEN clock_timestamp() + ${windowMs}::double precision * interval '1 millisecond' ELSE r.window_ends_at END,
       blocked_until = CASE
         WHEN r.blocked_until > clock_timestamp() THEN r.blocked_until
-        WHEN (CASE WHEN r.window_ends_at <= clock_timestamp() THEN 1 ELSE r.hits + 1 END) > $3::int
-          THEN clock_timestamp() + $4::double precision * interval '1 millisecond'
+        WHEN (CASE WHEN r.window_ends_at <= clock_timestamp() THEN 1 ELSE r.hits + 1 END) > ${limit}::int
+          THEN clock_timestamp() + ${blockMs}::double precision * interval '1 millisecond'
       END
-    RETURNING hits, window_ends_at, blocked_until
-  )
-  SELECT hits,
-         greatest(1, ceil(extract(epoch FROM window_ends_at - clock_timestamp())))::int AS ttl_s,
-         coalesce(blocked_until > clock_timestamp(), false) AS blocked,
-         CASE WHEN blocked_until > clock_timestamp() THEN greatest(1, ceil(extract(epoch FROM blocked_until - clock_timestamp())))::int ELSE 0 END AS block_s,
-         ${ASYNC_COMMIT}
+    RETURNING hits, window_ends_at, blocked_until, coalesce(blocked_until > clock_timestamp(), false) AS blocked`;
+}
+
+/** The hit's answer from the CTE `alias` of `rateLimitHitSql`, as the columns `rl_hits, rl_ttl_s, rl_blocked, rl_block_s`. */
+export function rateLimitHitColumns(alias: string): string {
+  return `${alias}.hits AS rl_hits,
+         greatest(1, ceil(extract(epoch FROM ${alias}.window_ends_at - clock_timestamp())))::int AS rl_ttl_s,
+         ${alias}.blocked AS rl_blocked,
+         CASE WHEN ${alias}.blocked THEN greatest(1, ceil(extract(epoch FROM ${alias}.blocked_until - clock_timestamp())))::int ELSE 0 END AS rl_block_s`;
+}
+
+/** The hit from a row holding `rateLimitHitColumns`. */
+export function rateLimitHitOf(row: Record<string, unknown>): RateLimitHit {
+  return {
+    totalHits: Number(row['rl_hits']),
+    timeToExpire: Number(row['rl_ttl_s']),
+    isBlocked: row['rl_blocked'] === true,
+    timeToBlockExpire: Number(row['rl_block_s']),
+  };
+}
+
+/**
+ * One hit, counted in one statement so that every api process shares it. Committed without waiting for the WAL (and
+ * the table is UNLOGGED): a counter lost in a crash only forgives part of a window.
+ */
+const HIT = prepared(`
+  WITH hit AS (${rateLimitHitSql('$1', '$2', '$3', '$4')})
+  SELECT ${rateLimitHitColumns('hit')}, ${ASYNC_COMMIT}
   FROM hit`);
 
 /** Keys whose window and block both ended this long ago go (a run deletes at most 1,000). */
@@ -55,8 +84,8 @@ export class RateLimitStore {
   constructor(@InjectDataSource() private readonly ds: DataSource) {}
 
   async hit(key: string, windowMs: number, limit: number, blockMs: number): Promise<RateLimitHit> {
-    const [r] = await runPrepared<{ hits: number; ttl_s: number; blocked: boolean; block_s: number }>(this.ds, HIT, [key, windowMs, limit, blockMs]);
-    return { totalHits: r.hits, timeToExpire: r.ttl_s, isBlocked: r.blocked, timeToBlockExpire: r.block_s };
+    const [r] = await runPrepared(this.ds, HIT, [key, windowMs, limit, blockMs]);
+    return rateLimitHitOf(r);
   }
 
   /** Deletes counters idle for `idleMs` (a window and a block long over); returns how many went. */

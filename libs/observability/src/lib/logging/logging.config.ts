@@ -1,10 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import pino, { type DestinationStream, type Level, type Logger, type LoggerOptions } from 'pino';
-import type { Options as PinoHttpOptions } from 'pino-http';
 import { currentCorrelationId } from './correlation';
-import { ensureRequestId } from './correlation.middleware';
-import { censorLogObject, sanitizeRequest, sanitizeResponse, type SerializedRequest, type SerializedResponse } from './redact';
+import { censorLogObject, serializeRequest, serializeResponse } from './redact';
+import type { RequestLoggingOptions } from './request-logging.middleware';
 
 export interface LoggingModuleOptions {
   /** Added to every line as `app` (api, worker, mock-llamaparse, mock-openai). */
@@ -28,15 +27,10 @@ export function isQuietPath(path: string): boolean {
 }
 
 const pinoSymbols = pino.symbols;
+const std = pino.stdSerializers;
 
 /** The levels `LoggingModuleOptions.level` accepts. */
 export const LOG_LEVELS: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
-function pathOf(url: string | undefined): string {
-  if (!url) return '/';
-  const q = url.indexOf('?');
-  return q < 0 ? url : url.slice(0, q);
-}
 
 /** Already bound by this logger (the request logger binds it): the mixin must not write it twice. */
 function bindsCorrelationId(logger: Logger): boolean {
@@ -71,7 +65,7 @@ export function pinoLoggerOptions(opts: LoggingModuleOptions): LoggerOptions {
   return { ...base, formatters: { ...base.formatters, level: (label: string) => ({ level: label }) } };
 }
 
-/** The app's root pino logger (the one nestjs-pino and pino-http write through). */
+/** The app's root pino logger (the one nestjs-pino and the request logging write through). */
 export function createAppLogger(opts: LoggingModuleOptions): Logger {
   if (!LOG_LEVELS.includes(opts.level)) {
     throw new Error(`unknown log level "${opts.level}" (one of ${LOG_LEVELS.join(', ')})`);
@@ -93,25 +87,27 @@ function levelFor(_req: IncomingMessage, res: ServerResponse, err?: Error): Leve
 }
 
 /**
- * pino-http options: the request id (`req.id`, set by @app/http's request-id middleware from
- * `x-request-id` or a UUID) is reused and bound as `req_id` and `correlation_id`; health and metrics
- * requests are not logged; 4xx completes at warn, 5xx at error; signed upload URLs lose their query.
+ * How requests are logged (see `requestLoggingMiddleware`): through a child of the app's logger whose serializers keep
+ * pino-http's fields (`req` and `res` as pino-std-serializers give them, then `sanitizeRequest` / `sanitizeResponse`:
+ * `serializeRequest` / `serializeResponse` in one step);
+ * the request id (`req.id`, set by @app/http's request-id middleware from `x-request-id` or a UUID) is reused and bound
+ * as `req_id` and `correlation_id`; health and metrics requests are not logged on completion; 4xx completes at warn,
+ * 5xx at error; signed upload URLs lose their query.
  */
-export function pinoHttpOptions(logger: Logger, opts: Pick<LoggingModuleOptions, 'quietPath'> = {}): PinoHttpOptions {
-  const quiet = opts.quietPath ?? isQuietPath;
+export function requestLogging(logger: Logger, opts: Pick<LoggingModuleOptions, 'quietPath'> = {}): { logger: Logger } & RequestLoggingOptions {
   return {
-    logger,
-    genReqId: (req, res) => ensureRequestId(req, res),
-    customProps: (req, res) => {
-      const id = ensureRequestId(req, res);
-      return { req_id: id, correlation_id: id };
-    },
-    autoLogging: { ignore: (req) => quiet(pathOf(originalUrl(req))) },
-    customLogLevel: levelFor,
-    serializers: {
-      req: (req: SerializedRequest) => sanitizeRequest(req),
-      res: (res: SerializedResponse) => sanitizeResponse(res),
-    },
+    logger: logger.child(
+      {},
+      {
+        serializers: {
+          req: serializeRequest,
+          res: serializeResponse,
+          err: std.err,
+        },
+      },
+    ),
+    quiet: opts.quietPath ?? isQuietPath,
+    level: levelFor,
   };
 }
 

@@ -1,5 +1,19 @@
 import { createAppLogger } from './logging.config';
-import { censorLogObject, isSignedUrl, REDACTED, redactUrl, sanitizeRequest, sanitizeResponse } from './redact';
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
+import pino from 'pino';
+import {
+  censorLogObject,
+  isSignedUrl,
+  REDACTED,
+  redactUrl,
+  sanitizeRequest,
+  sanitizeResponse,
+  serializeRequest,
+  serializeResponse,
+  type SerializedRequest,
+  type SerializedResponse,
+} from './redact';
 import { LogCapture } from '../../../test/log-capture';
 
 const SIGNED =
@@ -127,5 +141,42 @@ describe('redaction in log output', () => {
     const { line } = log({ only: 1 });
     expect(Object.keys(line)).not.toContain('token');
     expect(Object.keys(line)).not.toContain('url');
+  });
+});
+
+describe('serializeRequest / serializeResponse', () => {
+  /** What pino-std-serializers followed by sanitizeRequest / sanitizeResponse gave, as JSON (the log line's text). */
+  const viaStd = {
+    req: (req: IncomingMessage) => JSON.stringify(sanitizeRequest(pino.stdSerializers.req(req) as unknown as SerializedRequest)),
+    res: (res: ServerResponse) => JSON.stringify(sanitizeResponse(pino.stdSerializers.res(res) as unknown as SerializedResponse)),
+  };
+  function request(url: string, extra: Record<string, unknown> = {}): IncomingMessage {
+    const req = new IncomingMessage(new Socket());
+    req.method = 'PUT';
+    req.url = url;
+    Object.assign(req.headers, { host: 'h', 'user-agent': 'ua', authorization: 'Bearer x', 'content-length': '5', accept: '*/*' });
+    return Object.assign(req, extra);
+  }
+
+  it.each<[string, IncomingMessage]>([
+    ['a plain node request', request('/api/v2/jobs?page=2')],
+    ['an express request with id, originalUrl, query and params', request('/x', { id: 'r-1', originalUrl: '/api/v2/jobs/1?page=2', query: { page: '2' }, params: { id: '1' } })],
+    ['a signed upload URL', request('/u', { id: 'r-2', originalUrl: `/api/v2/storage/upload?key=k&sig=zzz`, query: { key: 'k', sig: 'zzz' } })],
+    ['a URL with a token', request('/u', { originalUrl: '/cb?token=abc', query: { token: 'abc' } })],
+    ['an id function', request('/f', { id: () => 'from-fn', path: '/f-path' })],
+  ])('the request fields of %s are those pino-std-serializers and sanitizeRequest gave', (_name, req) => {
+    expect(JSON.stringify(serializeRequest(req))).toBe(viaStd.req(req));
+  });
+
+  it('the response fields are those pino-std-serializers and sanitizeResponse gave, sent or not', () => {
+    const res = new ServerResponse(request('/'));
+    res.setHeader('content-length', '12');
+    res.setHeader('set-cookie', 'a=1');
+    expect(JSON.stringify(serializeResponse(res))).toBe(viaStd.res(res));
+    res.removeHeader('content-length');
+    expect(JSON.stringify(serializeResponse(res))).toBe(viaStd.res(res));
+    Object.defineProperty(res, 'headersSent', { value: true });
+    res.statusCode = 404;
+    expect(JSON.stringify(serializeResponse(res))).toBe(viaStd.res(res));
   });
 });

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** What a redacted secret is replaced with in log output. */
 export const REDACTED = '[redacted]';
@@ -142,4 +142,34 @@ export interface SerializedResponse {
 export function sanitizeResponse<T extends SerializedResponse>(res: T): T {
   const length = res.headers?.['content-length'];
   return { ...res, headers: length === undefined ? {} : { 'content-length': length } };
+}
+
+type LoggedRequest = IncomingMessage & { id?: unknown; originalUrl?: string; path?: unknown; query?: unknown };
+
+/**
+ * A request's log fields in one step: what pino-std-serializers' request serializer followed by `sanitizeRequest` gives
+ * (`id, method, url, query, headers, remoteAddress, remotePort`, in that order), without the intermediate object.
+ */
+export function serializeRequest(req: LoggedRequest): SerializedRequest {
+  const id = typeof req.id === 'function' ? (req.id as () => unknown)() : req.id || undefined;
+  let url: string | undefined;
+  if (req.originalUrl) url = req.originalUrl;
+  else url = typeof req.path === 'string' ? req.path : req.url;
+  const out: SerializedRequest = { id, method: req.method, url };
+  const query = req.query;
+  if (query) out.query = query;
+  out.headers = pickHeaders(req.headers, LOGGED_REQUEST_HEADERS);
+  out.remoteAddress = req.socket?.remoteAddress;
+  out.remotePort = req.socket?.remotePort;
+  if (typeof url === 'string' && (url.startsWith(SIGNED_UPLOAD_PATH) || isSignedUrl(url))) {
+    out.url = redactUrl(url);
+    if (out.query !== undefined) out.query = REDACTED;
+  }
+  return out;
+}
+
+/** A response's log fields in one step: what pino-std-serializers' response serializer followed by `sanitizeResponse` gives. */
+export function serializeResponse(res: ServerResponse): SerializedResponse {
+  const length = res.getHeader('content-length');
+  return { statusCode: res.headersSent ? res.statusCode : (null as unknown as number), headers: length === undefined ? {} : { 'content-length': length } };
 }
