@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, readlink, realpath, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { chunked, failingAfter, listDirs, listTree, tempDir } from '../../../test/fs-helpers';
@@ -124,6 +124,26 @@ describe('LocalStorageDriver CRUD', () => {
     await Promise.all(writes);
     for (const buf of seen) expect(buf.equals(a) || buf.equals(b)).toBe(true);
     expect(await listTree(root)).toEqual(['race']);
+  });
+
+  it('closes every descriptor it opens, on every path (written, rejected, overflow, failed, read, streamed, refused)', async () => {
+    const openFds = async (): Promise<number> => (await readdir('/proc/self/fd')).length;
+    await driver.putObject('warm/up', Buffer.from('x')); // the root and its real path, once
+    const before = await openFds();
+    for (let i = 0; i < 20; i++) {
+      const key = `fds/d${i}/raw`;
+      await driver.putObject(key, Buffer.from(`body ${i}`));
+      expect(await driver.writeAtomically(key, Buffer.from('no'), { accept: () => false })).toMatchObject({ status: 'rejected' });
+      expect(await driver.writeAtomically(key, Buffer.alloc(100), { limit: 10 })).toMatchObject({ status: 'overflow' });
+      await expect(driver.putObject(key, failingAfter(Buffer.alloc(100, 1), new Error('gone')))).rejects.toThrow('gone');
+      expect((await driver.getObjectBuffer(key)).toString()).toBe(`body ${i}`);
+      await expect(driver.getObjectBuffer(key, 2)).rejects.toBeInstanceOf(StorageObjectTooLargeError);
+      await expect(driver.getObjectBuffer(`fds/d${i}`)).rejects.toBeInstanceOf(StorageNotFoundError);
+      expect((await hashStream(await driver.getObject(key))).size).toBe(`body ${i}`.length);
+      await expect(driver.putObject(`${key}/below`, Buffer.from('z'))).rejects.toBeInstanceOf(InvalidStorageKeyError);
+    }
+    expect(await openFds()).toBe(before);
+    expect(await listTree(join(root, 'fds'))).toHaveLength(20); // no scratch file left either
   });
 
   it('works when the root itself is reached through a symlink', async () => {

@@ -1,5 +1,17 @@
-import { constants as fsc, type Dirent } from 'node:fs';
-import { lstat, mkdir, open, readdir, realpath, rename, rmdir, unlink, type FileHandle } from 'node:fs/promises';
+import {
+  closeSync,
+  constants as fsc,
+  createReadStream,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  realpathSync,
+  renameSync,
+  type Dirent,
+  type Stats,
+} from 'node:fs';
+import { mkdir, open, readdir, realpath, rmdir, unlink } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { isAbsolute, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -8,7 +20,7 @@ import { InvalidStorageKeyError, StorageNotFoundError, StorageObjectTooLargeErro
 import type { CreateUploadUrlOptions, LocalStorageOptions, StorageDriver, StoredObjectInfo, UploadTarget } from '../storage.types';
 import { assertUploadOptions, hashStream, toBuffer } from '../stream.util';
 import { UPLOAD_RECEIVER_PATH, type UploadReceiver } from '../upload-receiver';
-import { errnoCode, ignoreMissing, isScratchName, mapFsError, scratchName } from './local-fs.util';
+import { errnoCode, fdFsync, fdRead, fdWrite, ignoreMissing, isScratchName, mapFsError, scratchName } from './local-fs.util';
 import { receiveUpload } from './receive-upload';
 import { uploadQueryString, verifyUploadSignature } from './upload-signature';
 
@@ -47,6 +59,10 @@ const MAX_DIR_RACE_RETRIES = 5;
  *   of the directory. Readers see the old bytes or the new bytes, never a mix; scratch files are
  *   removed on every failure path.
  * - Deleting prunes directories left empty, up to (not including) the root.
+ * - Metadata calls on the read and write paths (realpath, lstat, mkdir, open, fstat, rename, close) are
+ *   synchronous: each is a few microseconds on a local filesystem, where a call through libuv's thread pool
+ *   costs about 40 us of CPU in thread hand-offs (decisions #30). Data reads and writes and every fsync stay
+ *   asynchronous: they can wait on the disk.
  * - `stat` reports size only (no stored checksum); use `hashObject` for the sha256.
  * - It receives uploads through the api (`receiver`): its upload URLs point at the api's
  *   `UPLOAD_RECEIVER_PATH`, HMAC-signed with `signingSecret`.
@@ -105,19 +121,19 @@ export class LocalStorageDriver implements StorageDriver {
   }
 
   async getObject(key: string): Promise<Readable> {
-    const { handle } = await this.openForRead(key);
-    return handle.createReadStream();
+    const { fd } = await this.openForRead(key);
+    return createReadStream('', { fd, autoClose: true });
   }
 
   async getObjectBuffer(key: string, maxBytes?: number): Promise<Buffer> {
-    const { handle, size } = await this.openForRead(key);
+    const { fd, size } = await this.openForRead(key);
     try {
       if (maxBytes !== undefined && size > maxBytes) throw new StorageObjectTooLargeError(key, maxBytes, size);
-      return await readAll(handle, size);
+      return await readAll(fd, size);
     } catch (e) {
       throw mapFsError(e, key);
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
   }
 
@@ -126,7 +142,7 @@ export class LocalStorageDriver implements StorageDriver {
     const file = await this.resolveKey(key, false);
     if (file === null) return null;
     try {
-      const st = await lstat(file);
+      const st = lstatSync(file);
       if (st.isSymbolicLink()) throw new InvalidStorageKeyError(key, 'resolves through a symbolic link');
       return st.isFile() ? { size: st.size } : null;
     } catch (e) {
@@ -216,7 +232,8 @@ export class LocalStorageDriver implements StorageDriver {
    */
   async writeAtomically(key: string, source: Buffer | Readable, opts: AtomicWriteOptions = {}): Promise<AtomicWriteResult> {
     assertValidStorageKey(key);
-    const { file, tmp, handle } = await this.createScratchFor(key);
+    const { file, tmp, fd } = await this.createScratchFor(key);
+    let open = true;
     let committed = false;
     let readFailure: { error: unknown } | undefined;
     const chunks = byteChunks(source);
@@ -238,12 +255,13 @@ export class LocalStorageDriver implements StorageDriver {
           return { status: 'overflow', size };
         }
         hash.update(step.value);
-        await handle.write(step.value);
+        await writeAll(fd, step.value);
       }
       const got = { size, sha256: hash.digest('hex') };
       if (opts.accept && !opts.accept(got)) return { status: 'rejected', ...got };
-      await handle.sync();
-      await handle.close();
+      await fdFsync(fd);
+      open = false;
+      closeSync(fd);
       await this.commit(key, tmp, file);
       committed = true;
       return { status: 'committed', ...got };
@@ -251,10 +269,14 @@ export class LocalStorageDriver implements StorageDriver {
       // Errors of the source (client went away, ...) are the caller's, not storage failures.
       throw readFailure ? readFailure.error : mapFsError(e, key);
     } finally {
-      if (!committed) {
-        await handle.close().catch(() => undefined);
-        await ignoreMissing(unlink(tmp)).catch(() => undefined);
+      if (open) {
+        try {
+          closeSync(fd);
+        } catch {
+          // already reported by the failure being handled
+        }
       }
+      if (!committed) await ignoreMissing(unlink(tmp)).catch(() => undefined);
     }
   }
 
@@ -262,25 +284,36 @@ export class LocalStorageDriver implements StorageDriver {
 
   private async commit(key: string, tmp: string, file: string): Promise<void> {
     try {
-      await rename(tmp, file);
+      renameSync(tmp, file);
     } catch (e) {
       const code = errnoCode(e);
       if (code === 'EISDIR' || code === 'ENOTEMPTY' || code === 'EEXIST')
         throw new InvalidStorageKeyError(key, 'is a prefix of existing keys');
       throw e;
     }
-    const dirHandle = await open(join(file, '..'), fsc.O_RDONLY | fsc.O_DIRECTORY).catch(() => undefined);
-    if (dirHandle) await dirHandle.sync().catch(() => undefined).finally(() => dirHandle.close());
+    let dirFd: number;
+    try {
+      dirFd = openSync(join(file, '..'), fsc.O_RDONLY | fsc.O_DIRECTORY);
+    } catch {
+      return;
+    }
+    try {
+      await fdFsync(dirFd);
+    } catch {
+      // the rename is done; a directory that cannot be synced is not an error of this write
+    } finally {
+      closeSync(dirFd);
+    }
   }
 
   /** Creates the key's directories and an exclusive scratch file in the last one. */
-  private async createScratchFor(key: string): Promise<{ file: string; tmp: string; handle: FileHandle }> {
+  private async createScratchFor(key: string): Promise<{ file: string; tmp: string; fd: number }> {
     for (let attempt = 0; ; attempt++) {
       try {
         const file = await this.resolveKey(key, true);
         if (file === null) throw new Error('unreachable: resolveKey(create) returned null');
         const tmp = join(file, '..', scratchName('tmp'));
-        return { file, tmp, handle: await open(tmp, WRITE_FLAGS, 0o644) };
+        return { file, tmp, fd: openSync(tmp, WRITE_FLAGS, 0o644) };
       } catch (e) {
         // A concurrent delete may prune the (then empty) directory between mkdir and open, or the
         // root itself may have been removed: re-create and retry a few times.
@@ -295,25 +328,31 @@ export class LocalStorageDriver implements StorageDriver {
   }
 
   /** The object's file, open, and its size (from the same descriptor, so of the same file). */
-  private async openForRead(key: string): Promise<{ handle: FileHandle; size: number }> {
+  private async openForRead(key: string): Promise<{ fd: number; size: number }> {
     assertValidStorageKey(key);
     const file = await this.resolveKey(key, false);
     if (file === null) throw new StorageNotFoundError(key);
-    let handle: FileHandle;
+    let fd: number;
     try {
-      handle = await open(file, READ_FLAGS);
+      fd = openSync(file, READ_FLAGS);
     } catch (e) {
       throw mapFsError(e, key);
     }
-    const st = await handle.stat().catch(async (e: unknown) => {
-      await handle.close();
+    let isFile: boolean;
+    let size: number;
+    try {
+      const st = fstatSync(fd);
+      isFile = st.isFile();
+      size = st.size;
+    } catch (e) {
+      closeSync(fd);
       throw mapFsError(e, key);
-    });
-    if (!st.isFile()) {
-      await handle.close();
+    }
+    if (!isFile) {
+      closeSync(fd);
       throw new StorageNotFoundError(key);
     }
-    return { handle, size: st.size };
+    return { fd, size };
   }
 
   /** Real path of the root, created on first use (a failure is retried on the next call). */
@@ -345,32 +384,33 @@ export class LocalStorageDriver implements StorageDriver {
     if (target !== root && !target.startsWith(root + sep)) throw new InvalidStorageKeyError(key, 'escapes the storage root');
     if (target === root) return root;
     // Fast path (isCanonicalDir). Anything else (missing, a link, a file) takes the walk below, which decides.
-    if (await isCanonicalDir(target)) return target;
+    if (isCanonicalDir(target)) return target;
     // A new object's directory is usually one level below an existing one (a new document under its user's
     // documents): when the parent passes the same check, only the last segment needs the walk.
     let cur = root;
     let walk = segments;
     if (segments.length > 1) {
       const parent = resolve(root, ...segments.slice(0, -1));
-      if (await isCanonicalDir(parent)) {
+      if (isCanonicalDir(parent)) {
         cur = parent;
         walk = segments.slice(-1);
       }
     }
     for (const segment of walk) {
       cur = join(cur, segment);
-      let st = await ignoreMissing(lstat(cur)).catch((e: unknown) => {
-        if (errnoCode(e) === 'ENOTDIR') return undefined;
-        throw mapFsError(e, key);
-      });
+      let st = lstatOrMissing(cur, key);
       if (st === undefined) {
         if (!create) return null;
-        await mkdir(cur, { mode: 0o755 }).catch((e: unknown) => {
+        try {
+          mkdirSync(cur, { mode: 0o755 });
+        } catch (e) {
           if (errnoCode(e) !== 'EEXIST') throw mapFsError(e, key);
-        });
-        st = await lstat(cur).catch((e: unknown) => {
+        }
+        try {
+          st = lstatSync(cur);
+        } catch (e) {
           throw mapFsError(e, key);
-        });
+        }
       }
       if (st.isSymbolicLink()) throw new InvalidStorageKeyError(key, 'resolves through a symbolic link');
       if (!st.isDirectory()) {
@@ -400,8 +440,29 @@ export class LocalStorageDriver implements StorageDriver {
  * One call instead of an lstat a segment: the realpath of `<dir>/.` equals `dir` exactly when every segment exists,
  * none is a symbolic link (`dir` is under the canonical root) and the last one is a directory.
  */
-async function isCanonicalDir(dir: string): Promise<boolean> {
-  return (await realpath(`${dir}${sep}.`).catch(() => undefined)) === dir;
+function isCanonicalDir(dir: string): boolean {
+  try {
+    return realpathSync.native(`${dir}${sep}.`) === dir;
+  } catch {
+    return false;
+  }
+}
+
+/** lstat of a directory on a key's path; undefined when it (or a parent) is missing. */
+function lstatOrMissing(path: string, key: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch (e) {
+    const code = errnoCode(e);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw mapFsError(e, key);
+  }
+}
+
+/** Writes all of `buf` at the descriptor's position (fs.write may write less than asked). */
+async function writeAll(fd: number, buf: Buffer): Promise<void> {
+  let off = 0;
+  while (off < buf.length) off += await fdWrite(fd, buf, off, buf.length - off);
 }
 
 /**
@@ -409,11 +470,11 @@ async function isCanonicalDir(dir: string): Promise<boolean> {
  * it again and read on to see the end). An object is written once and renamed into place, so it does not change
  * under an open descriptor; one that is shorter than its size says gives what it has, as readFile would.
  */
-async function readAll(handle: FileHandle, size: number): Promise<Buffer> {
+async function readAll(fd: number, size: number): Promise<Buffer> {
   const buf = Buffer.allocUnsafeSlow(size); // its own memory, as readFile's (not a slice of the shared pool)
   let off = 0;
   while (off < size) {
-    const { bytesRead } = await handle.read(buf, off, size - off, off);
+    const bytesRead = await fdRead(fd, buf, off, size - off, off);
     if (bytesRead === 0) break;
     off += bytesRead;
   }
