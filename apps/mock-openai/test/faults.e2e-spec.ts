@@ -26,6 +26,20 @@ describe('fault injection', () => {
   let t: TestApp;
   afterEach(() => t?.close());
 
+  it('counts a request as received when it arrives, before an injected latency answers it', async () => {
+    t = await startApp({ MOCK_OPENAI_LATENCY_MS: '1000' });
+    const pending = t.http().post('/v1/embeddings').set(AUTH).send({ model: SMALL, input: 'slow' });
+    const answered = pending.then((r) => r.status);
+    let seen: { received: number; total: number } | undefined;
+    for (let i = 0; i < 100 && !seen?.received; i++) {
+      seen = (await t.http().get('/_mock/stats').expect(200)).body.requests;
+      if (!seen?.received) await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(seen).toMatchObject({ received: 1, total: 0 });
+    expect(await answered).toBe(200);
+    expect((await t.http().get('/_mock/stats').expect(200)).body.requests).toMatchObject({ received: 1, total: 1 });
+  });
+
   it('injects 500/503/429 at the configured rates, reproducibly for a seed', async () => {
     t = await startApp(FAULTS);
     const first = await statuses(t, 60);
@@ -36,6 +50,7 @@ describe('fault injection', () => {
 
     const stats = await t.http().get('/_mock/stats').expect(200);
     expect(stats.body.requests.total).toBe(60);
+    expect(stats.body.requests.received).toBe(60);
     expect(stats.body.requests.byOutcome.ok).toBe(first.filter((s) => s === 200).length);
     expect(stats.body.requests.byOutcome.injected_rate_limit).toBe(first.filter((s) => s === 429).length);
     expect(stats.body.requests.byOutcome.injected_error).toBe(first.filter((s) => s >= 500).length);

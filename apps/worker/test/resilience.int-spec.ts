@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { parserStatusChecks, setFaults, Stack, startStack, until, uploadDocument, waitForJobs } from './stack';
+import { embedderRequestsReceived, parserStatusChecks, setFaults, Stack, startStack, until, uploadDocument, waitForJobs } from './stack';
 
 const doc = (i: number | string) =>
   Buffer.from(`# Document ${i}\n\nThis is document number ${i} about ${randomUUID()}.\n\n## Part two\n\nMore words for the chunker.\n`);
@@ -65,24 +65,34 @@ describe('pipeline resilience on the real stack', () => {
     it("a killed worker's job is finished by another after its lease expires", async () => {
       const a = await stack.startWorker({ LEASE_MS: '2000', LEASE_RENEW_MS: '500' });
       await setFaults(stack.embedder, { latencyMs: 4000 });
+      const embeds = await embedderRequestsReceived(stack.embedder);
       const { jobId } = await uploadDocument(stack, stack.token(), 'killed.md', 'text/markdown', doc('killed'));
+      // inside the embedding call: the job's row still says parsing (every transition since waits for finalize's statement)
       await until('the job in worker A at embedding', async () => {
         const [r] = await stack.sql<{ stage: string; state: string; claimed_by: string }>(
           `SELECT stage, state, claimed_by FROM upload_pipeline.upload_jobs WHERE job_id = $1`,
           [jobId],
         );
-        return r.stage === 'embedding_in_progress' && r.state === 'working' && r.claimed_by === 'test-worker-1';
+        return r.state === 'working' && r.claimed_by === 'test-worker-1' && (await embedderRequestsReceived(stack.embedder)) > embeds;
       });
       await a.stop('SIGKILL');
       await setFaults(stack.embedder, { latencyMs: 0 });
       await stack.startWorker({ LEASE_MS: '2000', LEASE_RENEW_MS: '500' });
       const [row] = await waitForJobs(stack, [jobId], 30_000);
       expect(row).toMatchObject({ stage: 'complete', state: 'done' });
-      const reclaim = await stack.sql<{ actor: string; from_state: string }>(
-        `SELECT actor, from_state FROM upload_pipeline.events WHERE job_id = $1 AND event_type = 'stage_started' AND stage = 'embedding_in_progress' ORDER BY event_id`,
+      const reclaim = await stack.sql<{ actor: string; from_state: string; stage: string }>(
+        `SELECT actor, from_state, stage FROM upload_pipeline.events WHERE job_id = $1 AND event_type = 'stage_started' ORDER BY event_id`,
         [jobId],
       );
-      expect(reclaim.at(-1)).toEqual({ actor: 'test-worker-2', from_state: 'working' });
+      // taken over where the killed worker's last commit left it, and done from there
+      expect(reclaim.at(-1)).toEqual({ actor: 'test-worker-2', from_state: 'working', stage: 'parsing' });
+      const [{ n, distinct }] = await stack.sql<{ n: string; distinct: string }>(
+        `SELECT count(*) AS n, count(DISTINCT chunk_id) AS distinct FROM upload_pipeline.document_chunks c
+         JOIN upload_pipeline.upload_jobs j USING (document_id) WHERE j.job_id = $1`,
+        [jobId],
+      );
+      expect(Number(n)).toBeGreaterThan(0);
+      expect(n).toBe(distinct);
     });
 
     it('a 5xx burst at the embedder opens the breaker and the jobs still complete', async () => {
@@ -124,45 +134,46 @@ describe('pipeline resilience on the real stack', () => {
     it('a job claimed ahead of a free slot is leased, and goes back at once on SIGTERM while the running job finishes', async () => {
       const a = await stack.startWorker({ WORKER_CONCURRENCY: '1', WORKER_PREFETCH: '1', SHUTDOWN_GRACE_MS: '20000' });
       await setFaults(stack.embedder, { latencyMs: 3000 });
+      const embeds = await embedderRequestsReceived(stack.embedder);
       const token = stack.token();
       const ids: string[] = [];
       for (const name of ['ahead-1', 'ahead-2', 'ahead-3']) ids.push((await uploadDocument(stack, token, `${name}.md`, 'text/markdown', doc(name))).jobId);
-      // one job embedding in the only slot, a second one claimed ahead by the same worker
+      // one job embedding in the only slot (the embedder has its request), a second one claimed ahead by the same worker
       const held = await until('one job running and one claimed ahead', async () => {
         const rows = await stack.sql<{ job_id: string; stage: string; claimed_by: string }>(
           `SELECT job_id, stage, claimed_by FROM upload_pipeline.upload_jobs WHERE job_id = ANY($1::uuid[]) AND state = 'working'`,
           [ids],
         );
-        const running = rows.find((r) => r.stage === 'embedding_in_progress');
-        const ahead = rows.find((r) => r !== running);
-        return running && ahead ? { running, ahead } : null;
+        if (rows.length !== 2 || rows[0].claimed_by !== rows[1].claimed_by) return null;
+        const loop = ((await (await fetch(`${a.url}/health/ready`)).json()) as { info: { worker_loop: Record<string, unknown> } }).info.worker_loop;
+        return loop['queued'] === 1 && (await embedderRequestsReceived(stack.embedder)) > embeds ? { rows, loop } : null;
       });
-      expect(held.ahead.claimed_by).toBe(held.running.claimed_by);
-      const ready = (await (await fetch(`${a.url}/health/ready`)).json()) as { info: { worker_loop: Record<string, unknown> } };
-      expect(ready.info.worker_loop).toMatchObject({ in_flight: 2, queued: 1, concurrency: 1, prefetch: 1 });
+      expect(held.loop).toMatchObject({ in_flight: 2, queued: 1, concurrency: 1, prefetch: 1 });
 
       const stopped = a.stop('SIGTERM');
       // the job claimed ahead is given back without waiting for the grace period, and without any work done on it
       const back = await until('the job claimed ahead given back', async () => {
-        const [r] = await stack.sql<{ state: string; claimed_by: string | null; stage: string }>(
-          `SELECT stage, state, claimed_by FROM upload_pipeline.upload_jobs WHERE job_id = $1`,
-          [held.ahead.job_id],
+        const rows = await stack.sql<{ job_id: string; state: string; claimed_by: string | null; stage: string }>(
+          `SELECT job_id, stage, state, claimed_by FROM upload_pipeline.upload_jobs WHERE job_id = ANY($1::uuid[])`,
+          [held.rows.map((r) => r.job_id)],
         );
-        return r.claimed_by === null ? r : null;
+        return rows.find((r) => r.claimed_by === null) ?? null;
       }, 2_000, 20);
-      expect(back.stage).toBe(held.ahead.stage);
+      const ahead = held.rows.find((r) => r.job_id === back.job_id)!;
+      const running = held.rows.find((r) => r !== ahead)!;
+      expect(back.stage).toBe(ahead.stage);
       expect(['queued', 'waiting']).toContain(back.state);
       const after = await stack.sql<{ event_type: string }>(
         `SELECT event_type FROM upload_pipeline.events WHERE job_id = $1 AND event_id > (
            SELECT max(event_id) FROM upload_pipeline.events WHERE job_id = $1 AND event_type = 'stage_started')
          ORDER BY event_id`,
-        [held.ahead.job_id],
+        [ahead.job_id],
       );
       expect(after.map((e) => e.event_type)).toEqual(['retry']);
       // the running job finished within the grace period, then the worker exited cleanly
       expect(await stopped).toBe(0);
-      const [running] = await stack.sql<{ state: string }>(`SELECT state FROM upload_pipeline.upload_jobs WHERE job_id = $1`, [held.running.job_id]);
-      expect(running.state).toBe('done');
+      const [finished] = await stack.sql<{ state: string }>(`SELECT state FROM upload_pipeline.upload_jobs WHERE job_id = $1`, [running.job_id]);
+      expect(finished.state).toBe('done');
 
       await setFaults(stack.embedder, { latencyMs: 0 });
       await stack.startWorker();
@@ -173,18 +184,23 @@ describe('pipeline resilience on the real stack', () => {
     it('a worker given SIGTERM mid-run exits 0 and its job finishes on another worker', async () => {
       const a = await stack.startWorker({ SHUTDOWN_GRACE_MS: '300' });
       await setFaults(stack.embedder, { latencyMs: 3000 });
+      const embeds = await embedderRequestsReceived(stack.embedder);
       const { jobId } = await uploadDocument(stack, stack.token(), 'sigterm.md', 'text/markdown', doc('sigterm'));
       await until('the job at embedding in worker A', async () => {
         const [r] = await stack.sql<{ stage: string; state: string }>(`SELECT stage, state FROM upload_pipeline.upload_jobs WHERE job_id = $1`, [jobId]);
-        return r.stage === 'embedding_in_progress' && r.state === 'working';
+        return r.state === 'working' && (await embedderRequestsReceived(stack.embedder)) > embeds;
       });
       const code = await a.stop('SIGTERM');
       expect(code).toBe(0);
-      const [released] = await stack.sql<{ state: string; claimed_by: string | null }>(
-        `SELECT state, claimed_by FROM upload_pipeline.upload_jobs WHERE job_id = $1`,
+      // released where it was interrupted, with the stages before it committed and its chunks in the buffer
+      const [released] = await stack.sql<{ stage: string; state: string; claimed_by: string | null; buffered: number }>(
+        `SELECT stage, state, claimed_by,
+                (SELECT count(*)::int FROM upload_pipeline.document_chunk_buffer b WHERE b.document_id = j.document_id) AS buffered
+         FROM upload_pipeline.upload_jobs j WHERE job_id = $1`,
         [jobId],
       );
-      expect(released).toEqual({ state: 'queued', claimed_by: null });
+      expect(released).toMatchObject({ stage: 'embedding_in_progress', state: 'queued', claimed_by: null });
+      expect(released.buffered).toBeGreaterThan(0);
       await setFaults(stack.embedder, { latencyMs: 0 });
       await stack.startWorker();
       const [row] = await waitForJobs(stack, [jobId], 30_000);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SearchResponse } from '@app/search';
-import { Stack, startStack, uploadDocument, waitForJobs } from './stack';
+import { embedderRequestsReceived, Stack, startStack, uploadDocument, waitForJobs } from './stack';
 
 const BIRDS = `# Birds of prey
 
@@ -134,12 +134,14 @@ describe('search and document deletion on the real stack', () => {
     await setEmbedderLatency(1500);
     let doomed: { jobId: string; documentId: string };
     try {
+      const embeds = await embedderRequestsReceived(stack.embedder);
       doomed = await uploadDocument(stack, stack.token(alice), 'doomed.md', 'text/markdown', Buffer.from(`# Doomed\n\n${BIRDS}`));
-      // wait until the worker is inside the embedding call
+      // wait until the worker is inside the embedding call (the embedder has the request; the job's row still says the
+      // stage its claim started at: every transition since waits for finalize's statement)
       const until = Date.now() + 20_000;
       for (;;) {
         const [j] = await stack.sql<{ stage: string; state: string }>(`SELECT stage, state FROM upload_pipeline.upload_jobs WHERE job_id = $1`, [doomed.jobId]);
-        if (j?.stage === 'embedding_in_progress' && j.state === 'working') break;
+        if (j?.state === 'working' && (await embedderRequestsReceived(stack.embedder)) > embeds) break;
         if (Date.now() > until) throw new Error(`job never reached embedding: ${JSON.stringify(j)}`);
         await new Promise((r) => setTimeout(r, 10));
       }

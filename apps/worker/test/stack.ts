@@ -281,6 +281,13 @@ export async function parserStatusChecks(p: AppProcess): Promise<number> {
   return ((await r.json()) as { statusChecks: number }).statusChecks;
 }
 
+/** How many embeddings requests the mock embedder received so far, answered or not (its `GET /_mock/stats`). */
+export async function embedderRequestsReceived(p: AppProcess): Promise<number> {
+  const r = await fetch(`${p.url}/_mock/stats`);
+  if (!r.ok) throw new Error(`stats ${p.name}: ${r.status} ${await r.text()}`);
+  return ((await r.json()) as { requests: { received: number } }).requests.received;
+}
+
 /** Sum of a metric's samples matching the labels in Prometheus text; NaN when there is none. */
 export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
   let total = 0;

@@ -5,6 +5,8 @@ import { Outcome } from './openai-error';
 export interface StatsSnapshot {
   since: string;
   requests: {
+    /** Embeddings requests that arrived (counted before any injected latency or fault: in flight until answered). */
+    received: number;
     total: number;
     byOutcome: Partial<Record<Outcome, number>>;
     byStatus: Record<string, number>;
@@ -17,11 +19,16 @@ export interface StatsSnapshot {
 export class StatsService {
   private since = new Date();
   private total = 0;
+  private received = 0;
   private byOutcome: Partial<Record<Outcome, number>> = {};
   private byStatus: Record<string, number> = {};
   private served = { requests: 0, inputs: 0, tokens: 0 };
 
   constructor(private readonly metrics: MetricsService) {}
+
+  recordReceived(): void {
+    this.received++;
+  }
 
   recordResponse(status: number, outcome: Outcome): void {
     this.total++;
@@ -41,7 +48,7 @@ export class StatsService {
   snapshot(): StatsSnapshot {
     return {
       since: this.since.toISOString(),
-      requests: { total: this.total, byOutcome: { ...this.byOutcome }, byStatus: { ...this.byStatus } },
+      requests: { received: this.received, total: this.total, byOutcome: { ...this.byOutcome }, byStatus: { ...this.byStatus } },
       served: { ...this.served },
     };
   }
@@ -49,6 +56,7 @@ export class StatsService {
   reset(): void {
     this.since = new Date();
     this.total = 0;
+    this.received = 0;
     this.byOutcome = {};
     this.byStatus = {};
     this.served = { requests: 0, inputs: 0, tokens: 0 };

@@ -2,6 +2,7 @@ import { Body, Controller, HttpCode, Post, Res, UseGuards } from '@nestjs/common
 import type { Response } from 'express';
 import { ApiKeyGuard } from '../auth/api-key.guard';
 import { setOutcome } from '../common/response-outcome';
+import { StatsService } from '../common/stats.service';
 import { FaultsService } from '../faults/faults.service';
 import { EmbeddingsResponse } from './embeddings.dto';
 import { EmbeddingsService } from './embeddings.service';
@@ -21,6 +22,7 @@ export class EmbeddingsController {
   constructor(
     private readonly embeddings: EmbeddingsService,
     private readonly faults: FaultsService,
+    private readonly stats: StatsService,
   ) {}
 
   @Post('embeddings')
@@ -29,6 +31,7 @@ export class EmbeddingsController {
     @Body() body: unknown,
     @Res({ passthrough: true }) res: Response,
   ): Promise<EmbeddingsResponse> {
+    this.stats.recordReceived();
     await this.faults.beforeEmbeddings(clientGone(res));
     const { response, headers } = this.embeddings.create(body);
     for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);

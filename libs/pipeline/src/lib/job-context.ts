@@ -1,5 +1,5 @@
 import type { DocumentEntity, JobProgress, UploadJobEntity } from '@app/database';
-import type { DocumentWrites, StageWrite, StageWriteReport, VectorBatch } from '@app/jobs';
+import type { ChunkRow, DocumentWrites, StageWrite, StageWriteReport, VectorBatch } from '@app/jobs';
 import type { Stage } from '@app/state-machine';
 
 /**
@@ -14,8 +14,20 @@ export interface ClaimScratch {
   /** The status the parser's signed webhook reported for the job's current parse, as read by the claim. */
   parserReportedStatus?: string;
   /**
-   * The document's buffered chunks, in order, when this claim's chunking statement wrote every one of them into a
-   * buffer that held none before (so none has a vector yet): embedding need not read them back.
+   * This claim took the job over from a worker whose lease ran out: an earlier attempt may have left chunks and
+   * vectors in the buffers, which embedding must find there (so that no batch is embedded twice).
+   */
+  takenOver?: boolean;
+  /**
+   * The document's chunks, made by this claim's chunking and not written anywhere yet (chunking's transition waits
+   * for finalize's statement, which stores them straight into document_chunks with their vectors). Whatever commits
+   * chunking's transition otherwise writes them into the chunk buffer first (`writeHandedOver`): embedding before
+   * it buffers a batch's vectors, the runner before a failure, a release or a statement of another stage.
+   */
+  pendingChunks?: readonly ChunkRow[];
+  /**
+   * The document's chunks, in order, none with a vector yet, when this claim's chunking made them (`pendingChunks`) or
+   * its statement wrote every one of them into a buffer that held none before: embedding need not read them back.
    */
   chunks?: readonly BufferedChunk[];
   /**
@@ -91,6 +103,11 @@ export interface StageHandler {
    * or with the next stage's failure or release); if it throws, that transition is not committed.
    */
   writeHandedOver?(ctx: JobContext): Promise<void>;
+  /**
+   * Its write takes what the deferred stages before it handed over (finalize: the pending chunks and the last
+   * vectors). Before any other stage's statement commits deferred transitions, the runner writes their hand-overs.
+   */
+  readonly takesHandOvers?: boolean;
   /** Called once the stage's transition with its `write` committed, with what the store reported of the write. */
   committed?(ctx: JobContext, result: AdvanceResult, report: StageWriteReport): void;
 }

@@ -76,7 +76,10 @@ export class StageRunner {
           document: claimed.document,
           workerId: worker,
           signal,
-          scratch: claimed.parserReportedStatus ? { parserReportedStatus: claimed.parserReportedStatus } : {},
+          scratch: {
+            ...(claimed.parserReportedStatus ? { parserReportedStatus: claimed.parserReportedStatus } : {}),
+            ...(claimed.fromState === 'working' ? { takenOver: true } : {}),
+          },
         }
       : null;
     // stages done whose transitions wait for the next statement; the job row is still at `committedStage`
@@ -120,8 +123,12 @@ export class StageRunner {
       let next: UploadJobEntity;
       try {
         const current = ctx;
-        // committed on its own: what it handed over to the next stage's statement goes in first
-        if (result.type === 'advance') await handler.writeHandedOver?.(current);
+        // what was handed over for a statement other than this one goes in first: the deferred stages' (unless this
+        // statement takes them), and this stage's own when it commits on its own
+        if (result.type === 'advance') {
+          if (!handler.takesHandOvers) await this.writeHandedOver(held());
+          await handler.writeHandedOver?.(current);
+        }
         const outcome = await this.commit(held(), job.stage, events, result, (report) => {
           if (result.type === 'advance') handler.committed?.(current, result, report);
         });

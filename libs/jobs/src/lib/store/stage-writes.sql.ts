@@ -128,12 +128,70 @@ function finalizeSql(documentId: string, userId: string, cast: string, inline: C
   };
 }
 
+/**
+ * Finalize with the chunks in hand (`FinalizeWrite.chunks`): no buffer to read. The chunks go straight into
+ * document_chunks with their vectors (one binary real[], in the chunks' order), when the vectors' model is registered
+ * (otherwise every chunk counts as missing and nothing changes); the buffers are emptied of anything an earlier attempt
+ * left for the document (these chunks are the document's now). One statement, as the buffered path.
+ */
+function finalizeInlineSql(documentId: string, userId: string, cast: string, chunks: readonly ChunkRow[], inline: ChunkVectors): WriteSql {
+  const byId = new Map(inline.chunkIds.map((id, i) => [id, inline.vectors[i]]));
+  const vectors = chunks.map((c) => {
+    const v = byId.get(c.chunkId);
+    if (!v) throw new Error(`finalize: chunk ${c.chunkId} has no vector among those handed over`);
+    return v;
+  });
+  const registered = (p: BindParam) =>
+    `EXISTS (SELECT 1 FROM upload_pipeline.embedding_models e WHERE e.embed_model = ${p(inline.model)}::text AND e.embed_version = ${p(inline.version)}::int)`;
+  return {
+    before: (p) => `m AS (
+            SELECT CASE WHEN ${registered(p)} THEN 0 ELSE ${p(chunks.length)}::int END AS missing
+          )`,
+    requires: `(SELECT missing FROM m) = 0`,
+    after: (p) => {
+      const doc = p(documentId);
+      const a = chunkParams(chunks, documentId).map((v) => p(v));
+      const dims = p(vectors[0]?.length ?? 0);
+      return `ins AS (
+            INSERT INTO upload_pipeline.document_chunks
+              (chunk_id, document_id, user_id, chunker, chunker_version, ord, text, chunk_sha, token_count,
+               embed_model, embed_version, embedding, meta)
+            SELECT c.chunk_id, c.document_id, ${p(userId)}::uuid, c.chunker, c.chunker_version, c.ord, c.text, c.chunk_sha,
+                   c.token_count, ${p(inline.model)}::text, ${p(inline.version)}::int,
+                   ${float4Slice(p(float4Array(vectors)), 'c.n', dims)}${cast}, c.meta
+            FROM unnest(${a[0]}::uuid[], ${a[1]}::uuid[], ${a[2]}::text[], ${a[3]}::int[], ${a[4]}::int[], ${a[5]}::text[],
+                        ${a[6]}::char(64)[], ${a[7]}::int[], ${a[8]}::jsonb[])
+                 WITH ORDINALITY AS c (chunk_id, document_id, chunker, chunker_version, ord, text, chunk_sha, token_count, meta, n)
+            WHERE EXISTS (SELECT 1 FROM upd)
+            ON CONFLICT DO NOTHING
+            RETURNING chunk_id
+          ), vectors AS (
+            DELETE FROM upload_pipeline.document_vector_buffer WHERE document_id = ${doc}::uuid AND EXISTS (SELECT 1 FROM upd)
+          ), chunks AS (
+            DELETE FROM upload_pipeline.document_chunk_buffer WHERE document_id = ${doc}::uuid AND EXISTS (SELECT 1 FROM upd)
+          )`;
+    },
+    documentSets: (p) => ({
+      chunk_count: `(SELECT count(*) FROM (
+              SELECT chunk_id FROM upload_pipeline.document_chunks WHERE document_id = ${p(documentId)}::uuid UNION SELECT chunk_id FROM ins
+            ) stored)`,
+    }),
+    report: `(SELECT missing FROM m)`,
+  };
+}
+
 /** The statement parts of a stage's write. */
 export function writeSql(w: StageWrite): WriteSql {
   switch (w.kind) {
     case 'buffer_chunks':
       return bufferChunksSql(w.documentId, w.rows);
-    case 'finalize':
-      return finalizeSql(w.documentId, w.userId, w.vectorStorage === 'pgvector' ? '::vector' : '', w.vectors?.chunkIds.length ? w.vectors : undefined);
+    case 'finalize': {
+      const cast = w.vectorStorage === 'pgvector' ? '::vector' : '';
+      if (w.chunks?.length) {
+        if (!w.vectors) throw new Error('finalize: chunks in hand without their vectors');
+        return finalizeInlineSql(w.documentId, w.userId, cast, w.chunks, w.vectors);
+      }
+      return finalizeSql(w.documentId, w.userId, cast, w.vectors?.chunkIds.length ? w.vectors : undefined);
+    }
   }
 }

@@ -48,6 +48,12 @@ export interface FinalizeWrite {
    * They are written only if the transition applies; otherwise the caller still has them to write.
    */
   vectors?: ChunkVectors;
+  /**
+   * The document's chunks, not in the chunk buffer (chunking in the same claim, its transition in this statement):
+   * stored straight into document_chunks with their vector from `vectors`, which must hold one for each (one model).
+   * Anything an earlier attempt left in the buffers for the document is dropped with them.
+   */
+  chunks?: readonly ChunkRow[];
 }
 
 /** A write that a stage asks to go in its transition's statement (one round trip, atomic with the transition). */

@@ -48,13 +48,16 @@ describe('ChunkHandler (real PostgreSQL)', () => {
     return { jobId, document: await ds.getRepository(DocumentEntity).findOneByOrFail({ documentId: document_id }) };
   }
 
-  /** The stage run on `markdown` and its result applied as the runner applies it (null: the transition did not apply). */
+  /**
+   * The stage run on `markdown` and its result applied as the runner applies a stage with a write (null: the transition
+   * did not apply). By default in a claim that took the job over from an expired lease, where the rows are buffered.
+   */
   async function chunk(
     jobId: string,
     document: DocumentEntity,
     markdown: string,
     workerId = WORKER,
-    scratch: ClaimScratch = {},
+    scratch: ClaimScratch = { takenOver: true },
   ): Promise<AppliedTransition[] | null> {
     scratch.markdown = markdown;
     const ctx = { document, scratch } as JobContext;
@@ -100,9 +103,40 @@ describe('ChunkHandler (real PostgreSQL)', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('writes the chunk rows in the transition statement: one commit for both, and hands them to embedding', async () => {
+  it('a fresh claim, a document of one slice: writes nothing, hands the chunks over for finalize\'s statement', async () => {
+    const { document } = await atChunking();
+    const scratch: ClaimScratch = { markdown: sections(3) };
+    const result = await handler.run({ document, scratch } as JobContext);
+    expect(handler.commitsWithNext).toBe(true);
+    expect(result).toEqual({
+      type: 'advance',
+      progress: { chunks_total: 3, chunks_embedded: 0, tokens_total: expect.any(Number) },
+      detail: { chunks: 3, tokens: expect.any(Number) },
+    });
+    expect(scratch.pendingChunks?.map((c) => c.ord)).toEqual([0, 1, 2]);
+    expect(scratch.chunks).toEqual(scratch.pendingChunks?.map((c) => ({ id: c.chunkId, text: c.text, tokens: c.tokenCount })));
+    expect(scratch.markdown).toBeUndefined();
+    expect(await buffered(document.documentId)).toEqual([]);
+  });
+
+  it('writeHandedOver puts the handed-over chunks into the buffer, once, and they are no longer pending', async () => {
+    const { document } = await atChunking();
+    const scratch: ClaimScratch = { markdown: sections(3) };
+    await handler.run({ document, scratch } as JobContext);
+    const pending = scratch.pendingChunks;
+    await handler.writeHandedOver({ document, scratch } as JobContext);
+    expect(scratch.pendingChunks).toBeUndefined();
+    await handler.writeHandedOver({ document, scratch } as JobContext); // nothing pending: no statement
+    const rows = (await ds.query(
+      `SELECT chunk_id, ord, text, meta FROM upload_pipeline.document_chunk_buffer WHERE document_id = $1 ORDER BY ord`,
+      [document.documentId],
+    )) as { chunk_id: string; ord: number; text: string; meta: unknown }[];
+    expect(rows).toEqual(pending?.map((c) => ({ chunk_id: c.chunkId, ord: c.ord, text: c.text, meta: c.meta })));
+  });
+
+  it('a claim that took the job over writes the chunk rows in the transition statement: one commit for both, and hands them to embedding', async () => {
     const { jobId, document } = await atChunking();
-    const scratch: ClaimScratch = {};
+    const scratch: ClaimScratch = { takenOver: true };
     const applied = await chunk(jobId, document, sections(3), WORKER, scratch);
     expect(applied?.map((t) => t.to)).toEqual([{ stage: 'chunks_stored', state: 'working' }]);
     const rows = await buffered(document.documentId);
@@ -129,7 +163,7 @@ describe('ChunkHandler (real PostgreSQL)', () => {
        VALUES (gen_random_uuid(), $1, 'md-token', 0, 0, 'stale', repeat('0', 64), 1)`,
       [document.documentId],
     );
-    const scratch: ClaimScratch = { chunks: [{ id: 'from-before', text: 'x', tokens: 1 }] };
+    const scratch: ClaimScratch = { takenOver: true, chunks: [{ id: 'from-before', text: 'x', tokens: 1 }] };
     expect(await chunk(jobId, document, sections(3), WORKER, scratch)).not.toBeNull();
     expect((await buffered(document.documentId)).length).toBe(4);
     expect(scratch.chunks).toBeUndefined();
@@ -137,7 +171,7 @@ describe('ChunkHandler (real PostgreSQL)', () => {
 
   it('writes no chunk when the transition does not apply (the job is not this worker\'s)', async () => {
     const { jobId, document } = await atChunking();
-    const scratch: ClaimScratch = {};
+    const scratch: ClaimScratch = { takenOver: true };
     expect(await chunk(jobId, document, sections(3), 'another-worker', scratch)).toBeNull();
     expect(await buffered(document.documentId)).toEqual([]);
     expect(scratch.chunks).toBeUndefined();

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { TransientError } from '@app/errors';
 import { createDataSource, migratedTemplate } from '@app/database';
@@ -5,10 +8,13 @@ import type { EmbedResult, Embedder } from '@app/embedder-client';
 import { EmbeddingModelsService } from '@app/embeddings';
 import { ClaimedJob, ClaimService, JobStore, JobTransitionsService, UploadsService } from '@app/jobs';
 import { MetricsService } from '@app/observability';
+import { LocalStorageDriver } from '@app/storage';
 import { createTestDatabase, registerEmbeddingModel, TestDatabase } from '@app/testing';
+import { ChunkingPool } from '../chunking.pool';
 import type { JobContext, StageHandler } from '../job-context';
 import { newQueuedJob, testPipelineOptions } from '../pipeline.test-fixtures';
 import { StageRunner } from '../stage-runner.service';
+import { ChunkHandler } from './chunk.handler';
 import { EmbedHandler } from './embed.handler';
 import { FinalizeHandler } from './finalize.handler';
 import { PassThroughHandler } from './pass-through.handler';
@@ -167,7 +173,7 @@ describe('EmbedHandler and FinalizeHandler in one claim (real PostgreSQL)', () =
       inUseCacheMs: 0,
     });
     embed = new EmbedHandler(store, models);
-    finalize = new FinalizeHandler(models);
+    finalize = new FinalizeHandler(models, store);
   });
   afterAll(async () => {
     await ds?.destroy();
@@ -323,5 +329,193 @@ describe('EmbedHandler and FinalizeHandler in one claim (real PostgreSQL)', () =
     } finally {
       await ds.query(`DELETE FROM upload_pipeline.embedding_models WHERE embed_model = 'b'`);
     }
+  });
+
+  /**
+   * From chunking in the same claim: the chunks stay in hand (no buffer) and go into document_chunks with their vectors
+   * in finalize's statement, with every transition from chunking on; anything else that commits chunking's transition
+   * first writes them into the buffer.
+   */
+  describe('from chunking: the chunks in hand', () => {
+    let dir: string;
+    let storage: LocalStorageDriver;
+    let pool: ChunkingPool;
+    let chunk: ChunkHandler;
+    /** `n` sections of about 20 tokens each: with 24-token chunks, one chunk a section. */
+    const sections = (n: number) =>
+      Array.from({ length: n }, (_, i) => `## Section ${i}\n\nParagraph ${i} of the document, a few words that make one small chunk.\n`).join('\n');
+
+    /** A new job at chunking whose parsed text has `n` sections, claimed (as queued, or taken over from an expired lease). */
+    async function claimedAtChunking(n: number, takenOver = false): Promise<ClaimedJob> {
+      const jobId = await newQueuedJob(uploads, transitions);
+      const [{ document_id: documentId }] = (await ds.query(`SELECT document_id FROM upload_pipeline.upload_jobs WHERE job_id = $1`, [jobId])) as {
+        document_id: string;
+      }[];
+      const key = `parsed/${documentId}`;
+      await storage.putObject(key, Buffer.from(sections(n)));
+      await ds.query(`UPDATE upload_pipeline.documents SET parsed_path = $2 WHERE document_id = $1`, [documentId, key]);
+      await ds.query(
+        takenOver
+          ? `UPDATE upload_pipeline.upload_jobs SET stage = 'chunking', state = 'working', claimed_by = 'crashed', lease_expires_at = now() - interval '1 second' WHERE job_id = $1`
+          : `UPDATE upload_pipeline.upload_jobs SET stage = 'chunking' WHERE job_id = $1`,
+        [jobId],
+      );
+      const claimed = await claimAgain(jobId);
+      expect(claimed.fromState).toBe(takenOver ? 'working' : 'queued');
+      return claimed;
+    }
+
+    /** The chunks the document ended with, in order (their vectors are checked by expectStored). */
+    const storedChunks = async (documentId: string) =>
+      (await ds.query(`SELECT chunk_id AS id, text FROM upload_pipeline.document_chunks WHERE document_id = $1 ORDER BY ord`, [documentId])) as {
+        id: string;
+        text: string;
+      }[];
+    const chunkBufferWrites = async (documentId: string) =>
+      ((await ds.query(`SELECT count(*)::int AS n FROM public.chunk_buffer_writes WHERE document_id = $1`, [documentId])) as { n: number }[])[0].n;
+    const buffered = async (documentId: string) =>
+      ((await ds.query(`SELECT count(*)::int AS n FROM upload_pipeline.document_chunk_buffer WHERE document_id = $1`, [documentId])) as {
+        n: number;
+      }[])[0].n;
+
+    beforeAll(async () => {
+      await ds.query(`
+        CREATE TABLE public.chunk_buffer_writes (n bigserial, document_id uuid, chunk_id uuid);
+        CREATE FUNCTION public.log_chunk_buffer_write() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN
+            INSERT INTO public.chunk_buffer_writes (document_id, chunk_id) VALUES (NEW.document_id, NEW.chunk_id);
+            RETURN NEW;
+          END $$;
+        CREATE TRIGGER log_write AFTER INSERT ON upload_pipeline.document_chunk_buffer FOR EACH ROW EXECUTE FUNCTION public.log_chunk_buffer_write();`);
+      dir = mkdtempSync(join(tmpdir(), 'chunks-in-hand-'));
+      storage = new LocalStorageDriver({ root: dir, signingSecret: 'chunks-in-hand-signing-secret', publicBaseUrl: 'http://127.0.0.1:1' });
+      const opts = testPipelineOptions(WORKER, 30_000, { chunker: { name: 'md-token', version: 1, maxTokens: 24, overlapTokens: 0 } });
+      pool = new ChunkingPool(opts);
+      chunk = new ChunkHandler(store, storage, { maxInputTokens: 8191 } as Embedder, opts, pool);
+    });
+    afterAll(async () => {
+      await pool?.onModuleDestroy();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('a fresh claim of a one-batch document: no buffer at all, chunks, vectors and every transition from chunking in one statement', async () => {
+      const claimed = await claimedAtChunking(3);
+      expect(await run(claimed, [chunk, embed, finalize])).toBe('done');
+      const chunks = await storedChunks(claimed.documentId);
+      expect(chunks).toHaveLength(3);
+      expect(calls).toEqual([{ model: 'a', inputs: chunks.map((c) => c.text) }]);
+      expect(await chunkBufferWrites(claimed.documentId)).toBe(0);
+      expect(await bufferWrites(claimed.documentId)).toEqual([]);
+      await expectStored(claimed.documentId, chunks, ['a']);
+      expect(await jobRow(claimed.jobId)).toMatchObject({
+        stage: 'complete',
+        state: 'done',
+        progress: { chunks_total: 3, chunks_embedded: 3 },
+      });
+      const events = (await ds.query(
+        `SELECT event_type, stage, xmin::text AS tx, detail FROM upload_pipeline.events WHERE job_id = $1 AND from_stage IN
+           ('chunking', 'chunks_stored', 'embedding_queued', 'embedding_in_progress', 'embeddings_stored') AND event_type <> 'stage_started'
+         ORDER BY event_id`,
+        [claimed.jobId],
+      )) as { event_type: string; stage: string; tx: string; detail: Record<string, unknown> }[];
+      expect(events.map((e) => `${e.event_type} ${e.stage}`)).toEqual([
+        'stage_done chunks_stored',
+        'stage_done embedding_queued',
+        'stage_done embedding_in_progress',
+        'stage_done embeddings_stored',
+        'finalized complete',
+      ]);
+      expect(events[0].detail).toMatchObject({ chunks: 3 });
+      const [{ tx }] = (await ds.query(`SELECT DISTINCT xmin::text AS tx FROM upload_pipeline.document_chunks WHERE document_id = $1`, [
+        claimed.documentId,
+      ])) as { tx: string }[];
+      expect(new Set(events.map((e) => e.tx))).toEqual(new Set([tx]));
+    });
+
+    it('several batches: the chunks go into the buffer before the first batch of vectors, and the rest as before', async () => {
+      limit.maxInputs = 2;
+      const claimed = await claimedAtChunking(5);
+      expect(await run(claimed, [chunk, embed, finalize])).toBe('done');
+      const chunks = await storedChunks(claimed.documentId);
+      expect(calls.map((c) => c.inputs.length)).toEqual([2, 2, 1]);
+      expect(await chunkBufferWrites(claimed.documentId)).toBe(5);
+      expect(await bufferWrites(claimed.documentId)).toEqual(pairs(chunks.slice(0, 4), 'a'));
+      await expectStored(claimed.documentId, chunks, ['a']);
+    });
+
+    it('finalize failing: the chunks, then the last batch, go into the buffer; the retry finalizes from it without embedding again', async () => {
+      const claimed = await claimedAtChunking(3);
+      const failing = finalizeAfter(async () => {
+        throw new TransientError('database hiccup', { code: 'db_down' });
+      });
+      expect(await run(claimed, [chunk, embed, failing])).toBe('retryable');
+      expect(await jobRow(claimed.jobId)).toMatchObject({ stage: 'embeddings_stored', state: 'retryable', last_error: { code: 'db_down' } });
+      expect(await buffered(claimed.documentId)).toBe(3);
+      expect(await bufferNow(claimed.documentId)).toHaveLength(3);
+
+      await ds.query(`UPDATE upload_pipeline.upload_jobs SET next_attempt_at = now() WHERE job_id = $1`, [claimed.jobId]);
+      expect(await run(await claimAgain(claimed.jobId), [chunk, embed, finalize])).toBe('done');
+      expect(calls).toHaveLength(1);
+      await expectStored(claimed.documentId, await storedChunks(claimed.documentId), ['a']);
+      expect(await storedChunks(claimed.documentId)).toHaveLength(3);
+    });
+
+    it('the lease lost before finalize commits: nothing written; the claim that takes the job over buffers the chunks with chunking', async () => {
+      const claimed = await claimedAtChunking(3);
+      const leaseLost = new AbortController();
+      const losing = finalizeAfter(async () => {
+        leaseLost.abort();
+        throw new Error('aborted');
+      });
+      expect(await run(claimed, [chunk, embed, losing], new AbortController(), leaseLost)).toBe('lost');
+      expect(await jobRow(claimed.jobId)).toMatchObject({ stage: 'chunking', state: 'working', claimed_by: WORKER });
+      expect(await chunkBufferWrites(claimed.documentId)).toBe(0);
+      expect(await bufferWrites(claimed.documentId)).toEqual([]);
+
+      await ds.query(`UPDATE upload_pipeline.upload_jobs SET lease_expires_at = now() - interval '1 second' WHERE job_id = $1`, [claimed.jobId]);
+      const again = await claimAgain(claimed.jobId);
+      expect(again.fromState).toBe('working');
+      expect(await run(again, [chunk, embed, finalize])).toBe('done');
+      expect(await chunkBufferWrites(claimed.documentId)).toBe(3); // with chunking's transition, as before #31
+      expect(calls).toHaveLength(2); // the one batch was never committed: embedded again, as before
+      await expectStored(claimed.documentId, await storedChunks(claimed.documentId), ['a']);
+    });
+
+    it('taken over from an expired lease: the chunks are buffered with chunking\'s transition and embedding finds the earlier vectors', async () => {
+      limit.maxInputs = 2;
+      const claimed = await claimedAtChunking(5, true);
+      expect(await run(claimed, [chunk, embed, finalize])).toBe('done');
+      expect(await chunkBufferWrites(claimed.documentId)).toBe(5);
+      await expectStored(claimed.documentId, await storedChunks(claimed.documentId), ['a']);
+    });
+
+    it("embedding's transition committed on its own: the chunks, then its last batch, go into the buffer before its statement", async () => {
+      const claimed = await claimedAtChunking(3);
+      const alone: StageHandler = {
+        stages: ['embedding_in_progress'],
+        run: (ctx) => embed.run(ctx),
+        writeHandedOver: (ctx) => embed.writeHandedOver(ctx),
+      };
+      expect(await run(claimed, [chunk, alone, finalize])).toBe('done');
+      const chunks = await storedChunks(claimed.documentId);
+      expect(await chunkBufferWrites(claimed.documentId)).toBe(3);
+      expect(await bufferWrites(claimed.documentId)).toEqual(pairs(chunks, 'a'));
+      await expectStored(claimed.documentId, chunks, ['a']);
+    });
+
+    it('a shutdown during embedding releases the job at embedding_in_progress with the chunks in the buffer', async () => {
+      const claimed = await claimedAtChunking(3);
+      const shutdown = new AbortController();
+      const stopping: StageHandler = {
+        stages: ['embedding_in_progress'],
+        run: async () => {
+          shutdown.abort();
+          throw new Error('aborted');
+        },
+      };
+      expect(await run(claimed, [chunk, stopping, finalize], shutdown)).toBe('released');
+      expect(await jobRow(claimed.jobId)).toMatchObject({ stage: 'embedding_in_progress', state: 'queued', claimed_by: null });
+      expect(await buffered(claimed.documentId)).toBe(3);
+    });
   });
 });

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { EmbeddingModel, EmbeddingModelsService } from '@app/embeddings';
 import { BufferedChunkRow, JobStore, VectorBatch } from '@app/jobs';
 import type { BufferedChunk, JobContext, StageHandler, StageResult } from '../job-context';
+import { writePendingChunks } from './pending-chunks';
 
 /**
  * embedding_in_progress: embeds the buffered chunks that have no vector yet, for the active embedding model
@@ -61,7 +62,11 @@ export class EmbedHandler implements StageHandler {
         // transition, so these vectors still commit in the statement after their return, and a crash before it
         // re-embeds only them.
         if (last && t === lastTarget) scratch.vectors = vectors;
-        else await this.store.bufferVectors(vectors);
+        else {
+          // (chunks this claim's chunking handed over go into the buffer first: a buffered vector references its row)
+          await writePendingChunks(this.store, { document, scratch });
+          await this.store.bufferVectors(vectors);
+        }
         embedded += batch.length;
         embeddedNow += batch.length;
         tokensUsed += res.promptTokens;
@@ -81,9 +86,10 @@ export class EmbedHandler implements StageHandler {
    * never re-embeds): without the batch it would fail with vectors_missing until dead-lettered. Written, it keeps
    * today's behaviour (a failed finalize is retried as such) and costs no embedding again.
    */
-  async writeHandedOver({ scratch }: JobContext): Promise<void> {
+  async writeHandedOver({ document, scratch }: JobContext): Promise<void> {
     const vectors = scratch.vectors;
     if (!vectors) return;
+    await writePendingChunks(this.store, { document, scratch });
     await this.store.bufferVectors(vectors);
     scratch.vectors = undefined;
   }

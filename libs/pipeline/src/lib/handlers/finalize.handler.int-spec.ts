@@ -3,7 +3,7 @@ import { TransientError } from '@app/errors';
 import { createDataSource, DocumentEntity, migratedTemplate } from '@app/database';
 import type { Embedder } from '@app/embedder-client';
 import { EmbeddingModelsService } from '@app/embeddings';
-import { AppliedTransition, JobTransitionsService, UploadsService } from '@app/jobs';
+import { AppliedTransition, ChunkRow, JobStore, JobTransitionsService, UploadsService } from '@app/jobs';
 import { createTestDatabase, registerEmbeddingModel, TestDatabase } from '@app/testing';
 import type { ClaimScratch, JobContext } from '../job-context';
 import { newQueuedJob } from '../pipeline.test-fixtures';
@@ -84,7 +84,7 @@ describe('FinalizeHandler (real PostgreSQL)', () => {
     await registerEmbeddingModel(ds, 'a', 1, 3); // active
     await registerEmbeddingModel(ds, 'b', 1, 3); // a second registered model (as while a re-embedding builds)
     const models = new EmbeddingModelsService(ds, {} as Embedder, { configured: { model: 'a', version: 1, dimensions: 3 }, inUseCacheMs: 0 });
-    handler = new FinalizeHandler(models);
+    handler = new FinalizeHandler(models, new JobStore(ds));
     transitions = new JobTransitionsService(ds);
     await newDocument(C);
   });
@@ -193,6 +193,84 @@ describe('FinalizeHandler (real PostgreSQL)', () => {
       ]);
       // (PostgreSQL prints a float4 with the fewest digits that read back as it: the float4 exactly)
       expect(rows.map((r) => r.embedding.map(Math.fround))).toEqual([[1, 0, 0], ...VECTORS.map((v) => v.map(Math.fround))]);
+    });
+  });
+
+  describe("with the chunks in hand (this claim's chunking handed them over: not in the buffer)", () => {
+    const E = ['40000000-0000-4000-8000-000000000001', '40000000-0000-4000-8000-000000000002'];
+    const rows: ChunkRow[] = E.map((id, ord) => ({
+      chunkId: id,
+      chunker: 'md-token',
+      version: 1,
+      ord,
+      text: `in hand ${ord}`,
+      chunkSha: String(ord + 5).repeat(64),
+      tokenCount: 3,
+      meta: { heading_path: ['H'], page_start: 1, page_end: 1 },
+    }));
+    const VECTORS = [
+      [0.25, -1 / 3, 7],
+      [1e-3, 2, -0.5],
+    ];
+    // the vectors in another order than the chunks: matched by chunk id
+    const inHand = (model = 'a'): ClaimScratch => ({
+      pendingChunks: rows,
+      vectors: { jobId, workerId: WORKER, documentId: document.documentId, model, version: 1, chunkIds: [E[1], E[0]], vectors: [VECTORS[1], VECTORS[0]], chunksEmbedded: 2, chunksTotal: 2 },
+    });
+    const stored = async () =>
+      (await ds.query(
+        `SELECT chunk_id, ord, text, chunk_sha, token_count, meta, embed_model, embedding FROM upload_pipeline.document_chunks WHERE document_id = $1 ORDER BY ord`,
+        [document.documentId],
+      )) as { chunk_id: string; ord: number; text: string; embed_model: string; embedding: number[] }[];
+
+    beforeEach(async () => {
+      await newDocument([]);
+    });
+
+    it('a model no longer registered: every chunk missing, nothing written', async () => {
+      await expect(finalize(WORKER, inHand('gone'))).rejects.toThrow('2 chunks have no vector yet');
+      expect(await state()).toEqual({ chunkBuffer: 0, vectorBuffer: 0, chunks: 0, chunkCount: -1 });
+      expect(await job()).toMatchObject({ stage: 'embeddings_stored', state: 'working' });
+    });
+
+    it('moves nothing for a job no longer in this worker\'s hands', async () => {
+      await expect(finalize('another-worker', inHand())).resolves.toBeNull();
+      expect(await state()).toEqual({ chunkBuffer: 0, vectorBuffer: 0, chunks: 0, chunkCount: -1 });
+    });
+
+    it('stores the chunks with their vectors, exactly as handed over, and drops what an earlier attempt left in the buffers', async () => {
+      // an earlier attempt's leftovers (another chunking of the document, one with a vector)
+      await ds.query(
+        `INSERT INTO upload_pipeline.document_chunk_buffer (chunk_id, document_id, chunker, chunker_version, ord, text, chunk_sha, token_count)
+         VALUES ($1, $2, 'md-token', 0, 0, 'stale', repeat('9', 64), 1)`,
+        [C[0], document.documentId],
+      );
+      await vector(C[0], 'a');
+      const applied = await finalize(WORKER, inHand());
+      expect(applied?.map((t) => t.to)).toEqual([{ stage: 'complete', state: 'done' }]);
+      expect(await state()).toEqual({ chunkBuffer: 0, vectorBuffer: 0, chunks: 2, chunkCount: 2 });
+      const got = await stored();
+      expect(got.map(({ embedding, ...r }) => r)).toEqual(
+        rows.map((c) => ({
+          chunk_id: c.chunkId,
+          ord: c.ord,
+          text: c.text,
+          chunk_sha: c.chunkSha,
+          token_count: c.tokenCount,
+          meta: c.meta,
+          embed_model: 'a',
+        })),
+      );
+      expect(got.map((r) => r.embedding.map(Math.fround))).toEqual(VECTORS.map((v) => v.map(Math.fround)));
+      expect(await job()).toMatchObject({ stage: 'complete', state: 'done', processing_status: 'complete' });
+    });
+
+    it('without a vector for every chunk in hand: the chunks go into the buffer and finalize reads it (here: one missing)', async () => {
+      const scratch = inHand();
+      scratch.vectors = { ...scratch.vectors!, chunkIds: [E[0]], vectors: [VECTORS[0]] };
+      await expect(finalize(WORKER, scratch)).rejects.toThrow('1 chunks have no vector yet');
+      expect(scratch.pendingChunks).toBeUndefined();
+      expect(await state()).toEqual({ chunkBuffer: 2, vectorBuffer: 0, chunks: 0, chunkCount: -1 });
     });
   });
 });
