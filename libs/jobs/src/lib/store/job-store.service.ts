@@ -14,6 +14,12 @@ export interface BufferedChunkRow {
 }
 
 /** One micro-batch's vectors, with the job's progress. */
+/** Who must hold the job (`working`, claimed by the worker) for a buffer write to happen. */
+export interface JobOwner {
+  jobId: string;
+  workerId: string;
+}
+
 export interface VectorBatch extends ChunkVectors {
   jobId: string;
   /** The worker holding the job: the progress is written only while it does. */
@@ -24,8 +30,13 @@ export interface VectorBatch extends ChunkVectors {
   chunksTotal: number;
 }
 
+/** The job is in this worker's hands ($a: job id, $b: worker id): buffer writes of a worker that lost it write nothing. */
+const held = (a: string, b: string) =>
+  `EXISTS (SELECT 1 FROM upload_pipeline.upload_jobs j WHERE j.job_id = ${a}::uuid AND j.claimed_by = ${b} AND j.state = 'working')`;
+
 const INSERT_CHUNKS = prepared(`INSERT INTO upload_pipeline.document_chunk_buffer (${CHUNK_COLUMNS})
          ${chunkRowsSql(['$1', '$2', '$3', '$4', '$5', '$6', '$7', '$8', '$9'])}
+         WHERE ${held('$10', '$11')}
          ON CONFLICT DO NOTHING`);
 
 const BUFFERED_CHUNKS = prepared(`SELECT b.chunk_id AS id, b.text, b.token_count AS tokens, EXISTS (
@@ -40,6 +51,7 @@ const INSERT_VECTORS = prepared(`WITH ins AS (
              INSERT INTO upload_pipeline.document_vector_buffer (chunk_id, embed_model, embed_version, document_id, embedding)
              SELECT t.id, $2, $3, $4, ${float4Slice('$5', 't.n', '$10')}
              FROM unnest($1::uuid[]) WITH ORDINALITY AS t (id, n)
+             WHERE ${held('$8', '$9')}
              ON CONFLICT DO NOTHING
            )
            UPDATE upload_pipeline.upload_jobs
@@ -77,10 +89,11 @@ export class JobStore {
 
   /**
    * Chunks into the document's buffer in a statement of their own (ON CONFLICT DO NOTHING: a re-run writes none twice).
-   * The last slice of a document's chunks goes in its transition's statement instead (a `buffer_chunks` write).
+   * The last slice of a document's chunks goes in its transition's statement instead (a `buffer_chunks` write). Only
+   * while the job is in `owner`'s hands: a worker that lost it (or whose job was finalized meanwhile) writes nothing.
    */
-  async bufferChunks(documentId: string, rows: readonly ChunkRow[]): Promise<void> {
-    await runPrepared(this.ds, INSERT_CHUNKS, chunkParams(rows, documentId));
+  async bufferChunks(owner: JobOwner, documentId: string, rows: readonly ChunkRow[]): Promise<void> {
+    await runPrepared(this.ds, INSERT_CHUNKS, [...chunkParams(rows, documentId), owner.jobId, owner.workerId]);
   }
 
   /** The document's buffered chunks, in order, each marked when it already has this model's vector. */
@@ -88,7 +101,10 @@ export class JobStore {
     return runPrepared<BufferedChunkRow>(this.ds, BUFFERED_CHUNKS, [documentId, model, version]);
   }
 
-  /** One batch's vectors into the vector buffer and the job's progress, in one statement (committed as it returns). */
+  /**
+   * One batch's vectors into the vector buffer and the job's progress, in one statement (committed as it returns); only
+   * while the job is in the batch's worker's hands.
+   */
   async bufferVectors(b: VectorBatch): Promise<void> {
     if (b.vectors.length !== b.chunkIds.length) throw new Error(`bufferVectors: ${b.vectors.length} vectors for ${b.chunkIds.length} chunks`);
     await runPrepared(this.ds, INSERT_VECTORS, [

@@ -147,4 +147,26 @@ describe('renderTransition', () => {
     expect(none.text).toBe(fin.text);
     expect(() => writeSql({ ...finalize, vectors: { ...vectors, vectors: [[1, 2]] } })).toThrow('1 vectors for 2 chunks');
   });
+
+  it('a finalize with the chunks in hand: no buffer read, the chunks unnested with their vectors, the cast applied', () => {
+    const finalizing = planned(JOB, { stage: 'embeddings_stored', state: 'working' }, [advance], { workerId: 'w', leaseMs: 1 });
+    const ids = ['30000000-0000-4000-8000-000000000001', '30000000-0000-4000-8000-000000000002'];
+    const chunks = ids.map((chunkId, ord) => ({ chunkId, chunker: 'c', version: 1, ord, text: `t${ord}`, chunkSha: 'a'.repeat(64), tokenCount: 1, meta: {} }));
+    const vectors = { model: 'm', version: 1, chunkIds: [ids[1], ids[0]], vectors: [[3, 4], [1, 2]] };
+    const finalize = { kind: 'finalize', documentId: JOB, userId: JOB, vectors, chunks } as const;
+    const pg = renderTransition(finalizing, writeSql({ ...finalize, vectorStorage: 'pgvector' }));
+    const real = renderTransition(finalizing, writeSql({ ...finalize, vectorStorage: 'real_array' }));
+    expect(pg.text).toMatch(/WITH m AS \(\s+SELECT CASE WHEN EXISTS/);
+    expect(pg.text).not.toContain('FROM upload_pipeline.document_chunk_buffer b');
+    expect(pg.text).toContain('WITH ORDINALITY AS c (chunk_id, document_id, chunker, chunker_version, ord, text, chunk_sha, token_count, meta, n)');
+    expect(pg.text).toMatch(/::real\[\]\)\[\(c\.n - 1\) \* \$\d+::int \+ 1 : c\.n \* \$\d+::int\]::vector, c\.meta/);
+    expect(real.text).not.toContain('::vector');
+    expect(pg.text).toContain('DELETE FROM upload_pipeline.document_chunk_buffer');
+    // the vectors in the chunks' order, in one binary parameter
+    const [packed] = pg.params.filter((v): v is Buffer => Buffer.isBuffer(v));
+    const floats = Array.from({ length: 4 }, (_, i) => packed.readFloatBE(24 + 8 * i));
+    expect(floats).toEqual([1, 2, 3, 4]);
+    expect(() => writeSql({ ...finalize, vectorStorage: 'pgvector', vectors: { ...vectors, chunkIds: [ids[0], ids[0]] } })).toThrow(`chunk ${ids[1]} has no vector`);
+    expect(() => writeSql({ kind: 'finalize', documentId: JOB, userId: JOB, vectorStorage: 'pgvector', chunks })).toThrow('chunks in hand without their vectors');
+  });
 });

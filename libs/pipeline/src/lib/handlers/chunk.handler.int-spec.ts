@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
-import { createDataSource, DocumentEntity, migratedTemplate } from '@app/database';
+import { createDataSource, DocumentEntity, migratedTemplate, UploadJobEntity } from '@app/database';
 import type { Embedder } from '@app/embedder-client';
 import { AppliedTransition, JobStore, JobTransitionsService, UploadsService } from '@app/jobs';
 import { LocalStorageDriver } from '@app/storage';
@@ -60,7 +60,7 @@ describe('ChunkHandler (real PostgreSQL)', () => {
     scratch: ClaimScratch = { takenOver: true },
   ): Promise<AppliedTransition[] | null> {
     scratch.markdown = markdown;
-    const ctx = { document, scratch } as JobContext;
+    const ctx = ctxOf(jobId, document, scratch, workerId);
     const result = await handler.run(ctx);
     if (result.type !== 'advance' || !result.write) throw new Error('chunking must write with its transition');
     const { applied, report } = await transitions.transition(jobId, { stage: 'chunking', state: 'working' }, [{ type: 'advance', chain: true }], {
@@ -73,6 +73,10 @@ describe('ChunkHandler (real PostgreSQL)', () => {
     if (applied && report) handler.committed(ctx, result, report);
     return applied;
   }
+
+  /** What a handler gets, for the job `jobId` in `workerId`'s hands. */
+  const ctxOf = (jobId: string, document: DocumentEntity, scratch: ClaimScratch, workerId = WORKER) =>
+    ({ job: { jobId } as UploadJobEntity, workerId, document, scratch }) as JobContext;
 
   const buffered = async (documentId: string) =>
     (await ds.query(`SELECT ord, xmin::text AS tx FROM upload_pipeline.document_chunk_buffer WHERE document_id = $1 ORDER BY ord`, [
@@ -104,9 +108,9 @@ describe('ChunkHandler (real PostgreSQL)', () => {
   });
 
   it('a fresh claim, a document of one slice: writes nothing, hands the chunks over for finalize\'s statement', async () => {
-    const { document } = await atChunking();
+    const { jobId, document } = await atChunking();
     const scratch: ClaimScratch = { markdown: sections(3) };
-    const result = await handler.run({ document, scratch } as JobContext);
+    const result = await handler.run(ctxOf(jobId, document, scratch));
     expect(handler.commitsWithNext).toBe(true);
     expect(result).toEqual({
       type: 'advance',
@@ -120,13 +124,16 @@ describe('ChunkHandler (real PostgreSQL)', () => {
   });
 
   it('writeHandedOver puts the handed-over chunks into the buffer, once, and they are no longer pending', async () => {
-    const { document } = await atChunking();
+    const { jobId, document } = await atChunking();
     const scratch: ClaimScratch = { markdown: sections(3) };
-    await handler.run({ document, scratch } as JobContext);
+    await handler.run(ctxOf(jobId, document, scratch));
     const pending = scratch.pendingChunks;
-    await handler.writeHandedOver({ document, scratch } as JobContext);
+    // a worker that no longer holds the job writes nothing
+    await handler.writeHandedOver(ctxOf(jobId, document, { ...scratch }, 'another-worker'));
+    expect(await buffered(document.documentId)).toEqual([]);
+    await handler.writeHandedOver(ctxOf(jobId, document, scratch));
     expect(scratch.pendingChunks).toBeUndefined();
-    await handler.writeHandedOver({ document, scratch } as JobContext); // nothing pending: no statement
+    await handler.writeHandedOver(ctxOf(jobId, document, scratch)); // nothing pending: no statement
     const rows = (await ds.query(
       `SELECT chunk_id, ord, text, meta FROM upload_pipeline.document_chunk_buffer WHERE document_id = $1 ORDER BY ord`,
       [document.documentId],
@@ -194,10 +201,13 @@ describe('ChunkHandler (real PostgreSQL)', () => {
 
   it('a document of more than one slice: the earlier slices before, the last with the transition, none twice on a re-run', async () => {
     const { jobId, document } = await atChunking();
-    // 1,203 chunks: slices of 500, 500 and 203
+    // 1,203 chunks: slices of 500, 500 and 203. A worker that does not hold the job writes none of them.
     const scratch: ClaimScratch = {};
     expect(await chunk(jobId, document, sections(1203), 'another-worker', scratch)).toBeNull();
     expect(scratch.chunks).toBeUndefined();
+    expect(await buffered(document.documentId)).toEqual([]);
+    // the job's own worker writes the earlier slices, then crashes before its transition
+    await handler.run(ctxOf(jobId, document, { markdown: sections(1203) }));
     let rows = await buffered(document.documentId);
     expect(rows.map((r) => r.ord)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
 

@@ -39,7 +39,7 @@ export class ChunkHandler implements StageHandler {
     private readonly pool: ChunkingPool,
   ) {}
 
-  async run({ document, scratch, signal }: JobContext): Promise<StageResult> {
+  async run({ job, workerId, document, scratch, signal }: JobContext): Promise<StageResult> {
     if (!document.parsedPath) throw new PermanentError('document has no parsed text', { code: 'no_parsed_text' });
     const md = scratch.markdown ?? (await this.storage.getObjectBuffer(document.parsedPath, this.opts.maxDocumentBytes * 4)).toString('utf8');
     scratch.markdown = undefined; // not needed past here: let it go
@@ -73,7 +73,8 @@ export class ChunkHandler implements StageHandler {
       return { type: 'advance', progress, detail };
     }
     const last = Math.floor((rows.length - 1) / ROWS_PER_INSERT) * ROWS_PER_INSERT;
-    for (let i = 0; i < last; i += ROWS_PER_INSERT) await this.store.bufferChunks(document.documentId, rows.slice(i, i + ROWS_PER_INSERT));
+    const owner = { jobId: job.jobId, workerId };
+    for (let i = 0; i < last; i += ROWS_PER_INSERT) await this.store.bufferChunks(owner, document.documentId, rows.slice(i, i + ROWS_PER_INSERT));
     scratch.chunks = undefined;
     return {
       type: 'advance',

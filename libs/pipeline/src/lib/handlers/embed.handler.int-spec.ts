@@ -33,6 +33,9 @@ function vectorOf(model: string, text: string, dims: number): number[] {
   });
 }
 
+/** Called with the number of requests so far, before each answer (a test may throw from it). */
+let beforeAnswer: ((requests: number) => void) | undefined;
+
 /** The embedding provider: vectors drawn from the texts, every request recorded. */
 class FakeEmbedder implements Embedder {
   readonly maxInputTokens = 8191;
@@ -48,6 +51,7 @@ class FakeEmbedder implements Embedder {
   }
   async embed(inputs: string[]): Promise<EmbedResult> {
     this.calls.push({ model: this.model, inputs });
+    beforeAnswer?.(this.calls.length);
     return { vectors: inputs.map((t) => vectorOf(this.model, t, this.dimensions)), promptTokens: inputs.length, model: this.model };
   }
   countTokens(text: string): number {
@@ -183,6 +187,7 @@ describe('EmbedHandler and FinalizeHandler in one claim (real PostgreSQL)', () =
     await ds.query(`DELETE FROM upload_pipeline.documents`);
     calls.length = 0;
     limit.maxInputs = 16;
+    beforeAnswer = undefined;
   });
 
   it('a one-batch document completes with its vectors never in the buffer, each exactly the float4 of what was returned', async () => {
@@ -483,10 +488,55 @@ describe('EmbedHandler and FinalizeHandler in one claim (real PostgreSQL)', () =
 
     it('taken over from an expired lease: the chunks are buffered with chunking\'s transition and embedding finds the earlier vectors', async () => {
       limit.maxInputs = 2;
-      const claimed = await claimedAtChunking(5, true);
-      expect(await run(claimed, [chunk, embed, finalize])).toBe('done');
-      expect(await chunkBufferWrites(claimed.documentId)).toBe(5);
-      await expectStored(claimed.documentId, await storedChunks(claimed.documentId), ['a']);
+      // the first claim buffers the chunks and the first batch, then loses the job during the second batch
+      const claimed = await claimedAtChunking(5);
+      const leaseLost = new AbortController();
+      beforeAnswer = (n) => {
+        if (n === 2) {
+          leaseLost.abort();
+          throw new Error('aborted');
+        }
+      };
+      expect(await run(claimed, [chunk, embed, finalize], new AbortController(), leaseLost)).toBe('lost');
+      beforeAnswer = undefined;
+      expect(await buffered(claimed.documentId)).toBe(5);
+      const first = await bufferWrites(claimed.documentId);
+      expect(first).toHaveLength(2);
+      expect(await jobRow(claimed.jobId)).toMatchObject({ stage: 'chunking', state: 'working', claimed_by: WORKER });
+
+      // the claim that takes it over embeds only the three chunks without a vector
+      calls.length = 0;
+      await ds.query(`UPDATE upload_pipeline.upload_jobs SET lease_expires_at = now() - interval '1 second' WHERE job_id = $1`, [claimed.jobId]);
+      expect(await run(await claimAgain(claimed.jobId), [chunk, embed, finalize])).toBe('done');
+      const chunks = await storedChunks(claimed.documentId);
+      expect(calls.map((c) => c.inputs)).toEqual([chunks.slice(2, 4).map((c) => c.text), [chunks[4].text]]);
+      expect(first).toEqual(pairs(chunks.slice(0, 2), 'a'));
+      expect(await chunkBufferWrites(claimed.documentId)).toBe(5); // with chunking's transition: all there already
+      await expectStored(claimed.documentId, chunks, ['a']);
+    });
+
+    it('writes nothing into the buffers for a job no longer in this worker\'s hands (finalized meanwhile, or taken over)', async () => {
+      const claimed = await claimedAtChunking(3);
+      let ctx: JobContext | undefined;
+      const keep: StageHandler = { stages: ['embeddings_stored'], takesHandOvers: true, run: async (c) => ((ctx = c), finalize.run(c)) };
+      expect(await run(claimed, [chunk, embed, keep])).toBe('done');
+      if (!ctx) throw new Error('finalize did not run');
+      // as fail() would after a finalize that committed but whose answer was lost: the job is complete, not ours
+      const rows = await storedChunks(claimed.documentId);
+      ctx.scratch.pendingChunks = rows.map((r, ord) => ({
+        chunkId: r.id,
+        chunker: 'md-token',
+        version: 1,
+        ord,
+        text: r.text,
+        chunkSha: 'f'.repeat(64),
+        tokenCount: 1,
+        meta: {},
+      }));
+      await embed.writeHandedOver(ctx);
+      expect(await chunkBufferWrites(claimed.documentId)).toBe(0);
+      expect(await bufferWrites(claimed.documentId)).toEqual([]);
+      expect(await buffered(claimed.documentId)).toBe(0);
     });
 
     it("embedding's transition committed on its own: the chunks, then its last batch, go into the buffer before its statement", async () => {

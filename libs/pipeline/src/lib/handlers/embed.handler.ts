@@ -64,7 +64,7 @@ export class EmbedHandler implements StageHandler {
         if (last && t === lastTarget) scratch.vectors = vectors;
         else {
           // (chunks this claim's chunking handed over go into the buffer first: a buffered vector references its row)
-          await writePendingChunks(this.store, { document, scratch });
+          await writePendingChunks(this.store, { job, workerId, document, scratch });
           await this.store.bufferVectors(vectors);
         }
         embedded += batch.length;
@@ -86,10 +86,11 @@ export class EmbedHandler implements StageHandler {
    * never re-embeds): without the batch it would fail with vectors_missing until dead-lettered. Written, it keeps
    * today's behaviour (a failed finalize is retried as such) and costs no embedding again.
    */
-  async writeHandedOver({ document, scratch }: JobContext): Promise<void> {
+  async writeHandedOver(ctx: JobContext): Promise<void> {
+    const { scratch } = ctx;
     const vectors = scratch.vectors;
     if (!vectors) return;
-    await writePendingChunks(this.store, { document, scratch });
+    await writePendingChunks(this.store, ctx);
     await this.store.bufferVectors(vectors);
     scratch.vectors = undefined;
   }

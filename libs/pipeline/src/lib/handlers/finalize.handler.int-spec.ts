@@ -1,9 +1,9 @@
 import { DataSource } from 'typeorm';
 import { TransientError } from '@app/errors';
-import { createDataSource, DocumentEntity, migratedTemplate } from '@app/database';
+import { createDataSource, DocumentEntity, migratedTemplate, UploadJobEntity } from '@app/database';
 import type { Embedder } from '@app/embedder-client';
 import { EmbeddingModelsService } from '@app/embeddings';
-import { AppliedTransition, ChunkRow, JobStore, JobTransitionsService, UploadsService } from '@app/jobs';
+import { AppliedTransition, ChunkRow, JobStore, JobTransitionsService, UploadsService, VectorBatch } from '@app/jobs';
 import { createTestDatabase, registerEmbeddingModel, TestDatabase } from '@app/testing';
 import type { ClaimScratch, JobContext } from '../job-context';
 import { newQueuedJob } from '../pipeline.test-fixtures';
@@ -52,7 +52,7 @@ describe('FinalizeHandler (real PostgreSQL)', () => {
     );
   /** The stage's result applied as the runner applies it: the final transition, with the stage's writes. */
   const finalize = async (workerId = WORKER, scratch: ClaimScratch = {}): Promise<AppliedTransition[] | null> => {
-    const result = await handler.run({ document, scratch } as JobContext);
+    const result = await handler.run({ job: { jobId } as UploadJobEntity, workerId, document, scratch } as JobContext);
     if (result.type !== 'advance' || !result.write) throw new Error('finalize must write with the transition');
     return transitions.applySteps(jobId, { stage: 'embeddings_stored', state: 'working' }, [{ type: 'advance', chain: true }], {
       workerId,
@@ -250,7 +250,7 @@ describe('FinalizeHandler (real PostgreSQL)', () => {
       expect(applied?.map((t) => t.to)).toEqual([{ stage: 'complete', state: 'done' }]);
       expect(await state()).toEqual({ chunkBuffer: 0, vectorBuffer: 0, chunks: 2, chunkCount: 2 });
       const got = await stored();
-      expect(got.map(({ embedding, ...r }) => r)).toEqual(
+      expect(got.map(({ embedding: _vector, ...r }) => r)).toEqual(
         rows.map((c) => ({
           chunk_id: c.chunkId,
           ord: c.ord,
@@ -267,7 +267,7 @@ describe('FinalizeHandler (real PostgreSQL)', () => {
 
     it('without a vector for every chunk in hand: the chunks go into the buffer and finalize reads it (here: one missing)', async () => {
       const scratch = inHand();
-      scratch.vectors = { ...scratch.vectors!, chunkIds: [E[0]], vectors: [VECTORS[0]] };
+      scratch.vectors = { ...(scratch.vectors as VectorBatch), chunkIds: [E[0]], vectors: [VECTORS[0]] };
       await expect(finalize(WORKER, scratch)).rejects.toThrow('1 chunks have no vector yet');
       expect(scratch.pendingChunks).toBeUndefined();
       expect(await state()).toEqual({ chunkBuffer: 2, vectorBuffer: 0, chunks: 0, chunkCount: -1 });

@@ -23,7 +23,8 @@ export class FinalizeHandler implements StageHandler {
     private readonly store: JobStore,
   ) {}
 
-  async run({ document, scratch }: JobContext): Promise<StageResult> {
+  async run(ctx: JobContext): Promise<StageResult> {
+    const { document, scratch } = ctx;
     const { storage } = await this.models.vectorColumn();
     // the job store requires every buffered chunk to have a vector of a registered model (in the buffer, or among
     // the last batch embedding handed over in this claim), and fails the stage (transient, vectors_missing) with the
@@ -32,7 +33,7 @@ export class FinalizeHandler implements StageHandler {
     // chunks handed over by this claim's chunking go in with their vectors (embedding then made one batch of them all,
     // for one model: it buffers the chunks before any batch it buffers); without a vector for each, through the buffer
     const inHand = pendingChunks && vectors && coversAll(vectors.chunkIds, pendingChunks) ? pendingChunks : undefined;
-    if (pendingChunks && !inHand) await writePendingChunks(this.store, { document, scratch });
+    if (pendingChunks && !inHand) await writePendingChunks(this.store, ctx);
     return {
       type: 'advance',
       write: {
