@@ -133,7 +133,9 @@ describe('pipeline resilience on the real stack', () => {
 
     it('a job claimed ahead of a free slot is leased, and goes back at once on SIGTERM while the running job finishes', async () => {
       const a = await stack.startWorker({ WORKER_CONCURRENCY: '1', WORKER_PREFETCH: '1', SHUTDOWN_GRACE_MS: '20000' });
-      await setFaults(stack.embedder, { latencyMs: 3000 });
+      // long enough that the running job is still inside its embedding call when the worker is stopped (it finishes it
+      // within the grace period): the job given back is then the one claimed ahead, not one the slot went on to
+      await setFaults(stack.embedder, { latencyMs: 8000 });
       const embeds = await embedderRequestsReceived(stack.embedder);
       const token = stack.token();
       const ids: string[] = [];
