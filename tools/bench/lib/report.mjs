@@ -129,6 +129,14 @@ function targetRows(r) {
         : 'n/a: no pgvector here (real[] exact scan)'
       : (sr?.reason ?? 'n/a'),
   ]);
+  // issue #23: the CPU a document over what a deployment runs (api, workers, PostgreSQL), uploads included; small documents
+  const pipelineCpu = pipelineCpuMsPerDoc(t.cpu);
+  rows.push([
+    'CPU ms a document, api + worker(s) + PostgreSQL (#23)',
+    '<= 20',
+    fmt(pipelineCpu, 1),
+    pipelineCpu === null ? 'n/a' : s.size === 'small' && t.cpu.includes_uploads ? ok(pipelineCpu, 20) : 'n/a (small documents, uploads included)',
+  ]);
   rows.push(['2 workers >= 1.8x 1 worker at 100 ms', '>= 1.8x', 'compare two runs', '']);
   rows.push(['POST /api/v2/upload >= 1000 req/s, p99 <= 50 ms', '', 'see http-load.mjs', '']);
   return rows;
@@ -272,4 +280,12 @@ function searchLine(sr) {
     : sr.measured
       ? `search (${sr.storage}, ${sr.chunks} chunks, top ${sr.top_k}): p50 ${fmt(sr.latency_ms.p50)} p95 ${fmt(sr.latency_ms.p95)} p99 ${fmt(sr.latency_ms.p99)} ms over ${sr.latency_ms.n} queries (query embedding alone p50 ${fmt(sr.query_embedding_ms.p50)} ms)`
       : `search: ${sr.reason}`;
+}
+
+/** CPU ms a document of the api, the workers and PostgreSQL (not the mocks, not the load generator); null when one is missing. */
+export function pipelineCpuMsPerDoc(cpu) {
+  const per = cpu?.ms_per_doc ?? {};
+  const parts = Object.entries(per).filter(([k]) => k === 'api' || k === 'postgres' || k.startsWith('worker'));
+  if (per.api === undefined || per.postgres === undefined || !parts.some(([k]) => k.startsWith('worker'))) return null;
+  return parts.reduce((n, [, v]) => n + v, 0);
 }
