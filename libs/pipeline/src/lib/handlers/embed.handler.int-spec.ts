@@ -465,6 +465,25 @@ describe('EmbedHandler and FinalizeHandler in one claim (real PostgreSQL)', () =
       expect(await storedChunks(claimed.documentId)).toHaveLength(3);
     });
 
+    it("finalize refusing the chunks in hand (their vectors' model is not registered): the chunks, then the vectors, go into the buffer", async () => {
+      const claimed = await claimedAtChunking(3);
+      // as if the vectors' model had been removed between embedding and finalize's statement
+      const unregistered = finalizeAfter(async ({ scratch }) => {
+        if (scratch.vectors) scratch.vectors = { ...scratch.vectors, model: 'gone' };
+      });
+      expect(await run(claimed, [chunk, embed, unregistered])).toBe('retryable');
+      expect(await jobRow(claimed.jobId)).toMatchObject({
+        stage: 'embeddings_stored',
+        state: 'retryable',
+        last_error: { code: 'vectors_missing', stage: 'embeddings_stored' },
+      });
+      // the fail path wrote the hand-overs in order: the chunk rows first (the vectors reference them)
+      expect(await buffered(claimed.documentId)).toBe(3);
+      expect(await bufferNow(claimed.documentId)).toHaveLength(3);
+      expect((await bufferNow(claimed.documentId)).every((p) => p.endsWith(' gone'))).toBe(true);
+      expect(await storedChunks(claimed.documentId)).toEqual([]);
+    });
+
     it('the lease lost before finalize commits: nothing written; the claim that takes the job over buffers the chunks with chunking', async () => {
       const claimed = await claimedAtChunking(3);
       const leaseLost = new AbortController();
