@@ -25,10 +25,37 @@ export interface WriteSql {
 
 export const CHUNK_COLUMNS = 'chunk_id, document_id, chunker, chunker_version, ord, text, chunk_sha, token_count, meta';
 
+/** The nine arrays' placeholders (in the order of CHUNK_COLUMNS) unnested into chunk rows. */
+function unnestChunks(a: readonly string[]): string {
+  return `unnest(${a[0]}::uuid[], ${a[1]}::uuid[], ${a[2]}::text[], ${a[3]}::int[], ${a[4]}::int[], ${a[5]}::text[],
+                             ${a[6]}::char(64)[], ${a[7]}::int[], ${a[8]}::jsonb[])`;
+}
+
 /** The rows of a chunk insert from the nine arrays' placeholders (in the order of CHUNK_COLUMNS). */
 export function chunkRowsSql(a: readonly string[]): string {
-  return `SELECT * FROM unnest(${a[0]}::uuid[], ${a[1]}::uuid[], ${a[2]}::text[], ${a[3]}::int[], ${a[4]}::int[], ${a[5]}::text[],
-                             ${a[6]}::char(64)[], ${a[7]}::int[], ${a[8]}::jsonb[])`;
+  return `SELECT * FROM ${unnestChunks(a)}`;
+}
+
+/** The columns finalize writes of a stored chunk. */
+const STORED_CHUNK_COLUMNS = `(chunk_id, document_id, user_id, chunker, chunker_version, ord, text, chunk_sha, token_count,
+               embed_model, embed_version, embedding, meta)`;
+
+/** Finalize's CTEs after its insert (`ins`): both buffers emptied of the document's rows, when the transition applied. */
+function emptyBuffersSql(doc: string): string {
+  return `vectors AS (
+            DELETE FROM upload_pipeline.document_vector_buffer WHERE document_id = ${doc}::uuid AND EXISTS (SELECT 1 FROM upd)
+          ), chunks AS (
+            DELETE FROM upload_pipeline.document_chunk_buffer WHERE document_id = ${doc}::uuid AND EXISTS (SELECT 1 FROM upd)
+          )`;
+}
+
+/** The document's chunk_count after finalize: the chunks stored before, and those its insert (`ins`) added. */
+function chunkCountSets(p: BindParam, documentId: string): Record<string, string> {
+  return {
+    chunk_count: `(SELECT count(*) FROM (
+              SELECT chunk_id FROM upload_pipeline.document_chunks WHERE document_id = ${p(documentId)}::uuid UNION SELECT chunk_id FROM ins
+            ) stored)`,
+  };
 }
 
 /** The unnest arrays of `rows`, in the order of CHUNK_COLUMNS. */
@@ -103,8 +130,7 @@ function finalizeSql(documentId: string, userId: string, cast: string, inline: C
       const doc = p(documentId);
       return `ins AS (
             INSERT INTO upload_pipeline.document_chunks
-              (chunk_id, document_id, user_id, chunker, chunker_version, ord, text, chunk_sha, token_count,
-               embed_model, embed_version, embedding, meta)
+              ${STORED_CHUNK_COLUMNS}
             SELECT b.chunk_id, b.document_id, ${p(userId)}::uuid, b.chunker, b.chunker_version, b.ord, b.text, b.chunk_sha,
                    b.token_count, v.embed_model, v.embed_version, v.embedding${cast}, b.meta
             FROM upload_pipeline.document_chunk_buffer b
@@ -113,17 +139,9 @@ function finalizeSql(documentId: string, userId: string, cast: string, inline: C
             WHERE b.document_id = ${doc}::uuid AND EXISTS (SELECT 1 FROM upd)
             ON CONFLICT DO NOTHING
             RETURNING chunk_id
-          ), vectors AS (
-            DELETE FROM upload_pipeline.document_vector_buffer WHERE document_id = ${doc}::uuid AND EXISTS (SELECT 1 FROM upd)
-          ), chunks AS (
-            DELETE FROM upload_pipeline.document_chunk_buffer WHERE document_id = ${doc}::uuid AND EXISTS (SELECT 1 FROM upd)
-          )`;
+          ), ${emptyBuffersSql(doc)}`;
     },
-    documentSets: (p) => ({
-      chunk_count: `(SELECT count(*) FROM (
-              SELECT chunk_id FROM upload_pipeline.document_chunks WHERE document_id = ${p(documentId)}::uuid UNION SELECT chunk_id FROM ins
-            ) stored)`,
-    }),
+    documentSets: (p) => chunkCountSets(p, documentId),
     report: `(SELECT missing FROM m)`,
   };
 }
@@ -154,28 +172,18 @@ function finalizeInlineSql(documentId: string, userId: string, cast: string, chu
       const dims = p(vectors[0]?.length ?? 0);
       return `ins AS (
             INSERT INTO upload_pipeline.document_chunks
-              (chunk_id, document_id, user_id, chunker, chunker_version, ord, text, chunk_sha, token_count,
-               embed_model, embed_version, embedding, meta)
+              ${STORED_CHUNK_COLUMNS}
             SELECT c.chunk_id, c.document_id, ${p(userId)}::uuid, c.chunker, c.chunker_version, c.ord, c.text, c.chunk_sha,
                    c.token_count, ${p(inline.model)}::text, ${p(inline.version)}::int,
                    ${float4Slice(p(float4Array(vectors)), 'c.n', dims)}${cast}, c.meta
-            FROM unnest(${a[0]}::uuid[], ${a[1]}::uuid[], ${a[2]}::text[], ${a[3]}::int[], ${a[4]}::int[], ${a[5]}::text[],
-                        ${a[6]}::char(64)[], ${a[7]}::int[], ${a[8]}::jsonb[])
-                 WITH ORDINALITY AS c (chunk_id, document_id, chunker, chunker_version, ord, text, chunk_sha, token_count, meta, n)
+            FROM ${unnestChunks(a)}
+                 WITH ORDINALITY AS c (${CHUNK_COLUMNS}, n)
             WHERE EXISTS (SELECT 1 FROM upd)
             ON CONFLICT DO NOTHING
             RETURNING chunk_id
-          ), vectors AS (
-            DELETE FROM upload_pipeline.document_vector_buffer WHERE document_id = ${doc}::uuid AND EXISTS (SELECT 1 FROM upd)
-          ), chunks AS (
-            DELETE FROM upload_pipeline.document_chunk_buffer WHERE document_id = ${doc}::uuid AND EXISTS (SELECT 1 FROM upd)
-          )`;
+          ), ${emptyBuffersSql(doc)}`;
     },
-    documentSets: (p) => ({
-      chunk_count: `(SELECT count(*) FROM (
-              SELECT chunk_id FROM upload_pipeline.document_chunks WHERE document_id = ${p(documentId)}::uuid UNION SELECT chunk_id FROM ins
-            ) stored)`,
-    }),
+    documentSets: (p) => chunkCountSets(p, documentId),
     report: `(SELECT missing FROM m)`,
   };
 }
