@@ -43,15 +43,6 @@ export async function ignoreMissing<T>(p: Promise<T>): Promise<T | undefined> {
 }
 
 /** Descriptor-level calls through libuv's pool (node:fs/promises has them only on a FileHandle). */
-export const fdWrite: (fd: number, buf: Buffer, offset: number, length: number) => Promise<number> = (fd, buf, offset, length) =>
-  new Promise((resolve, reject) => write(fd, buf, offset, length, null, (e, n) => (e ? reject(e) : resolve(n))));
-
-export const fdRead: (fd: number, buf: Buffer, offset: number, length: number, position: number) => Promise<number> = (
-  fd,
-  buf,
-  offset,
-  length,
-  position,
-) => new Promise((resolve, reject) => read(fd, buf, offset, length, position, (e, n) => (e ? reject(e) : resolve(n))));
-
-export const fdFsync: (fd: number) => Promise<void> = promisify(fsync);
+export const fdWrite = promisify(write);
+export const fdRead = promisify(read);
+export const fdFsync = promisify(fsync);

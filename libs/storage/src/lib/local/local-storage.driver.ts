@@ -462,7 +462,7 @@ function lstatOrMissing(path: string, key: string): Stats | undefined {
 /** Writes all of `buf` at the descriptor's position (fs.write may write less than asked). */
 async function writeAll(fd: number, buf: Buffer): Promise<void> {
   let off = 0;
-  while (off < buf.length) off += await fdWrite(fd, buf, off, buf.length - off);
+  while (off < buf.length) off += (await fdWrite(fd, buf, off, buf.length - off, null)).bytesWritten;
 }
 
 /**
@@ -474,7 +474,7 @@ async function readAll(fd: number, size: number): Promise<Buffer> {
   const buf = Buffer.allocUnsafeSlow(size); // its own memory, as readFile's (not a slice of the shared pool)
   let off = 0;
   while (off < size) {
-    const bytesRead = await fdRead(fd, buf, off, size - off, off);
+    const { bytesRead } = await fdRead(fd, buf, off, size - off, off);
     if (bytesRead === 0) break;
     off += bytesRead;
   }
