@@ -25,7 +25,7 @@ async function until(cond: () => boolean): Promise<void> {
   while (!cond()) await new Promise((r) => setTimeout(r, 20));
 }
 
-const ALL = ['InitialSchema1732350000000', 'EmbeddingModels1764000000000', 'UnfinishedJobsIndex1764900000000', 'QueuedUserIndex1765000000000', 'RateLimits1765100000000'];
+const ALL = ['InitialSchema1732350000000', 'EmbeddingModels1764000000000', 'UnfinishedJobsIndex1764900000000', 'QueuedUserIndex1765000000000', 'RateLimits1765100000000', 'VectorsInline1765200000000'];
 /** The migrations from `name` on, in order (what runMigrations applies after `revertThrough(name)`). */
 const from = (name: string) => ALL.slice(ALL.indexOf(name));
 
@@ -214,6 +214,57 @@ describe('migrations (real PostgreSQL)', () => {
       expect(await index()).toEqual([`invalid: btree (user_id) WHERE (state = 'queued'::text)`]);
       expect(await runMigrations(ds)).toEqual(from('QueuedUserIndex1765000000000'));
       expect(await index()).toEqual([queuedUser]);
+    } finally {
+      await ds.destroy();
+      await other.drop();
+    }
+  });
+
+  it('keep a 1,536-float vector inside its row (storage MAIN, tuple target 8160, no TOAST rows); reverting restores the defaults', async () => {
+    const other = await createEmptyDatabase();
+    const ds = createDataSource({ url: other.url, poolSize: 2 });
+    const layout = async () =>
+      (await ds.query(
+        `SELECT c.relname AS table, a.attstorage AS storage, t.typstorage AS type_storage, coalesce(array_to_string(c.reloptions, ','), '') AS options
+         FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'embedding' JOIN pg_type t ON t.oid = a.atttypid
+         WHERE c.relnamespace = 'upload_pipeline'::regnamespace AND c.relname IN ('document_chunks', 'document_vector_buffer') ORDER BY 1`,
+      )) as { table: string; storage: string; type_storage: string; options: string }[];
+    const toastRows = async () => {
+      const [{ toast }] = (await ds.query(
+        `SELECT reltoastrelid::regclass::text AS toast FROM pg_class WHERE oid = 'upload_pipeline.document_vector_buffer'::regclass`,
+      )) as { toast: string }[];
+      const [{ n }] = (await ds.query(`SELECT count(*)::int AS n FROM ${toast}`)) as { n: number }[];
+      return n;
+    };
+    // a buffered vector of 1,536 floats: 6 kB, past the default TOAST threshold (~2 kB)
+    const bufferVector = async (ord: number) =>
+      ds.query(`
+        WITH d AS (
+          INSERT INTO upload_pipeline.documents (user_id, filename, mime, bytes_len, file_sha256, raw_path)
+          VALUES ('00000000-0000-4000-8000-0000000000ee', 'f', 'text/markdown', 10, lpad(to_hex(${ord}), 64, '0'), 'raw/${ord}')
+          RETURNING document_id
+        ), c AS (
+          INSERT INTO upload_pipeline.document_chunk_buffer (chunk_id, document_id, chunker, chunker_version, ord, text, chunk_sha, token_count)
+          SELECT gen_random_uuid(), document_id, 'k', 1, 0, 'text', repeat('a', 64), 1 FROM d RETURNING chunk_id, document_id
+        )
+        INSERT INTO upload_pipeline.document_vector_buffer (chunk_id, embed_model, embed_version, document_id, embedding)
+        SELECT chunk_id, 'm', 1, document_id, (SELECT array_agg(random()::real) FROM generate_series(1, 1536)) FROM c`);
+    await ds.initialize();
+    try {
+      await runMigrations(ds);
+      for (const row of await layout()) {
+        expect(row.storage).toBe('m');
+        expect(row.options).toBe('toast_tuple_target=8160');
+      }
+      await bufferVector(1);
+      expect(await toastRows()).toBe(0);
+      await revertThrough(ds, 'VectorsInline1765200000000');
+      for (const row of await layout()) {
+        expect(row.storage).toBe(row.type_storage);
+        expect(row.options).toBe('');
+      }
+      await bufferVector(2);
+      expect(await toastRows()).toBeGreaterThan(0);
     } finally {
       await ds.destroy();
       await other.drop();
