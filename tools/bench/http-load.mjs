@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // HTTP load on the api with autocannon: POST /api/v2/upload (a unique body and sha256 on every request)
-// and GET /api/v2/jobs/:id (jobs of the caller), as JSON and a table. DESIGN.md target: upload
-// >= 1,000 req/s with p99 <= 50 ms.
+// and GET /api/v2/jobs/:id (jobs of the caller), as JSON and a table. DESIGN.md target: an upload POST
+// <= 0.5 ms of api CPU (>= 2,000 req/s on one core), p99 <= 50 ms.
 //
 //   node tools/bench/http-load.mjs [--connections 32] [--duration 15] [--rate 1000] [--api-processes 2] [--json out.json]
 //                                  [--url http://api --jwt-secret S [--database-url postgres://...]]
@@ -353,10 +353,14 @@ out.push(table(rows));
 const up = results.phases.find((p) => p.phase === 'upload-max');
 const at = results.phases.find((p) => p.phase.startsWith('upload-rate'));
 if (up) {
+  // DESIGN.md: POST /api/v2/upload <= 0.5 ms of api CPU (>= 2,000 req/s on one core), p99 <= 50 ms
+  const apiMs = (p) => (p.cpu_percent_of_one_core.api * 10) / p.req_per_s;
+  const lat = at ?? up;
   out.push(
-    `target upload >= 1000 req/s: ${up.req_per_s} req/s (${up.req_per_s >= 1000 ? 'met' : 'MISSED'}); ` +
+    `target upload <= 0.5 ms of api CPU a POST: ${fmt(apiMs(up), 2)} ms at ${up.req_per_s} req/s (closed loop)` +
+      `${at ? `, ${fmt(apiMs(at), 2)} ms at ${at.req_per_s} req/s (${o.rate} offered)` : ''} (${apiMs(up) <= 0.5 ? 'met' : 'MISSED'}); ` +
       `p99 <= 50 ms: ${at ? `${at.latency_ms.p99} ms at ${o.rate} req/s offered, ${at.req_per_s} achieved` : `${up.latency_ms.p99} ms`} ` +
-      `(${(at ?? up).latency_ms.p99 <= 50 && (at ?? up).req_per_s >= 1000 * 0.98 ? 'met' : 'MISSED'})`,
+      `(${lat.latency_ms.p99 <= 50 && (!at || at.req_per_s >= o.rate * 0.98) ? 'met' : 'MISSED'})`,
   );
 }
 process.stdout.write(`${out.join('\n')}\n`);
