@@ -2,10 +2,23 @@ import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
+import { JwtVerifier } from '@app/auth';
 import { applyHttpDefaults } from '@app/http';
-import { LoggingModuleOptions, PinoNestLogger, wantsPrettyLogs } from '@app/observability';
+import {
+  HttpMetricsMiddleware,
+  LoggingModuleOptions,
+  MetricsService,
+  PinoNestLogger,
+  REQUEST_LOGGING,
+  RequestLoggingMiddleware,
+  wantsPrettyLogs,
+} from '@app/observability';
 import type { ApiConfig } from './app.config';
 import { AppModule } from './app.module';
+import { UploadThrottleFilter } from './security/upload-throttle.filter';
+import { UploadThrottleGuard } from './security/upload-throttle.guard';
+import { UploadFastPath } from './uploads/upload-fast-path';
+import { UploadsController } from './uploads/uploads.controller';
 
 export interface CreateApiAppOptions {
   /** Where the JSON log lines go instead of stdout (tests capture them). */
@@ -31,7 +44,17 @@ export async function createApiApp(config: ApiConfig, options: CreateApiAppOptio
   // whose scripts are files served from /docs. Only `upgrade-insecure-requests` goes: on a plain-http
   // deployment (compose, a LAN host) it would send the browser to https for /docs's own scripts.
   app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
-  applyHttpDefaults(app, { bodyLimit: '1mb', raw: false });
+  const metrics = app.get(MetricsService);
+  const uploads = new UploadFastPath(
+    app.get(JwtVerifier),
+    app.get(UploadsController),
+    app.get(UploadThrottleGuard),
+    app.get(UploadThrottleFilter),
+    app.get<symbol, RequestLoggingMiddleware>(REQUEST_LOGGING),
+    metrics.options.httpMetrics === false ? undefined : new HttpMetricsMiddleware(metrics),
+  );
+  // the upload POST ahead of the router (decisions.md #33); the body limit is UploadFastPath's BODY_LIMIT
+  applyHttpDefaults(app, { bodyLimit: '1mb', raw: false, beforeBodyParsers: [uploads.handle] });
 
   const doc = new DocumentBuilder()
     .setTitle('Ingest API')

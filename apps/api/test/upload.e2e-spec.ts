@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import type { App } from 'supertest/types';
 import { signDevToken } from '@app/auth';
 import { STORAGE, storageKey, type StorageDriver } from '@app/storage';
+import { UploadFastPath } from '../src/uploads/upload-fast-path';
 import { ApiHarness, pathOf, sha256, signedFieldsOf, signUploadAsDocumented, startApi, tinyPdf } from './api-harness';
 
 const PDF = 'application/pdf';
@@ -377,6 +378,105 @@ describe('api: upload flow (e2e, real PostgreSQL and local storage)', () => {
     });
     it('refuses a wrong audience', () => expectRefused(h.token(user, { aud: 'someone-else' })));
     it('refuses garbage', () => expectRefused('not.a.jwt'));
+  });
+
+  describe('the upload POST ahead of the router (UploadFastPath, decisions #33)', () => {
+    // The fast path serves only `/api/v2/upload` exactly: the same request with a query string goes through Express's
+    // router and Nest's pipeline, which is what the fast path must answer like.
+    // (the controller's own method cannot be spied on: Nest reads the route's metadata from it)
+    const served = jest.spyOn(UploadFastPath.prototype as unknown as { respond: () => void }, 'respond');
+    afterAll(() => served.mockRestore());
+    const VARYING = new Set(['date', 'etag', 'content-length', 'x-request-id', 'connection', 'keep-alive', 'x-ratelimit-remaining', 'x-ratelimit-reset']);
+    const shape = (r: request.Response) => ({
+      status: r.status,
+      headers: Object.fromEntries(Object.entries(r.headers).filter(([k]) => !VARYING.has(k))),
+      body: JSON.parse(
+        JSON.stringify(r.body)
+          .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '<uuid>')
+          .replace(/"signed_url":"[^"]*"/, '"signed_url":"<url>"')
+          .replace(/"upload_expires_at":"[^"]*"/, '"upload_expires_at":"<time>"'),
+      ),
+    });
+    const twice = async (body: (n: number) => object | string, contentType = 'application/json') => {
+      const post = (url: string, b: object | string) =>
+        request(http).post(url).set('Authorization', `Bearer ${token}`).set('Content-Type', contentType).send(b);
+      served.mockClear();
+      const fast = await post('/api/v2/upload', body(1));
+      const fastServed = served.mock.calls.length;
+      const routed = await post('/api/v2/upload?via=router', body(2));
+      return { fast, routed, fastServed, routedServed: served.mock.calls.length - fastServed };
+    };
+
+    it('a new document: the same 201, headers and body as through the router', async () => {
+      const r = await twice((n) => bodyFor(tinyPdf(`fast path ${n}`)));
+      expect(r.fast.status).toBe(201);
+      expect(r.fastServed).toBe(1);
+      expect(r.routedServed).toBe(0);
+      expect(shape(r.fast)).toEqual(shape(r.routed));
+      expect(r.fast.headers['content-security-policy']).toBeDefined(); // helmet ran before it
+      expect(r.fast.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+      expect(r.fast.headers['x-ratelimit-remaining']).toBeDefined();
+    });
+
+    it('a known document: the same 200 (deduplicated)', async () => {
+      const pdf = tinyPdf('fast path known');
+      await upload(bodyFor(pdf)).expect(201);
+      const r = await twice(() => bodyFor(pdf));
+      expect(r.fast.status).toBe(200);
+      expect(r.fastServed).toBe(1);
+      expect(shape(r.fast)).toEqual(shape(r.routed));
+    });
+
+    it('bodies it does not take go on to the framework with what it read: the same 400s', async () => {
+      const pdf = tinyPdf('fast path refused');
+      for (const body of [{ ...bodyFor(pdf), admin: true }, bodyFor(pdf, { filename: '../x' }), bodyFor(pdf, { bytes_len: '12' }), [1, 2]]) {
+        const r = await twice(() => body);
+        expect(r.fast.status).toBe(400);
+        expect(r.fastServed).toBe(0);
+        expect(shape(r.fast)).toEqual(shape(r.routed));
+      }
+      const bad = await twice(() => '{"filename": ');
+      expect(bad.fast.body.error.code).toBe('invalid_json');
+      expect(shape(bad.fast)).toEqual(shape(bad.routed));
+    });
+
+    it('a refused token, another charset and a body over the limit get the framework answers too', async () => {
+      const pdf = tinyPdf('fast path others');
+      const refused = await request(http).post('/api/v2/upload').set('Authorization', 'Bearer not.a.jwt').send(bodyFor(pdf));
+      const refusedRouted = await request(http).post('/api/v2/upload?x=1').set('Authorization', 'Bearer not.a.jwt').send(bodyFor(pdf));
+      expect(refused.status).toBe(401);
+      expect(shape(refused)).toEqual(shape(refusedRouted));
+      const latin = await twice((n) => JSON.stringify(bodyFor(tinyPdf(`latin ${n}`))), 'application/json; charset=iso-8859-1');
+      expect(latin.fastServed).toBe(0);
+      expect(shape(latin.fast)).toEqual(shape(latin.routed));
+      // over the JSON limit (1 MiB): body-parser's 413
+      const big = await twice((n) => ({ ...bodyFor(tinyPdf(`big ${n}`)), filename: 'x'.repeat(1_100_000) }));
+      expect(big.fast.status).toBe(413);
+      expect(big.fastServed).toBe(0);
+      expect(shape(big.fast)).toEqual(shape(big.routed));
+    });
+
+    it('counts its requests in the HTTP metrics under the route, and the rate limit applies (429 with Retry-After)', async () => {
+      const limited = await startApi({ UPLOAD_RATE_LIMIT: '2', UPLOAD_RATE_WINDOW_SEC: '60' });
+      try {
+        const server = limited.app.getHttpServer() as App;
+        const t = limited.token(randomUUID());
+        const post = (n: number) =>
+          request(server).post('/api/v2/upload').set('Authorization', `Bearer ${t}`).send(bodyFor(tinyPdf(`limited ${n}`)));
+        served.mockClear();
+        await post(1).expect(201);
+        await post(2).expect(201);
+        const third = await post(3).expect(429);
+        expect(served).toHaveBeenCalledTimes(3);
+        expect(third.body.error).toMatchObject({ status: 429, code: 'rate_limited' });
+        expect(Number(third.headers['retry-after'])).toBeGreaterThan(0);
+        const metrics = await request(server).get('/metrics').expect(200);
+        expect(metrics.text).toMatch(/http_request_duration_seconds_count\{[^}]*method="POST"[^}]*route="\/api\/v2\/upload"[^}]*status_code="201"[^}]*\} 2/);
+        expect(metrics.text).toMatch(/http_request_duration_seconds_count\{[^}]*route="\/api\/v2\/upload"[^}]*status_code="429"[^}]*\} 1/);
+      } finally {
+        await limited.close();
+      }
+    });
   });
 
   describe('health', () => {

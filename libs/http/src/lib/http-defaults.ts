@@ -1,4 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AllExceptionsFilter } from './all-exceptions.filter';
 import { bodyParserErrorMiddleware } from './body-parser-errors';
@@ -13,12 +14,17 @@ export interface HttpDefaultsOptions {
    * `false` leaves such bodies unread (for handlers that stream `req` themselves).
    */
   raw?: { type?: string | string[]; limit?: string } | false;
+  /**
+   * Middleware mounted after the request id and before the body parsers: a route served ahead of the router (it calls
+   * `next()` for every request it does not serve; a body it read is left in `req.body`, which the parsers then skip).
+   */
+  beforeBodyParsers?: ((req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void)[];
 }
 
 /**
  * Applies our HTTP conventions to an Express-based Nest app. Call it after `NestFactory.create` and
  * before `app.listen()` / `app.init()`:
- * - `x-request-id` middleware (first, so every response and log line has the id),
+ * - `x-request-id` middleware (first, so every response and log line has the id), then `beforeBodyParsers`,
  * - body parsers with limits (their errors mapped to ApiErrors): JSON (non-strict, so a non-object body reaches the pipe and gets a clear
  *   400), urlencoded, raw; `req.rawBody` is kept when the app was created with `{ rawBody: true }`,
  * - the global `AllExceptionsFilter` and `createValidationPipe()`,
@@ -31,6 +37,7 @@ export function applyHttpDefaults(app: INestApplication, opts: HttpDefaultsOptio
   const expressApp = app as NestExpressApplication;
 
   expressApp.use(requestIdMiddleware);
+  for (const handler of opts.beforeBodyParsers ?? []) expressApp.use(handler);
   expressApp.useBodyParser('json', { limit: opts.bodyLimit, strict: false });
   expressApp.useBodyParser('urlencoded', { limit: opts.bodyLimit, extended: true });
   if (opts.raw !== false) {

@@ -1,5 +1,4 @@
 import { DynamicModule, Inject, MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
-import type { Logger } from 'pino';
 import { LoggerModule } from 'nestjs-pino';
 import { createAppLogger, LoggingModuleOptions, requestLogging } from './logging.config';
 import { requestLoggingMiddleware } from './request-logging.middleware';
@@ -7,7 +6,13 @@ import { requestLoggingMiddleware } from './request-logging.middleware';
 /** The app's root pino logger (`pino.Logger`), for code that wants pino itself rather than Nest's Logger. */
 export const APP_LOGGER = Symbol('APP_LOGGER');
 
-const LOGGING_OPTIONS = Symbol('LOGGING_OPTIONS');
+/**
+ * The request logging middleware this module mounts on every route (`requestLoggingMiddleware`), for a route served
+ * ahead of the router (the api's upload fast path) to log its requests the same way.
+ */
+export const REQUEST_LOGGING = Symbol('REQUEST_LOGGING');
+
+export type RequestLoggingMiddleware = ReturnType<typeof requestLoggingMiddleware>;
 
 /**
  * nestjs-pino's loggers configured our way (see `pinoLoggerOptions` / `requestLogging`), and one middleware that logs
@@ -31,19 +36,21 @@ export class LoggingModule implements NestModule {
       imports: [LoggerModule.forRoot({ pinoHttp: { logger }, useExisting: true, forRoutes: [] })],
       providers: [
         { provide: APP_LOGGER, useValue: logger },
-        { provide: LOGGING_OPTIONS, useValue: options },
+        {
+          provide: REQUEST_LOGGING,
+          useFactory: (): RequestLoggingMiddleware => {
+            const { logger: requestLogger, ...opts } = requestLogging(logger, options);
+            return requestLoggingMiddleware(requestLogger, opts);
+          },
+        },
       ],
-      exports: [APP_LOGGER, LoggerModule],
+      exports: [APP_LOGGER, LoggerModule, REQUEST_LOGGING],
     };
   }
 
-  constructor(
-    @Inject(APP_LOGGER) private readonly logger: Logger,
-    @Inject(LOGGING_OPTIONS) private readonly options: LoggingModuleOptions,
-  ) {}
+  constructor(@Inject(REQUEST_LOGGING) private readonly requestLogging: RequestLoggingMiddleware) {}
 
   configure(consumer: MiddlewareConsumer): void {
-    const { logger, ...opts } = requestLogging(this.logger, this.options);
-    consumer.apply(requestLoggingMiddleware(logger, opts)).forRoutes({ path: '*', method: RequestMethod.ALL });
+    consumer.apply(this.requestLogging).forRoutes({ path: '*', method: RequestMethod.ALL });
   }
 }
