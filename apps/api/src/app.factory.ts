@@ -17,7 +17,7 @@ import type { ApiConfig } from './app.config';
 import { AppModule } from './app.module';
 import { UploadThrottleFilter } from './security/upload-throttle.filter';
 import { UploadThrottleGuard } from './security/upload-throttle.guard';
-import { UploadFastPath } from './uploads/upload-fast-path';
+import { JSON_BODY_LIMIT, UploadFastPath } from './uploads/upload-fast-path';
 import { UploadsController } from './uploads/uploads.controller';
 
 export interface CreateApiAppOptions {
@@ -53,8 +53,8 @@ export async function createApiApp(config: ApiConfig, options: CreateApiAppOptio
     app.get<symbol, RequestLoggingMiddleware>(REQUEST_LOGGING),
     metrics.options.httpMetrics === false ? undefined : new HttpMetricsMiddleware(metrics),
   );
-  // the upload POST ahead of the router (decisions.md #33); the body limit is UploadFastPath's BODY_LIMIT
-  applyHttpDefaults(app, { bodyLimit: '1mb', raw: false, beforeBodyParsers: [uploads.handle] });
+  // the upload POST ahead of the router (decisions.md #33), with the parsers' body limit
+  applyHttpDefaults(app, { bodyLimit: JSON_BODY_LIMIT, raw: false, beforeBodyParsers: [uploads.handle] });
 
   const doc = new DocumentBuilder()
     .setTitle('Ingest API')

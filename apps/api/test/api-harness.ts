@@ -9,7 +9,7 @@ import { migratedTemplate } from '@app/database';
 import type { UploadSignatureFields } from '@app/storage';
 import { buildPdf, createTestDatabase, TestDatabase } from '@app/testing';
 import { ApiConfig } from '../src/app.config';
-import { createApiApp } from '../src/app.factory';
+import { createApiApp, CreateApiAppOptions } from '../src/app.factory';
 
 export interface ApiHarness {
   app: INestApplication;
@@ -21,7 +21,7 @@ export interface ApiHarness {
 }
 
 /** The real api on its own database and storage root, listening on a free port. */
-export async function startApi(env: Record<string, string> = {}): Promise<ApiHarness> {
+export async function startApi(env: Record<string, string> = {}, options: CreateApiAppOptions = {}): Promise<ApiHarness> {
   const db = await createTestDatabase(migratedTemplate());
   const storageRoot = mkdtempSync(join(tmpdir(), 'ingest-api-storage-'));
   const config = loadConfig(ApiConfig, {
@@ -32,7 +32,7 @@ export async function startApi(env: Record<string, string> = {}): Promise<ApiHar
     PUBLIC_BASE_URL: 'http://127.0.0.1:1',
     ...env,
   });
-  const app = await createApiApp(config);
+  const app = await createApiApp(config, options);
   await app.listen(0, '127.0.0.1');
   return {
     app,

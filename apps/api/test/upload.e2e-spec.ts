@@ -386,10 +386,11 @@ describe('api: upload flow (e2e, real PostgreSQL and local storage)', () => {
     // (the controller's own method cannot be spied on: Nest reads the route's metadata from it)
     const served = jest.spyOn(UploadFastPath.prototype as unknown as { respond: () => void }, 'respond');
     afterAll(() => served.mockRestore());
-    const VARYING = new Set(['date', 'etag', 'content-length', 'x-request-id', 'connection', 'keep-alive', 'x-ratelimit-remaining', 'x-ratelimit-reset']);
+    // headers whose values differ from one request to the next: their names are compared, not their values
+    const VARYING = new Set(['date', 'etag', 'content-length', 'x-request-id', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'retry-after']);
     const shape = (r: request.Response) => ({
       status: r.status,
-      headers: Object.fromEntries(Object.entries(r.headers).filter(([k]) => !VARYING.has(k))),
+      headers: Object.fromEntries(Object.entries(r.headers).map(([k, v]) => [k, VARYING.has(k) ? '<varies>' : v])),
       body: JSON.parse(
         JSON.stringify(r.body)
           .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '<uuid>')
@@ -424,6 +425,7 @@ describe('api: upload flow (e2e, real PostgreSQL and local storage)', () => {
       const r = await twice(() => bodyFor(pdf));
       expect(r.fast.status).toBe(200);
       expect(r.fastServed).toBe(1);
+      expect(r.routedServed).toBe(0);
       expect(shape(r.fast)).toEqual(shape(r.routed));
     });
 
@@ -442,8 +444,10 @@ describe('api: upload flow (e2e, real PostgreSQL and local storage)', () => {
 
     it('a refused token, another charset and a body over the limit get the framework answers too', async () => {
       const pdf = tinyPdf('fast path others');
+      served.mockClear();
       const refused = await request(http).post('/api/v2/upload').set('Authorization', 'Bearer not.a.jwt').send(bodyFor(pdf));
       const refusedRouted = await request(http).post('/api/v2/upload?x=1').set('Authorization', 'Bearer not.a.jwt').send(bodyFor(pdf));
+      expect(served).not.toHaveBeenCalled();
       expect(refused.status).toBe(401);
       expect(shape(refused)).toEqual(shape(refusedRouted));
       const latin = await twice((n) => JSON.stringify(bodyFor(tinyPdf(`latin ${n}`))), 'application/json; charset=iso-8859-1');
@@ -456,23 +460,38 @@ describe('api: upload flow (e2e, real PostgreSQL and local storage)', () => {
       expect(shape(big.fast)).toEqual(shape(big.routed));
     });
 
-    it('counts its requests in the HTTP metrics under the route, and the rate limit applies (429 with Retry-After)', async () => {
-      const limited = await startApi({ UPLOAD_RATE_LIMIT: '2', UPLOAD_RATE_WINDOW_SEC: '60' });
+    it('the rate limit (the same 429), the HTTP metrics under the route and one log line a request, in its correlation id', async () => {
+      const logs: string[] = [];
+      const limited = await startApi(
+        { UPLOAD_RATE_LIMIT: '2', UPLOAD_RATE_WINDOW_SEC: '60', LOG_LEVEL: 'info', LOG_FORMAT: 'json' },
+        { logDestination: { write: (line: string) => void logs.push(line) } },
+      );
       try {
         const server = limited.app.getHttpServer() as App;
-        const t = limited.token(randomUUID());
-        const post = (n: number) =>
-          request(server).post('/api/v2/upload').set('Authorization', `Bearer ${t}`).send(bodyFor(tinyPdf(`limited ${n}`)));
+        const post = (t: string, url: string, n: number) =>
+          request(server).post(url).set('Authorization', `Bearer ${t}`).send(bodyFor(tinyPdf(`limited ${url} ${n}`)));
+        const [viaFast, viaRouter] = [limited.token(randomUUID()), limited.token(randomUUID())];
         served.mockClear();
-        await post(1).expect(201);
-        await post(2).expect(201);
-        const third = await post(3).expect(429);
+        const fast = [await post(viaFast, '/api/v2/upload', 1), await post(viaFast, '/api/v2/upload', 2), await post(viaFast, '/api/v2/upload', 3)];
         expect(served).toHaveBeenCalledTimes(3);
-        expect(third.body.error).toMatchObject({ status: 429, code: 'rate_limited' });
-        expect(Number(third.headers['retry-after'])).toBeGreaterThan(0);
-        const metrics = await request(server).get('/metrics').expect(200);
-        expect(metrics.text).toMatch(/http_request_duration_seconds_count\{[^}]*method="POST"[^}]*route="\/api\/v2\/upload"[^}]*status_code="201"[^}]*\} 2/);
-        expect(metrics.text).toMatch(/http_request_duration_seconds_count\{[^}]*route="\/api\/v2\/upload"[^}]*status_code="429"[^}]*\} 1/);
+        const routed = [];
+        for (const n of [1, 2, 3]) routed.push(await post(viaRouter, '/api/v2/upload?via=router', n));
+        expect(served).toHaveBeenCalledTimes(3);
+        expect(fast.map((r) => r.status)).toEqual([201, 201, 429]);
+        expect(fast.map(shape)).toEqual(routed.map(shape));
+        expect(fast[2].body.error).toMatchObject({ status: 429, code: 'rate_limited' });
+        expect(Number(fast[2].headers['retry-after'])).toBeGreaterThan(0);
+
+        const metrics = (await request(server).get('/metrics').expect(200)).text;
+        const count = (status: number) =>
+          Number(new RegExp(`http_request_duration_seconds_count\\{[^}]*method="POST"[^}]*route="/api/v2/upload"[^}]*status_code="${status}"[^}]*\\} (\\d+)`).exec(metrics)?.[1]);
+        expect([count(201), count(429)]).toEqual([4, 2]);
+
+        type Line = { msg?: string; req?: { url?: string }; correlation_id?: string; res?: { statusCode?: number } };
+        const completed = logs.map((l) => JSON.parse(l) as Line).filter((l) => l.msg === 'request completed' && l.req?.url?.startsWith('/api/v2/upload'));
+        expect(completed).toHaveLength(6);
+        for (const r of fast)
+          expect(completed.filter((l) => l.correlation_id === r.headers['x-request-id']).map((l) => [l.req?.url, l.res?.statusCode])).toEqual([['/api/v2/upload', r.status]]);
       } finally {
         await limited.close();
       }

@@ -2,6 +2,9 @@ import { RequestMethod } from '@nestjs/common';
 import {
   EXCEPTION_FILTERS_METADATA,
   GUARDS_METADATA,
+  HEADERS_METADATA,
+  SCOPE_OPTIONS_METADATA,
+  VERSION_METADATA,
   HTTP_CODE_METADATA,
   INTERCEPTORS_METADATA,
   METHOD_METADATA,
@@ -9,8 +12,10 @@ import {
   PIPES_METADATA,
   ROUTE_ARGS_METADATA,
 } from '@nestjs/common/constants';
+import { IS_PUBLIC_KEY } from '@app/auth';
 import { UploadThrottleFilter } from '../security/upload-throttle.filter';
 import { UploadThrottleGuard } from '../security/upload-throttle.guard';
+import { CreateUploadDto } from './upload.dto';
 import { UPLOAD_FAST_PATH_URL } from './upload-fast-path';
 import { UploadsController } from './uploads.controller';
 
@@ -26,6 +31,12 @@ describe('UploadFastPath serves what UploadsController.create declares', () => {
     expect(meta(PATH_METADATA)).toBe('/');
     expect(meta(METHOD_METADATA)).toBe(RequestMethod.POST);
     expect(meta(HTTP_CODE_METADATA)).toBe(201);
+    for (const key of [HEADERS_METADATA, VERSION_METADATA, IS_PUBLIC_KEY]) {
+      expect(meta(key)).toBeUndefined();
+      expect(meta(key, UploadsController)).toBeUndefined();
+    }
+    // a singleton: the fast path holds the app's one instance
+    expect(meta(SCOPE_OPTIONS_METADATA, UploadsController)).toBeUndefined();
   });
 
   it('its enhancers: UploadThrottleGuard and UploadThrottleFilter, no pipe or interceptor of its own or of the controller', () => {
@@ -38,10 +49,15 @@ describe('UploadFastPath serves what UploadsController.create declares', () => {
   });
 
   it('its parameters: the body, the user, the request id, the request and the response (passthrough), in that order', () => {
-    const args = Reflect.getMetadata(ROUTE_ARGS_METADATA, UploadsController, 'create') as Record<
-      string,
-      { index: number }
-    >;
+    type Arg = { index: number; pipes?: unknown[] };
+    const args = Reflect.getMetadata(ROUTE_ARGS_METADATA, UploadsController, 'create') as Record<string, Arg>;
+    for (const arg of Object.values(args)) expect(arg.pipes ?? []).toEqual([]); // no pipe of a parameter's own
+    const types = Reflect.getMetadata(
+      'design:paramtypes',
+      UploadsController.prototype,
+      'create',
+    ) as unknown[];
+    expect(types[0]).toBe(CreateUploadDto); // the global ValidationPipe's type, which validBody stands for
     const byIndex = Object.entries(args)
       .sort(([, a], [, b]) => a.index - b.index)
       .map(([key]) => key.replace(/:\d+$/, '').replace(/^.*__customRouteArgs__$/, 'custom'));

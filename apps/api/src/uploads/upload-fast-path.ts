@@ -1,5 +1,6 @@
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { finished } from 'node:stream';
 import getRawBody from 'raw-body';
 import type { Request, Response } from 'express';
 import { AuthUser, bearerToken, JwtVerifier } from '@app/auth';
@@ -11,14 +12,29 @@ import { UploadsController } from './uploads.controller';
 
 /** The route it serves: `POST /api/v2/upload` with no query string. */
 export const UPLOAD_FAST_PATH_URL = '/api/v2/upload';
-/** The JSON body limit of the app's parser (app.factory's `bodyLimit`), in bytes. */
-const BODY_LIMIT = 1024 * 1024;
+/** The JSON body limit of the api, in bytes: its body parsers' (app.factory passes it to `applyHttpDefaults`) and this. */
+export const JSON_BODY_LIMIT = 1024 * 1024;
 const PLAIN_JSON = /^application\/json\s*(?:;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
 /** What Express puts on `req.route` for the route, which the HTTP metrics label it by. */
 const ROUTE = { path: UPLOAD_FAST_PATH_URL, methods: { post: true } };
 
 type Next = (err?: unknown) => void;
-type UploadRequest = IncomingMessage & { user?: AuthUser; id?: string; body?: unknown; route?: unknown };
+type UploadRequest = IncomingMessage & {
+  user?: AuthUser;
+  id?: string;
+  body?: unknown;
+  rawBody?: Buffer;
+  route?: unknown;
+};
+
+/** What body-parser makes of an error reading the body (http-errors' createError(400, e)): raw-body's keep their status. */
+function readFailure(e: unknown): unknown {
+  const err = e instanceof Error ? e : new Error(String(e));
+  const status = (err as { status?: unknown }).status;
+  return typeof status === 'number' && status >= 400
+    ? err
+    : Object.assign(err, { status: 400, statusCode: 400, expose: true });
+}
 
 /** What body-parser's JSON parser answers for a body that is not JSON (the same 400 `invalid_json` follows). */
 function parseFailure(e: unknown): Error {
@@ -74,27 +90,35 @@ export class UploadFastPath {
       h['transfer-encoding'] !== undefined
     )
       return next();
-    if (!Number.isSafeInteger(length) || length < 1 || length > BODY_LIMIT) return next();
+    if (!Number.isSafeInteger(length) || length < 1 || length > JSON_BODY_LIMIT) return next();
     const token = bearerToken(h.authorization);
     if (token === null) return next();
     const check = this.verifier.check(token);
     if (!('user' in check)) return next();
-    getRawBody(req, { length, limit: BODY_LIMIT }).then(
-      (bytes) => this.serve(req as UploadRequest, res, next, check.user, bytes),
-      (e: unknown) => {
-        // body-parser's way: read off the rest of the request, then its error (400, 413, ...)
-        req.resume();
-        next(e);
-      },
-    );
+    getRawBody(req, { length, limit: JSON_BODY_LIMIT })
+      .then(
+        (bytes) => this.serve(req as UploadRequest, res, next, token, bytes),
+        (e: unknown) => {
+          // body-parser's way: read off the rest of the request, then its error (400, 413, ...)
+          finished(req, () => next(readFailure(e)));
+          req.resume();
+        },
+      )
+      .catch(next); // a throw of the code above goes to the framework's error handler, as a route's would
   };
 
-  private serve(req: UploadRequest, res: ServerResponse, next: Next, user: AuthUser, bytes: Buffer): void {
+  private serve(req: UploadRequest, res: ServerResponse, next: Next, token: string, bytes: Buffer): void {
+    // the guard checks the token once the body is in: one that expired while a slow body came goes on to be refused
+    const check = this.verifier.check(token);
+    if (!('user' in check)) return next();
+    const user = check.user;
+    req.rawBody = bytes; // as the app's JSON parser keeps it (NestFactory's rawBody)
     let body: unknown;
     try {
       // body-parser decodes with iconv-lite, which drops a byte order mark
       const text = bytes.toString('utf8');
-      body = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+      const json = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+      body = json === '' ? {} : JSON.parse(json); // body-parser's answer to an empty body: {}
     } catch (e) {
       return next(parseFailure(e));
     }
@@ -125,7 +149,13 @@ export class UploadFastPath {
         res.statusCode = 201; // the route's @HttpCode, before the handler (which answers 200 for a known document)
         this.controller
           .create(dto, user, req.id ?? 'unknown', req as unknown as Request, res as Response)
-          .then((out) => void (res as Response).json(out), fail);
+          .then((out) => {
+            try {
+              (res as Response).json(out);
+            } catch (e) {
+              fail(e);
+            }
+          }, fail);
       } catch (e) {
         fail(e);
       }

@@ -7,13 +7,13 @@ import { requestIdMiddleware } from './request-id.middleware';
 import { createValidationPipe } from './validation.pipe';
 
 export interface HttpDefaultsOptions {
-  /** Largest JSON (and urlencoded) body accepted, in `bytes` syntax: '1mb', '100kb'. Larger -> 413. */
-  bodyLimit: string;
+  /** Largest JSON (and urlencoded) body accepted: bytes, or in `bytes` syntax ('1mb', '100kb'). Larger -> 413. */
+  bodyLimit: string | number;
   /**
    * Raw (Buffer in `req.body`) parser. Default: `application/octet-stream` up to `bodyLimit`.
    * `false` leaves such bodies unread (for handlers that stream `req` themselves).
    */
-  raw?: { type?: string | string[]; limit?: string } | false;
+  raw?: { type?: string | string[]; limit?: string | number } | false;
   /**
    * Middleware mounted after the request id and before the body parsers: a route served ahead of the router (it calls
    * `next()` for every request it does not serve; a body it read is left in `req.body`, which the parsers then skip).
