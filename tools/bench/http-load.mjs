@@ -37,6 +37,7 @@ const USAGE = `usage: node tools/bench/http-load.mjs [options]
                     (a node:cluster primary forks them); its CPU and RSS are then the primary's and theirs summed
   --log-level L     LOG_LEVEL of the apps when this script starts them (default info)
   --cpu-prof        write a V8 CPU profile of the api into the run's log dir
+  --perf-map        start the apps with --perf-basic-prof-only-functions (see tools/bench/perf-summary.mjs)
   --wait-quiet S    first wait up to S seconds for the machine to be < 25% busy (default 0)
   --url URL         a running api instead of starting a stack (its upload rate limit must allow the load)
   --jwt-secret S    the running api's JWT_SECRET (or $JWT_SECRET)
@@ -57,6 +58,7 @@ try {
       'api-processes': { type: 'string', default: '1' },
       'log-level': { type: 'string', default: 'info' },
       'cpu-prof': { type: 'boolean', default: false },
+      'perf-map': { type: 'boolean', default: false },
       'wait-quiet': { type: 'string', default: '0' },
       url: { type: 'string' },
       'jwt-secret': { type: 'string' },
@@ -95,6 +97,7 @@ const o = {
   apiProcesses: Number(args['api-processes']),
   logLevel: args['log-level'],
   cpuProf: args['cpu-prof'],
+  perfMap: args['perf-map'],
   waitQuietS: Number(args['wait-quiet']),
 };
 const log = (m) => process.stderr.write(`[http-load ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
@@ -121,6 +124,7 @@ if (args.url) {
     apiProcesses: o.apiProcesses,
     logLevel: o.logLevel,
     cpuProf: o.cpuProf,
+    perfMap: o.perfMap,
     logDir,
     log,
   });

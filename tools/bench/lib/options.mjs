@@ -23,6 +23,8 @@ export const USAGE = `usage: node tools/bench/bench.mjs [options]
   --source-maps          start the apps with --enable-source-maps (not as shipped: tools/dev/app-commands.json)
   --worker-node-args=S   extra node flags for the workers (after the shipped ones), e.g. "--worker-node-args=--max-old-space-size=96"
   --cpu-prof             write V8 CPU profiles of every app (mocks included) into the run's log dir
+  --perf-map             start the apps with --perf-basic-prof-only-functions: Linux perf names their JavaScript
+                         (record with perf record -g -p <pid>, summarize with tools/bench/perf-summary.mjs)
   --pg-statements        load pg_stat_statements and report the statements by execution and planning time a document
                          (adds its own overhead: for finding where PostgreSQL's time goes, not for the figures)
   --wait-quiet S         first wait up to S seconds for the machine to be < 25% busy (default 0)
@@ -67,6 +69,7 @@ const OPTIONS = {
   'source-maps': { type: 'boolean', default: false },
   'worker-node-args': { type: 'string', default: '' },
   'cpu-prof': { type: 'boolean', default: false },
+  'perf-map': { type: 'boolean', default: false },
   'pg-statements': { type: 'boolean', default: false },
   'wait-quiet': { type: 'string', default: '0' },
   'probe-docs': { type: 'string', default: '20' },
@@ -135,6 +138,7 @@ export function parseOptions(argv = process.argv.slice(2)) {
     sourceMaps: args['source-maps'],
     workerNodeArgs: args['worker-node-args'].split(/\s+/).filter(Boolean),
     cpuProf: args['cpu-prof'],
+    perfMap: args['perf-map'],
     pgStatements: args['pg-statements'],
     waitQuietS: int('wait-quiet'),
     probeDocs: int('probe-docs'),

@@ -67,7 +67,7 @@ async function waitFor(cond, child, what, timeoutMs = 60_000) {
 
 /**
  * @param {{workers: number, latencyMs: number, concurrency?: number, claimBatch?: number, prefetch?: number, pollIntervalMs?: number,
- *   workerPool?: number, apiPool?: number, apiProcesses?: number (API_PROCESSES, default 1), parserConcurrency: number, logLevel: string, logDir: string, sourceMaps?: boolean (default false, as shipped), cpuProf?: boolean, pgStatements?: boolean, deferWorkers?: boolean,
+ *   workerPool?: number, apiPool?: number, apiProcesses?: number (API_PROCESSES, default 1), parserConcurrency: number, logLevel: string, logDir: string, sourceMaps?: boolean (default false, as shipped), cpuProf?: boolean, perfMap?: boolean, pgStatements?: boolean, deferWorkers?: boolean,
  *   log: (m: string) => void}} o
  */
 export async function startStack(o) {
@@ -158,6 +158,8 @@ export async function startStack(o) {
     const nodeArgs = appNodeFlagsAt(appRoot, app);
     if (o.sourceMaps) nodeArgs.unshift('--enable-source-maps');
     if (app === 'worker' && o.workerNodeArgs?.length) nodeArgs.push(...o.workerNodeArgs);
+    // --perf-map: /tmp/perf-<pid>.map names the JIT's functions for Linux perf (perf-summary.mjs)
+    if (o.perfMap) nodeArgs.push('--perf-basic-prof-only-functions');
     // several api processes: a cluster primary and its processes (they inherit its node flags)
     const cluster = app === 'api' && apiProcesses > 1;
     // --cpu-prof: a V8 CPU profile of every app (mocks included), written on exit (summarize with profile-summary.mjs);
