@@ -33,6 +33,8 @@ const USAGE = `usage: node tools/bench/http-load.mjs [options]
   --rate N          offered req/s of the upload-rate phase (default 1000; 0 = skip the phase)
   --rate-connections N  connections for the upload-rate phase (default 64)
   --jobs N          jobs created for the GET phase (default 500; 0 = skip the phase)
+  --put             also an upload-put-max phase: each loop a POST and then the PUT of its bytes to the signed URL
+                    (the api's local storage receives them), closed loop: the api's CPU a document against a POST alone
   --api-processes N API_PROCESSES of the api this script starts (default 1): N > 1 runs N processes on its port
                     (a node:cluster primary forks them); its CPU and RSS are then the primary's and theirs summed
   --log-level L     LOG_LEVEL of the apps when this script starts them (default info)
@@ -55,6 +57,7 @@ try {
       rate: { type: 'string', default: '1000' },
       'rate-connections': { type: 'string', default: '64' },
       jobs: { type: 'string', default: '500' },
+      put: { type: 'boolean', default: false },
       'api-processes': { type: 'string', default: '1' },
       'log-level': { type: 'string', default: 'info' },
       'cpu-prof': { type: 'boolean', default: false },
@@ -94,6 +97,7 @@ const o = {
   rate: Number(args.rate),
   rateConnections: Number(args['rate-connections']),
   jobs: Number(args.jobs),
+  put: args.put,
   apiProcesses: Number(args['api-processes']),
   logLevel: args['log-level'],
   cpuProf: args['cpu-prof'],
@@ -166,6 +170,37 @@ const uploadRequest = {
     };
   },
 };
+
+/** POST then PUT: the document's bytes (1,500, unique) go to the signed URL the POST answered (same host). */
+const PUT_BYTES = 1500;
+const putBytes = (n) => Buffer.alloc(PUT_BYTES, `${prefix}-put-${n} `);
+const uploadPutRequests = [
+  {
+    method: 'POST',
+    path: '/api/v2/upload',
+    setupRequest(req, context) {
+      context.token ??= users[nextUser++ % users.length];
+      context.n = counter++;
+      const sha = createHash('sha256').update(putBytes(context.n)).digest('hex');
+      return {
+        ...req,
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${context.token}` },
+        body: JSON.stringify({ filename: `put-${context.n}.md`, bytes_len: PUT_BYTES, mime: 'text/markdown', sha256: sha }),
+      };
+    },
+    onResponse(status, body, context) {
+      context.upload = status === 201 ? JSON.parse(body) : null;
+    },
+  },
+  {
+    method: 'PUT',
+    setupRequest(req, context) {
+      if (!context.upload) throw new Error('upload-put: the POST did not answer 201');
+      const url = new URL(context.upload.signed_url);
+      return { ...req, path: `${url.pathname}${url.search}`, headers: context.upload.upload_headers, body: putBytes(context.n) };
+    },
+  },
+];
 
 function run(opts) {
   return new Promise((resolve, reject) => {
@@ -255,6 +290,7 @@ try {
       }),
     );
   }
+  if (o.put) results.phases.push(await phase('upload-put-max', { connections: o.connections, requests: uploadPutRequests }));
   if (o.jobs > 0) {
     // jobs to read: one user's, created through the api
     const owner = signToken(jwtSecret);
@@ -365,6 +401,17 @@ if (up) {
       `${at ? `, ${fmt(apiMs(at), 2)} ms at ${at.req_per_s} req/s (${o.rate} offered)` : ''} (${apiMs(up) <= 0.5 ? 'met' : 'MISSED'}); ` +
       `p99 <= 50 ms: ${at ? `${at.latency_ms.p99} ms at ${o.rate} req/s offered, ${at.req_per_s} achieved` : `${up.latency_ms.p99} ms`} ` +
       `(${lat.latency_ms.p99 <= 50 && (!at || at.req_per_s >= o.rate * 0.98) ? 'met' : 'MISSED'})`,
+  );
+}
+const put = results.phases.find((p) => p.phase === 'upload-put-max');
+if (up && put) {
+  // autocannon counts the POST and the PUT each as a request: a document is two
+  const perDoc = (p) => (p.cpu_percent_of_one_core.api * 10) / (p.req_per_s / 2);
+  const pgPerDoc = (p) => (p.cpu_percent_of_one_core.postgres * 10) / (p.req_per_s / 2);
+  const postMs = (up.cpu_percent_of_one_core.api * 10) / up.req_per_s;
+  out.push(
+    `a document's POST + PUT: ${fmt(perDoc(put), 2)} ms of api CPU and ${fmt(pgPerDoc(put), 2)} ms of PostgreSQL at ` +
+      `${fmt(put.req_per_s / 2, 0)} documents/s; the PUT alone about ${fmt(perDoc(put) - postMs, 2)} ms of api CPU (the POST: ${fmt(postMs, 2)})`,
   );
 }
 process.stdout.write(`${out.join('\n')}\n`);
