@@ -13,17 +13,14 @@ export interface BufferedChunkRow {
   done: boolean;
 }
 
-/** One micro-batch's vectors, with the job's progress. */
 /** Who must hold the job (`working`, claimed by the worker) for a buffer write to happen. */
 export interface JobOwner {
   jobId: string;
   workerId: string;
 }
 
-export interface VectorBatch extends ChunkVectors {
-  jobId: string;
-  /** The worker holding the job: the progress is written only while it does. */
-  workerId: string;
+/** One micro-batch's vectors, with the job's progress: written (vectors and progress) only while `workerId` holds the job. */
+export interface VectorBatch extends ChunkVectors, JobOwner {
   documentId: string;
   /** Progress after this batch. */
   chunksEmbedded: number;
