@@ -156,18 +156,21 @@ let counter = 0;
 /** Each connection is one user (so per-user limits and indexes see many users); each request new bytes. */
 const users = Array.from({ length: Math.max(o.connections, o.rateConnections) }, () => signToken(jwtSecret));
 let nextUser = 0;
+/** The upload POST of a connection's user (`context.token`) for a file of `bytesLen` bytes and that sha256. */
+function uploadPost(req, context, filename, bytesLen, sha256) {
+  context.token ??= users[nextUser++ % users.length];
+  return {
+    ...req,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${context.token}` },
+    body: JSON.stringify({ filename, bytes_len: bytesLen, mime: 'text/markdown', sha256 }),
+  };
+}
 const uploadRequest = {
   method: 'POST',
   path: '/api/v2/upload',
   setupRequest(req, context) {
-    context.token ??= users[nextUser++ % users.length];
     const n = counter++;
-    const sha = createHash('sha256').update(`${prefix}-${n}`).digest('hex');
-    return {
-      ...req,
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${context.token}` },
-      body: JSON.stringify({ filename: `load-${n}.md`, bytes_len: 1500, mime: 'text/markdown', sha256: sha }),
-    };
+    return uploadPost(req, context, `load-${n}.md`, 1500, createHash('sha256').update(`${prefix}-${n}`).digest('hex'));
   },
 };
 
@@ -179,14 +182,8 @@ const uploadPutRequests = [
     method: 'POST',
     path: '/api/v2/upload',
     setupRequest(req, context) {
-      context.token ??= users[nextUser++ % users.length];
       context.n = counter++;
-      const sha = createHash('sha256').update(putBytes(context.n)).digest('hex');
-      return {
-        ...req,
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${context.token}` },
-        body: JSON.stringify({ filename: `put-${context.n}.md`, bytes_len: PUT_BYTES, mime: 'text/markdown', sha256: sha }),
-      };
+      return uploadPost(req, context, `put-${context.n}.md`, PUT_BYTES, createHash('sha256').update(putBytes(context.n)).digest('hex'));
     },
     onResponse(status, body, context) {
       context.upload = status === 201 ? JSON.parse(body) : null;

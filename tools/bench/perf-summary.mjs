@@ -13,6 +13,7 @@
 // frame chain) is "(no JavaScript frame)".
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { scriptPackage } from './lib/script-package.mjs';
 import { table } from './lib/stats.mjs';
 
 const { values } = parseArgs({ options: { top: { type: 'string', default: '40' } } });
@@ -24,14 +25,10 @@ const helpers = new Map();
 let samples = 0;
 const add = (m, k) => m.set(k, (m.get(k) ?? 0) + 1);
 
+/** The package of a frame's script (`JS:*fn /path/to/file.js:line:col`, `JS:*fn node:internal/...:line:col`). */
 function packageOf(frame) {
-  const node = /node:[a-z_]+/.exec(frame);
-  if (node) return node[0];
-  const url = /(\/\S+\.(?:js|mjs|cjs))/.exec(frame)?.[1];
-  if (!url) return null;
-  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
-  if (pkg) return pkg[1];
-  return url.includes('/dist/apps/') ? '(app bundle: our code)' : url;
+  const url = /node:[\w/]+/.exec(frame)?.[0] ?? /(\/\S+\.(?:js|mjs|cjs))/.exec(frame)?.[1];
+  return url ? scriptPackage(url) : null;
 }
 
 let current = null;

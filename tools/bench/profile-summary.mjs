@@ -5,6 +5,7 @@
 //   node tools/bench/profile-summary.mjs <file.cpuprofile> [--top 25] [--json]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { scriptPackage } from './lib/script-package.mjs';
 import { table } from './lib/stats.mjs';
 
 const { values, positionals } = parseArgs({
@@ -25,11 +26,7 @@ for (let i = 0; i < prof.samples.length; i++) {
 
 function pkgOf(url, fn) {
   if (!url) return fn.startsWith('(') ? fn : '(native / V8 builtins)';
-  if (url.startsWith('node:')) return `node:${url.slice(5).split('/')[0]}`;
-  const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
-  if (m) return m[1];
-  if (/dist\/apps\/[^/]+\/main\.js$/.test(url)) return '(app bundle: our code)';
-  return url.replace(/^file:\/\//, '');
+  return scriptPackage(url);
 }
 
 const byPkg = new Map();
