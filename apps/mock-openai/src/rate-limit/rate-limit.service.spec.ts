@@ -63,6 +63,15 @@ describe('RateLimitService', () => {
     });
   });
 
+  it('reports the headers of the instant it decided, however much time passes on the clock meanwhile', () => {
+    // a clock that moves on at every read: the headers must not come from a later read (5.999s instead of 6s)
+    const ticking = new RateLimitService(loadConfig(AppConfig, { MOCK_OPENAI_RPM: '10', MOCK_OPENAI_TPM: '1000' }), () => now++);
+    const h = ticking.consume('m', 500);
+    expect(h['x-ratelimit-reset-requests']).toBe('6s');
+    expect(h['x-ratelimit-reset-tokens']).toBe('30s');
+    expect(h['x-ratelimit-remaining-requests']).toBe('9');
+  });
+
   it('answers 429 on requests with retry-after once RPM is spent, and recovers', () => {
     const rl = service({ MOCK_OPENAI_RPM: '2' });
     rl.consume('m', 1);

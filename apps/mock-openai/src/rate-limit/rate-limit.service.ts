@@ -40,9 +40,8 @@ export class RateLimitService {
     return { ...this.limits };
   }
 
-  /** The six x-ratelimit-* headers for the budgets as they are now. */
-  headers(): Record<string, string> {
-    const now = this.clock();
+  /** The six x-ratelimit-* headers for the budgets as they are at `now` (default: the clock's now). */
+  headers(now = this.clock()): Record<string, string> {
     return {
       'x-ratelimit-limit-requests': String(this.limits.rpm),
       'x-ratelimit-limit-tokens': String(this.limits.tpm),
@@ -55,7 +54,8 @@ export class RateLimitService {
 
   /**
    * Spends one request and `tokens` tokens, or throws 429 rate_limit_exceeded (with retry-after and the
-   * x-ratelimit-* headers) without spending anything. Returns the headers after spending.
+   * x-ratelimit-* headers) without spending anything. Returns the headers after spending. Every header is of the same
+   * instant as the decision (a second clock read a millisecond later would report the budget after a refill).
    */
   consume(model: string, tokens: number): Record<string, string> {
     const now = this.clock();
@@ -68,7 +68,7 @@ export class RateLimitService {
           `Requested 1. Please try again in ${formatResetDuration(waitRequests)}. ` +
           'Visit https://platform.openai.com/account/rate-limits to learn more.',
         'requests',
-        { ...this.headers(), ...retryAfterHeaders(waitRequests) },
+        { ...this.headers(now), ...retryAfterHeaders(waitRequests) },
       );
     }
     const waitTokens = this.tokens.msUntilAvailable(tokens, now);
@@ -79,7 +79,7 @@ export class RateLimitService {
           'The input or output tokens must be reduced in order to run successfully. ' +
           'Visit https://platform.openai.com/account/rate-limits to learn more.',
         'tokens',
-        this.headers(),
+        this.headers(now),
       );
     }
     if (waitTokens > 0) {
@@ -89,11 +89,11 @@ export class RateLimitService {
           `Requested ${tokens}. Please try again in ${formatResetDuration(waitTokens)}. ` +
           'Visit https://platform.openai.com/account/rate-limits to learn more.',
         'tokens',
-        { ...this.headers(), ...retryAfterHeaders(waitTokens) },
+        { ...this.headers(now), ...retryAfterHeaders(waitTokens) },
       );
     }
     this.requests.take(1, now);
     this.tokens.take(tokens, now);
-    return this.headers();
+    return this.headers(now);
   }
 }
