@@ -83,6 +83,35 @@ describe('Cl100kEncoder', () => {
     );
   });
 
+  it('counts what js-tiktoken encodes, cached pieces included, on random text', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string({ unit: 'binary', maxLength: 300 }),
+          fc.array(fc.constantFrom(...PARTS), { maxLength: 150 }).map((parts) => parts.join('')),
+        ),
+        (s) => {
+          const expected = refEncode(s).length;
+          expect(encoder.count(s)).toBe(expected);
+          expect(encoder.count(s)).toBe(expected); // the second time from the piece cache
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('skips what the pattern does not match, as tiktoken does, when the pattern does not match everywhere', () => {
+    // cl100k's pattern matches at every position, so its pieces are found with a sticky test; a pattern that leaves
+    // gaps (letters only) takes the global exec to the next piece: tiktoken's own loop over the matches
+    const lettersOnly = { ...cl100kBaseData, pat_str: '\\p{L}+' };
+    const ref = new Tiktoken(lettersOnly);
+    const gaps = new Cl100kEncoder(lettersOnly);
+    for (const s of ['123 hello, wörld!! 456', '  leading', 'trailing  ', '!!!', '', 'naïve café 漢字 42']) {
+      expect(gaps.encode(s)).toEqual(ref.encode(s, [], []));
+      expect(gaps.count(s)).toBe(ref.encode(s, [], []).length);
+    }
+  });
+
   describe.each(Object.keys(SHAPES))('a single long word: %s', (shape) => {
     const make = SHAPES[shape];
     /** About `bytes` bytes of the shape (CJK is 3 bytes a character, accented letters 2). */

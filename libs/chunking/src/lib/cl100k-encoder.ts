@@ -36,12 +36,15 @@ export class Cl100kEncoder {
   private readonly ranks: RankTable;
   /** Token counts of recently seen multi-token pieces (bounded: cleared when full). */
   private readonly pieceCounts = new Map<string, number>();
+  /** tiktoken's pattern: global (finds the next piece anywhere) and sticky (a piece exactly at lastIndex). */
   private readonly pattern: RegExp;
+  private readonly sticky: RegExp;
   private readonly smallPiece: number;
   private steps = 0;
 
   constructor(data: TiktokenBPE, options: Cl100kEncoderOptions = {}) {
     this.pattern = new RegExp(data.pat_str, 'gu');
+    this.sticky = new RegExp(data.pat_str, 'yu');
     this.ranks = new RankTable(rankedTokens(data));
     this.smallPiece = options.smallPieceBytes ?? SMALL_PIECE;
   }
@@ -65,23 +68,55 @@ export class Cl100kEncoder {
     return out;
   }
 
+  /**
+   * The pieces are found with the sticky pattern's `test`, which allocates neither a match array nor the piece: the
+   * cl100k pattern matches at every position (letters, digits, other symbols and whitespace each have an
+   * alternative), so each piece starts where the last one ended, and an ASCII piece is looked up as a range of the
+   * text itself. Only a piece that is not one token, or not ASCII, becomes a string of its own. (The chunker counts
+   * every block and every chunk: exec's match arrays and pieces were a tenth of what the worker allocated.) Should the
+   * pattern not match at a position, the global pattern's `exec` finds the next piece, as tiktoken's loop would.
+   */
   private run(text: string, out: number[] | null): number {
-    const re = this.pattern;
-    re.lastIndex = 0;
+    const sticky = this.sticky;
+    const len = text.length;
     let n = 0;
-    let m: RegExpExecArray | null;
-    while ((m = re.exec(text)) !== null) {
-      const piece = m[0];
-      if (piece.length === 0) {
-        re.lastIndex++; // defensive: the cl100k pattern never matches empty
+    let pos = 0;
+    while (pos < len) {
+      sticky.lastIndex = pos;
+      let end: number;
+      if (sticky.test(text)) {
+        end = sticky.lastIndex;
+      } else {
+        const re = this.pattern;
+        re.lastIndex = pos;
+        const m = re.exec(text);
+        if (m === null) break;
+        pos = m.index;
+        end = pos + m[0].length;
+      }
+      if (end === pos) {
+        pos++; // defensive: the cl100k pattern never matches empty
         continue;
       }
-      const bytes = isAscii(piece) ? piece : Buffer.from(piece, 'utf8').toString('latin1');
-      const rank = this.ranks.find(bytes, 0, bytes.length);
+      const ascii = isAsciiRange(text, pos, end);
+      const rank = ascii ? this.ranks.find(text, pos, end) : undefined;
       if (rank !== undefined) {
         n++;
         out?.push(rank);
-      } else if (out === null && bytes.length <= CACHED_PIECE_BYTES) {
+        pos = end;
+        continue;
+      }
+      const bytes = ascii ? text.slice(pos, end) : Buffer.from(text.slice(pos, end), 'utf8').toString('latin1');
+      pos = end;
+      if (!ascii) {
+        const r = this.ranks.find(bytes, 0, bytes.length);
+        if (r !== undefined) {
+          n++;
+          out?.push(r);
+          continue;
+        }
+      }
+      if (out === null && bytes.length <= CACHED_PIECE_BYTES) {
         // Words repeat (Zipf): remember the counts of short pieces that are not a single token.
         let c = this.pieceCounts.get(bytes);
         if (c === undefined) {
@@ -206,8 +241,8 @@ export class Cl100kEncoder {
   }
 }
 
-function isAscii(s: string): boolean {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+function isAsciiRange(s: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (s.charCodeAt(i) > 0x7f) return false;
   return true;
 }
 

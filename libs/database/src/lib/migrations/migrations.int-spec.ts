@@ -25,7 +25,7 @@ async function until(cond: () => boolean): Promise<void> {
   while (!cond()) await new Promise((r) => setTimeout(r, 20));
 }
 
-const ALL = ['InitialSchema1732350000000', 'EmbeddingModels1764000000000', 'UnfinishedJobsIndex1764900000000', 'QueuedUserIndex1765000000000', 'RateLimits1765100000000', 'VectorsInline1765200000000'];
+const ALL = ['InitialSchema1732350000000', 'EmbeddingModels1764000000000', 'UnfinishedJobsIndex1764900000000', 'QueuedUserIndex1765000000000', 'RateLimits1765100000000', 'VectorsInline1765200000000', 'ValueDomains1765300000000'];
 /** The migrations from `name` on, in order (what runMigrations applies after `revertThrough(name)`). */
 const from = (name: string) => ALL.slice(ALL.indexOf(name));
 
@@ -145,7 +145,7 @@ describe('migrations (real PostgreSQL)', () => {
     await ds.initialize();
     try {
       await runMigrations(ds);
-      expect(await indexes()).toEqual([`upload_jobs_unfinished_idx: btree (stage, state) WHERE (state <> 'done'::text)`]);
+      expect(await indexes()).toEqual([`upload_jobs_unfinished_idx: btree (stage, state) WHERE ((state)::text <> 'done'::text)`]);
       expect(await validity()).toEqual([{ valid: true }]);
       await revertThrough(ds, 'UnfinishedJobsIndex1764900000000');
       expect(await indexes()).toEqual(['upload_jobs_stage_state_idx: btree (stage, state)']);
@@ -164,7 +164,7 @@ describe('migrations (real PostgreSQL)', () => {
       );
       expect(await validity()).toEqual([{ valid: false }]);
       expect(await runMigrations(ds)).toEqual(from('UnfinishedJobsIndex1764900000000'));
-      expect(await indexes()).toEqual([`upload_jobs_unfinished_idx: btree (stage, state) WHERE (state <> 'done'::text)`]);
+      expect(await indexes()).toEqual([`upload_jobs_unfinished_idx: btree (stage, state) WHERE ((state)::text <> 'done'::text)`]);
       expect(await validity()).toEqual([{ valid: true }]);
       // the session settings the migration changed are back to the connection's own on every pooled connection
       const runners = [ds.createQueryRunner(), ds.createQueryRunner()]; // the pool's two connections, held at once
@@ -192,7 +192,8 @@ describe('migrations (real PostgreSQL)', () => {
         `SELECT i.indisvalid AS valid, pg_get_indexdef(i.indexrelid) AS def FROM pg_index i
          WHERE i.indexrelid = to_regclass('upload_pipeline.upload_jobs_queued_user_idx')`,
       )) as { valid: boolean; def: string }[]).map((r) => `${r.valid ? 'valid' : 'invalid'}: ${r.def.replace(/^.* USING /, '')}`);
-    const queuedUser = `valid: btree (user_id, created_at) WHERE (state = 'queued'::text)`;
+    // (state is a domain over text since ValueDomains1765300000000)
+    const queuedUser = `valid: btree (user_id, created_at) WHERE ((state)::text = 'queued'::text)`;
     await ds.initialize();
     try {
       await runMigrations(ds);
@@ -214,6 +215,102 @@ describe('migrations (real PostgreSQL)', () => {
       expect(await index()).toEqual([`invalid: btree (user_id) WHERE (state = 'queued'::text)`]);
       expect(await runMigrations(ds)).toEqual(from('QueuedUserIndex1765000000000'));
       expect(await index()).toEqual([queuedUser]);
+    } finally {
+      await ds.destroy();
+      await other.drop();
+    }
+  });
+
+  it('give the stage, state, event type and processing status columns domains that hold their lists; reverting restores the CHECK constraints', async () => {
+    const other = await createEmptyDatabase();
+    const ds = createDataSource({ url: other.url, poolSize: 2 });
+    const COLUMNS = [
+      ['documents', 'processing_status'],
+      ['events', 'event_type'],
+      ['events', 'from_stage'],
+      ['events', 'from_state'],
+      ['events', 'stage'],
+      ['events', 'to_state'],
+      ['upload_jobs', 'stage'],
+      ['upload_jobs', 'state'],
+    ];
+    const columnTypes = async () =>
+      (await ds.query(
+        `SELECT table_name || '.' || column_name AS col, coalesce(domain_name, data_type) AS type FROM information_schema.columns
+         WHERE table_schema = 'upload_pipeline' AND (table_name, column_name) IN (${COLUMNS.map(([t, c]) => `('${t}', '${c}')`).join(', ')})
+         ORDER BY 1`,
+      )) as { col: string; type: string }[];
+    const tableChecks = async () =>
+      ((await ds.query(
+        `SELECT conname FROM pg_constraint WHERE contype = 'c' AND conrelid IN
+           ('upload_pipeline.documents'::regclass, 'upload_pipeline.events'::regclass, 'upload_pipeline.upload_jobs'::regclass)
+         AND pg_get_constraintdef(oid) LIKE '%ANY%' ORDER BY 1`,
+      )) as { conname: string }[]).map((r) => r.conname);
+    // the same trigger, whether `new.state` is a text or a domain over text (`(new.state)::text`)
+    const trigger = async () =>
+      ((await ds.query(`SELECT pg_get_triggerdef(oid) AS def FROM pg_trigger WHERE tgname = 'upload_jobs_notify_ready'`)) as { def: string }[]).map((r) =>
+        r.def.replace(/\(new\.state\)::text/, 'new.state').replace(/\(+/g, '(').replace(/\)+/g, ')'),
+      );
+    let n = 0;
+    /** A document and its job at `stage`/`state`, and an event of `type`; the SQLSTATE of a refusal, or 'ok'. */
+    const write = async (stage: string, state: string, type: string, status = 'pending'): Promise<string> => {
+      n++;
+      try {
+        await ds.query(`
+          WITH d AS (
+            INSERT INTO upload_pipeline.documents (user_id, filename, mime, bytes_len, file_sha256, raw_path, processing_status)
+            VALUES ('00000000-0000-4000-8000-0000000000dd', 'f', 'text/markdown', 10, lpad(to_hex(${n}), 64, '0'), 'raw/${n}', '${status}')
+            RETURNING document_id, user_id
+          ), j AS (
+            INSERT INTO upload_pipeline.upload_jobs (document_id, user_id, stage, state, webhook_secret, embed_model, correlation_id)
+            SELECT document_id, user_id, '${stage}', '${state}', 's', 'm', 'c' FROM d RETURNING job_id, document_id
+          )
+          INSERT INTO upload_pipeline.events (job_id, document_id, event_type, stage, from_stage, from_state, to_state, correlation_id)
+          SELECT job_id, document_id, '${type}', '${stage}', NULL, NULL, '${state}', 'c' FROM j`);
+        return 'ok';
+      } catch (e) {
+        return (e as { driverError?: { code?: string } }).driverError?.code ?? String(e);
+      }
+    };
+    await ds.initialize();
+    try {
+      await runMigrations(ds);
+      const before = await trigger();
+      expect(before).toHaveLength(1);
+      expect(await columnTypes()).toEqual(
+        ['processing_status_value', 'event_type_value', 'stage_value', 'job_state_value', 'stage_value', 'job_state_value', 'stage_value', 'job_state_value'].map(
+          (type, i) => ({ col: COLUMNS[i].join('.'), type }),
+        ),
+      );
+      expect(await tableChecks()).toEqual([]);
+      expect(await write('parsing', 'queued', 'stage_done')).toBe('ok');
+      expect(await write('no_such_stage', 'queued', 'stage_done')).toBe('23514');
+      expect(await write('parsing', 'sleeping', 'stage_done')).toBe('23514');
+      expect(await write('parsing', 'queued', 'no_such_event')).toBe('23514');
+      expect(await write('parsing', 'queued', 'stage_done', 'lost')).toBe('23514');
+      // the table's own constraints over the two columns still hold
+      expect(await write('complete', 'queued', 'stage_done')).toBe('23514');
+
+      await revertThrough(ds, 'ValueDomains1765300000000');
+      expect((await columnTypes()).map((c) => c.type)).toEqual(COLUMNS.map(() => 'text'));
+      expect(await tableChecks()).toEqual([
+        'documents_processing_status_check',
+        'events_event_type_check',
+        'events_from_stage_check',
+        'events_from_state_check',
+        'events_stage_check',
+        'events_to_state_check',
+        'upload_jobs_stage_check',
+        'upload_jobs_state_check',
+      ]);
+      expect(await trigger()).toEqual(before);
+      expect(await write('no_such_stage', 'queued', 'stage_done')).toBe('23514');
+      expect(await write('parsing', 'waiting', 'stage_done')).toBe('ok');
+
+      // again, over the rows written so far
+      expect(await runMigrations(ds)).toEqual(['ValueDomains1765300000000']);
+      expect(await tableChecks()).toEqual([]);
+      expect(await trigger()).toEqual(before);
     } finally {
       await ds.destroy();
       await other.drop();
