@@ -9,7 +9,7 @@ const FLOAT4_OID = 700;
  * 1.6 ms of client CPU against 0.5 (v.join(',') alone 0.7 ms; tools/bench/vector-params.mjs). A value is stored as the
  * float4 nearest to it: the embedder's float32 values exactly, as through their text.
  */
-export function float4Array(vectors: readonly (readonly number[])[]): Buffer {
+export function float4Array(vectors: readonly ArrayLike<number>[]): Buffer {
   const dims = vectors[0]?.length ?? 0;
   if (vectors.some((v) => v.length !== dims)) throw new Error('float4Array: vectors of different lengths');
   const n = vectors.length * dims;

@@ -18,8 +18,12 @@ export interface EmbedOptions {
 }
 
 export interface EmbedResult {
-  /** One vector per input, in input order, each with `dimensions` entries. */
-  vectors: number[][];
+  /**
+   * One vector per input, in input order, each with `dimensions` entries. The OpenAI driver gives `Float32Array`s: the
+   * provider's float32 values as they came, held outside the JavaScript heap (a `number[]` of 1,536 is 12 kB of heap
+   * that lives until finalize's commit, long enough for the GC to copy it into the old generation and mark it there).
+   */
+  vectors: ArrayLike<number>[];
   /** Tokens billed, as reported by the provider. */
   promptTokens: number;
   model: string;

@@ -48,6 +48,8 @@ const apiError = (message: string, type: string, code: string | null) => ({ erro
 
 /** Vector i of a fake model: exactly representable in float32, so base64 round-trips are exact. */
 const vec = (i: number, dims: number) => Array.from({ length: dims }, (_, k) => (i + 1) / 4 + k / 8);
+/** What the driver gives for vector i: float32s (off the JavaScript heap). */
+const f32 = (i: number, dims: number) => new Float32Array(vec(i, dims));
 
 function embeddingsOk(call: Call, res: ServerResponse, dims = 4, shuffle = true) {
   const input = call.json?.['input'] as string[];
@@ -87,7 +89,7 @@ describe('OpenAiEmbedder (wire)', () => {
     up = await fakeOpenAi((call, res) => embeddingsOk(call, res));
     const e = embedder();
     const out = await e.embed(['alpha', 'beta', 'gamma']);
-    expect(out).toEqual({ vectors: [vec(0, 4), vec(1, 4), vec(2, 4)], promptTokens: 9, model: 'text-embedding-3-small' });
+    expect(out).toEqual({ vectors: [f32(0, 4), f32(1, 4), f32(2, 4)], promptTokens: 9, model: 'text-embedding-3-small' });
     const call = up.calls[0];
     expect(call.path).toBe('/v1/embeddings');
     expect(call.headers.authorization).toBe('Bearer sk-test');
@@ -107,14 +109,14 @@ describe('OpenAiEmbedder (wire)', () => {
     expect(large.forModel('text-embedding-3-small', 4)).not.toBe(large);
     expect(large).toMatchObject({ model: 'text-embedding-3-large', dimensions: 6, budget });
     const out = await large.embed(['alpha']);
-    expect(out.vectors).toEqual([vec(0, 6)]);
+    expect(out.vectors).toEqual([f32(0, 6)]);
     expect(up.calls[0].json).toMatchObject({ model: 'text-embedding-3-large', dimensions: 6 });
   });
 
   it('understands float vectors and can omit dimensions', async () => {
     up = await fakeOpenAi((call, res) => embeddingsOk(call, res));
     const out = await embedder(policy(), { encodingFormat: 'float', sendDimensions: false }).embed(['x']);
-    expect(out.vectors).toEqual([vec(0, 4)]);
+    expect(out.vectors).toEqual([f32(0, 4)]);
     expect(up.calls[0].json).not.toHaveProperty('dimensions');
     expect(up.calls[0].json?.['encoding_format']).toBe('float');
   });
@@ -133,7 +135,7 @@ describe('OpenAiEmbedder (wire)', () => {
       n <= 2 ? send(res, 500, apiError('The server had an error', 'server_error', null)) : embeddingsOk(call, res),
     );
     const out = await embedder(policy({ maxAttempts: 3 })).embed(['a']);
-    expect(out.vectors).toEqual([vec(0, 4)]);
+    expect(out.vectors).toEqual([f32(0, 4)]);
     expect(up.calls).toHaveLength(3);
   });
 

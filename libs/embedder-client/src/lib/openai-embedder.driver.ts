@@ -1,6 +1,7 @@
 import { currentCorrelationId } from '@app/observability';
 import { ServicePolicy } from '@app/circuit-breaker';
 import { PermanentError, TransientError, classifyError, classifyHttpStatus } from '@app/errors';
+import { endianness } from 'node:os';
 import OpenAI from 'openai';
 import { OPENAI_EMBEDDING_LIMITS, OpenAiEmbedderOptions } from './embedder.config';
 import { EmbedOptions, EmbedResult, Embedder } from './embedder.interface';
@@ -32,14 +33,22 @@ export function classifyOpenAiError(err: unknown): TransientError | PermanentErr
   return classifyError(err, SERVICE);
 }
 
-/** Decodes one embedding: base64 little-endian float32 (the SDK's default wire format) or a plain array. */
-function decodeEmbedding(raw: unknown): number[] | undefined {
-  if (Array.isArray(raw)) return raw.every((x) => typeof x === 'number') ? (raw as number[]) : undefined;
+const LITTLE_ENDIAN = endianness() === 'LE';
+
+/**
+ * Decodes one embedding into float32s: base64 little-endian float32 (the SDK's default wire format), viewed in place
+ * where the host is little-endian and the bytes are aligned (copied otherwise), or a plain array of numbers.
+ */
+function decodeEmbedding(raw: unknown): Float32Array | undefined {
+  if (Array.isArray(raw)) return raw.every((x) => typeof x === 'number') ? Float32Array.from(raw as number[]) : undefined;
   if (typeof raw !== 'string') return undefined;
   const buf = Buffer.from(raw, 'base64');
   if (buf.length % 4 !== 0) return undefined;
-  const out = new Array<number>(buf.length / 4);
-  for (let i = 0; i < out.length; i++) out[i] = buf.readFloatLE(i * 4);
+  const n = buf.length / 4;
+  if (LITTLE_ENDIAN && buf.byteOffset % 4 === 0) return new Float32Array(buf.buffer, buf.byteOffset, n);
+  const out = new Float32Array(n);
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.length);
+  for (let i = 0; i < n; i++) out[i] = view.getFloat32(i * 4, true);
   return out;
 }
 
@@ -149,7 +158,7 @@ export class OpenAiEmbedder implements Embedder {
     const data = Array.isArray(res?.data) ? res.data : undefined;
     if (!data || data.length !== inputs.length)
       throw badResponse(`${data?.length ?? 'no'} embeddings for ${inputs.length} inputs`);
-    const vectors = new Array<number[]>(inputs.length);
+    const vectors = new Array<Float32Array>(inputs.length);
     for (const item of data) {
       const index = item.index;
       if (!Number.isInteger(index) || index < 0 || index >= inputs.length || vectors[index])

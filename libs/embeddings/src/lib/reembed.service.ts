@@ -137,7 +137,7 @@ export class ReembedService implements OnApplicationBootstrap, OnApplicationShut
       for await (const { batch, result } of this.models.embedBatches(target, items, signal)) {
         batch.forEach((c, i) => {
           ids.push(c.id);
-          vectors.push(result.vectors[i].join(','));
+          vectors.push(Array.prototype.join.call(result.vectors[i], ','));
         });
       }
       await m.query(

@@ -82,7 +82,7 @@ export class SearchService {
   private async embedQuery(embedder: Embedder, query: string): Promise<number[]> {
     try {
       const { vectors } = await embedder.embed([query]);
-      return vectors[0];
+      return Array.from(vectors[0]);
     } catch (e) {
       throw new QueryEmbeddingError(classifyError(e, 'embedder'));
     }

@@ -28,7 +28,7 @@ export interface ChunkVectors {
   model: string;
   version: number;
   chunkIds: readonly string[];
-  vectors: readonly (readonly number[])[];
+  vectors: readonly ArrayLike<number>[];
 }
 
 /**
