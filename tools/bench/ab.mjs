@@ -9,7 +9,12 @@
 // the summary compares each pair (B / A) and gives the medians. The benchmark script is this checkout's
 // for both sides (--app-root points it at the base's dist/ and its app commands), so both are measured alike.
 //
-//   node tools/bench/ab.mjs --base <commit> [--rounds 3] [--out DIR] [--keep-worktree] [-- <bench.mjs options>]
+// With --together, each round runs A and B at the same time instead, each with its own stack: both then see the same
+// machine at the same moment, and only the ratios mean something (each side has about half the cores). Round 16 saw
+// the same build measure 23.1 to 30.2 ms a document within a quarter of an hour, and one after the other the pairs'
+// ratios were 0.82, 1.30 and 1.04.
+//
+//   node tools/bench/ab.mjs --base <commit> [--rounds 3] [--together] [--out DIR] [--keep-worktree] [-- <bench.mjs options>]
 //
 // Without bench options it runs `--probe-docs 0 --search-chunks 0` (the 2,000-document run with uploads).
 import { spawnSync } from 'node:child_process';
@@ -17,13 +22,14 @@ import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ROOT } from './lib/stack.mjs';
-import { cpuMsPerDoc, interleaved, isWorker, logger, median, parseCli, runBench } from './lib/runs.mjs';
+import { cpuMsPerDoc, interleaved, isWorker, logger, median, parseCli, runBench, runBenchAsync } from './lib/runs.mjs';
 import { fmt, table } from './lib/stats.mjs';
 
 const USAGE = `usage: node tools/bench/ab.mjs --base <commit> [--rounds N] [--out DIR] [--keep-worktree] [-- <bench.mjs options>]
   --base REV        the commit to compare with (A); this checkout, as built from its working tree, is B
   --rounds N        pairs of runs (default 3)
   --out DIR         where each run's table and JSON go (default tmp/bench/ab-<time>)
+  --together        run A and B at the same time in each round (same machine state; ratios only)
   --keep-worktree   keep the base's worktree and build for the next comparison (default: removed at the end)
   after --, options for every bench.mjs run (default: --probe-docs 0 --search-chunks 0)`;
 
@@ -33,6 +39,7 @@ const { values: args, positionals } = parseCli(
     rounds: { type: 'string', default: '3' },
     out: { type: 'string' },
     'keep-worktree': { type: 'boolean', default: false },
+    together: { type: 'boolean', default: false },
   },
   USAGE,
 );
@@ -71,11 +78,13 @@ build(worktree);
 log(`B: building this checkout (${headSha.slice(0, 12)}${dirty ? ' with uncommitted changes' : ''})`);
 build(ROOT);
 
+const sideArgs = (side) => (side === 'A' ? [...benchArgs, '--app-root', worktree] : benchArgs);
+const runName = (side, round) => `${String(round).padStart(2, '0')}-${side}`;
+
 /** One bench.mjs run of `side`; returns its JSON. */
 function bench(side, round) {
   log(`round ${round}: ${side} (${side === 'A' ? baseSha.slice(0, 12) : 'this checkout'})`);
-  const argv = side === 'A' ? [...benchArgs, '--app-root', worktree] : benchArgs;
-  return runBench(argv, out, `${String(round).padStart(2, '0')}-${side}`);
+  return runBench(sideArgs(side), out, runName(side, round));
 }
 
 /** The figures compared, from one run's JSON. */
@@ -96,6 +105,12 @@ function figures(r) {
 
 const runs = [];
 for (let round = 1; round <= rounds; round++) {
+  if (args.together) {
+    log(`round ${round}: A (${baseSha.slice(0, 12)}) and B (this checkout) at the same time`);
+    const [a, b] = await Promise.all(['A', 'B'].map((side) => runBenchAsync(sideArgs(side), out, runName(side, round))));
+    runs.push({ round, order: 'AB', A: figures(a), B: figures(b) });
+    continue;
+  }
   const order = interleaved(round, 'A', 'B');
   const pair = {};
   for (const side of order) pair[side] = figures(bench(side, round));
@@ -112,7 +127,7 @@ const summary = Object.fromEntries(
   }),
 );
 const result = {
-  benchmark: 'A/B, interleaved runs of bench.mjs',
+  benchmark: args.together ? 'A/B, runs of bench.mjs at the same time' : 'A/B, interleaved runs of bench.mjs',
   base: { rev: args.base, sha: baseSha },
   head: { sha: headSha, uncommitted_changes: dirty },
   bench_args: benchArgs,

@@ -1,5 +1,5 @@
 // Running bench.mjs as a child and comparing runs: shared by ab.mjs (two builds) and scale.mjs (two worker counts).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,6 +20,26 @@ export function runBench(argv, out, name) {
   writeFileSync(join(out, `${name}.txt`), `${r.stderr}${r.stdout}`);
   if (r.status !== 0) throw new Error(`bench ${name} failed (exit ${r.status}); see ${join(out, `${name}.txt`)}`);
   return JSON.parse(readFileSync(json, 'utf8'));
+}
+
+/** runBench, without blocking: for runs that go at the same time (ab.mjs --together). */
+export function runBenchAsync(argv, out, name) {
+  const json = join(out, `${name}.json`);
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'tools/bench/bench.mjs'), ...argv, '--json', json], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const output = [];
+    child.stdout.on('data', (d) => output.push(d));
+    child.stderr.on('data', (d) => output.push(d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      writeFileSync(join(out, `${name}.txt`), Buffer.concat(output));
+      if (code !== 0) reject(new Error(`bench ${name} failed (exit ${code}); see ${join(out, `${name}.txt`)}`));
+      else resolvePromise(JSON.parse(readFileSync(json, 'utf8')));
+    });
+  });
 }
 
 /** CPU ms a document of the run's processes whose name passes `pred` (all by default), summed, to 0.1 ms. */
