@@ -330,6 +330,34 @@ describe('ClaimService (real PostgreSQL)', () => {
     }
   });
 
+  it("a generic plan made on a never analyzed table of finished jobs probes each walked user's first job, not the user's whole backlog", async () => {
+    // the benchmark's state mid-run: most rows done, one user's backlog queued, the table never analyzed. The plan read
+    // the user's 600 queued jobs through upload_jobs_unfinished_idx (stage, state) and sorted them for `firsts`, at
+    // every claim. (`rest` still reads the backlog in this state, by a bitmap scan of upload_jobs_queued_idx and a
+    // sort: performance.md, round 16.)
+    const fresh = await createTestDatabase(migratedTemplate());
+    const one = createDataSource({ url: fresh.url, poolSize: 1 });
+    await one.initialize();
+    try {
+      await insertJobs(one, 3000, 'complete', 'done', { userId: user('b') });
+      await insertJobs(one, 600, 'job_validated', 'queued', { userId: user('a') });
+      const claim = new ClaimService(one, options('w'));
+      for (const n of [16, 2]) {
+        const scans = uploadJobScans(await genericPlan(one, statementText(claim, n), ['w', 60000, NO_USER, n]));
+        // the walk and each walked user's first job: probes of upload_jobs_queued_user_idx
+        const probes = scans.filter((s) => s.index === 'upload_jobs_queued_user_idx');
+        expect(probes.length).toBeGreaterThanOrEqual(2);
+        expect(probes.reduce((r, s) => r + s.read, 0)).toBeLessThanOrEqual(2 * n + 2);
+        // nothing reads the queued jobs through the (stage, state) index
+        for (const s of scans.filter((x) => x.index === 'upload_jobs_unfinished_idx')) expect(s.read).toBeLessThanOrEqual(n);
+      }
+      expect((await claim.claim(16)).length).toBe(16);
+    } finally {
+      await one.destroy();
+      await fresh.drop();
+    }
+  });
+
   it('a generic plan made while the queue was short and never analyzed reads O(n) rows once the queue is long', async () => {
     // a database of its own: its tables have never been analyzed, like a new deployment's
     const fresh = await createTestDatabase(migratedTemplate());

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { ASYNC_COMMIT, DocumentEntity, entityColumns, EntityColumns, PreparedStatement, runPrepared, UploadJobEntity } from '@app/database';
-import { CLAIM_RULES, ClaimRule, JobState, Stage, WORK_STAGES } from '@app/state-machine';
+import { CLAIM_RULES, ClaimRule, JobState, Stage, STAGES, WORK_STAGES } from '@app/state-machine';
 
 /** Who claims, and for how long a claim (and each renewal) holds the lease. */
 export interface ClaimOptions {
@@ -50,6 +50,14 @@ function condition(rule: ClaimRule): string | null {
 }
 
 const WORK_STAGES_SQL = `stage IN (${WORK_STAGES.map(quote).join(', ')})`;
+/**
+ * The same condition for the queued jobs' scans (`firsts`, `rest`): as the stages it excludes, which no index can use
+ * as a condition, so that their plans read the queued jobs in order from their own partial indexes. (With the list of
+ * work stages, `upload_jobs_unfinished_idx` (stage, state) can take both conditions: a generic plan made on a
+ * never analyzed table of finished jobs read a user's every queued job that way and sorted them, at every claim.)
+ * The same rows: the column's domain holds the stages.
+ */
+const QUEUED_WORK_STAGES_SQL = `stage NOT IN (${STAGES.filter((s) => !WORK_STAGES.includes(s)).map(quote).join(', ')})`;
 
 /** When a job claimable under `rule` became claimable: for the pickup-latency metric. */
 function readyAt(rule: ClaimRule): string {
@@ -122,7 +130,7 @@ const candidateCtes = (max: number) => {
         SELECT f.job_id, f.from_state, f.ready_at, f.created_at, w.i AS walk_i FROM walk w CROSS JOIN LATERAL (
           SELECT job_id, user_id, state AS from_state, ${readyAt(FAIR_RULE)} AS ready_at, created_at
           FROM upload_pipeline.upload_jobs
-          WHERE user_id >= w.user_id AND ${WORK_STAGES_SQL} AND ${which(FAIR_RULE)}
+          WHERE user_id >= w.user_id AND ${QUEUED_WORK_STAGES_SQL} AND ${which(FAIR_RULE)}
           ORDER BY user_id, created_at
           LIMIT 1
           FOR UPDATE SKIP LOCKED
@@ -150,7 +158,7 @@ const candidateCtes = (max: number) => {
   const rest = `rest AS (
         SELECT job_id, state AS from_state, ${readyAt(FAIR_RULE)} AS ready_at
         FROM upload_pipeline.upload_jobs
-        WHERE ${WORK_STAGES_SQL} AND ${which(FAIR_RULE)} AND job_id NOT IN (SELECT job_id FROM firsts)
+        WHERE ${QUEUED_WORK_STAGES_SQL} AND ${which(FAIR_RULE)} AND job_id NOT IN (SELECT job_id FROM firsts)
         ORDER BY created_at
         LIMIT ${max}
         FOR UPDATE SKIP LOCKED
