@@ -58,6 +58,12 @@ const QUADRATIC_FOR_JS_TIKTOKEN = new Set([
 /** Pieces that build words, runs and mixed-script text when joined at random. */
 const PARTS = ['a', 'b', 'ab', 'aa', ' ', '中', '😀', '\n', '=', '1', 'é', 'the', 'ing', 'x7Q'];
 
+/** Random text: any code points, or runs of the pieces above (merges, CJK, emoji, digits, line breaks). */
+const randomText = fc.oneof(
+  fc.string({ unit: 'binary', maxLength: 300 }),
+  fc.array(fc.constantFrom(...PARTS), { maxLength: 150 }).map((parts) => parts.join('')),
+);
+
 describe('Cl100kEncoder', () => {
   const encoder = new Cl100kEncoder(cl100kBaseData);
   /** The heap for every piece of more than one byte (no rescanning). */
@@ -68,10 +74,7 @@ describe('Cl100kEncoder', () => {
   it('the heap alone and the rescanning loop alone are identical to js-tiktoken on random text', () => {
     fc.assert(
       fc.property(
-        fc.oneof(
-          fc.string({ unit: 'binary', maxLength: 300 }),
-          fc.array(fc.constantFrom(...PARTS), { maxLength: 150 }).map((parts) => parts.join('')),
-        ),
+        randomText,
         (s) => {
           const expected = refEncode(s);
           expect(heapOnly.encode(s)).toEqual(expected);
@@ -86,10 +89,7 @@ describe('Cl100kEncoder', () => {
   it('counts what js-tiktoken encodes, cached pieces included, on random text', () => {
     fc.assert(
       fc.property(
-        fc.oneof(
-          fc.string({ unit: 'binary', maxLength: 300 }),
-          fc.array(fc.constantFrom(...PARTS), { maxLength: 150 }).map((parts) => parts.join('')),
-        ),
+        randomText,
         (s) => {
           const expected = refEncode(s).length;
           expect(encoder.count(s)).toBe(expected);

@@ -14,6 +14,19 @@ const user = (c: string) => `${c.repeat(8)}-0000-4000-8000-000000000000`;
 const statementOf = (claim: ClaimService, n: number) => (claim as unknown as { statement(n: number): { name: string; text: string } }).statement(n);
 const statementText = (claim: ClaimService, n: number) => statementOf(claim, n).text;
 /** The node types reading `relation` in a plan. */
+/** `fn` on a database of its own, migrated and never analyzed (like a new deployment's), over one connection. */
+async function withFreshDatabase(fn: (one: DataSource) => Promise<void>): Promise<void> {
+  const fresh = await createTestDatabase(migratedTemplate());
+  const one = createDataSource({ url: fresh.url, poolSize: 1 });
+  await one.initialize();
+  try {
+    await fn(one);
+  } finally {
+    await one.destroy();
+    await fresh.drop();
+  }
+}
+
 const nodeTypes = (plan: Record<string, unknown>, relation: string): string[] => [
   ...(plan['Relation Name'] === relation ? [String(plan['Node Type'])] : []),
   ...((plan['Plans'] as Record<string, unknown>[] | undefined) ?? []).flatMap((p) => nodeTypes(p, relation)),
@@ -335,10 +348,7 @@ describe('ClaimService (real PostgreSQL)', () => {
     // the user's 600 queued jobs through upload_jobs_unfinished_idx (stage, state) and sorted them for `firsts`, at
     // every claim. (`rest` still reads the backlog in this state, by a bitmap scan of upload_jobs_queued_idx and a
     // sort: performance.md, round 16.)
-    const fresh = await createTestDatabase(migratedTemplate());
-    const one = createDataSource({ url: fresh.url, poolSize: 1 });
-    await one.initialize();
-    try {
+    await withFreshDatabase(async (one) => {
       await insertJobs(one, 3000, 'complete', 'done', { userId: user('b') });
       await insertJobs(one, 600, 'job_validated', 'queued', { userId: user('a') });
       const claim = new ClaimService(one, options('w'));
@@ -352,18 +362,12 @@ describe('ClaimService (real PostgreSQL)', () => {
         for (const s of scans.filter((x) => x.index === 'upload_jobs_unfinished_idx')) expect(s.read).toBeLessThanOrEqual(n);
       }
       expect((await claim.claim(16)).length).toBe(16);
-    } finally {
-      await one.destroy();
-      await fresh.drop();
-    }
+    });
   });
 
   it('a generic plan made while the queue was short and never analyzed reads O(n) rows once the queue is long', async () => {
     // a database of its own: its tables have never been analyzed, like a new deployment's
-    const fresh = await createTestDatabase(migratedTemplate());
-    const one = createDataSource({ url: fresh.url, poolSize: 1 });
-    await one.initialize();
-    try {
+    await withFreshDatabase(async (one) => {
       await insertJobs(one, 20, 'job_validated', 'queued', { userId: user('a') });
       const claim = new ClaimService(one, options('w'));
       for (let i = 0; i < 7; i++) await claim.claim(2);
@@ -393,10 +397,7 @@ describe('ClaimService (real PostgreSQL)', () => {
       expect(read).toBeGreaterThanOrEqual(2);
       expect(read).toBeLessThanOrEqual(2 * 5 + 4);
       expect(nodeTypes(plan, 'documents')).not.toContain('Seq Scan');
-    } finally {
-      await one.destroy();
-      await fresh.drop();
-    }
+    });
   });
 
   it('never claims jobs that wait for their upload, are done or dead-lettered', async () => {
