@@ -25,7 +25,7 @@ import { ROOT } from './lib/stack.mjs';
 import { cpuMsPerDoc, interleaved, isWorker, logger, median, parseCli, runBench, runBenchAsync } from './lib/runs.mjs';
 import { fmt, table } from './lib/stats.mjs';
 
-const USAGE = `usage: node tools/bench/ab.mjs --base <commit> [--rounds N] [--out DIR] [--keep-worktree] [-- <bench.mjs options>]
+const USAGE = `usage: node tools/bench/ab.mjs --base <commit> [--rounds N] [--together] [--out DIR] [--keep-worktree] [-- <bench.mjs options>]
   --base REV        the commit to compare with (A); this checkout, as built from its working tree, is B
   --rounds N        pairs of runs (default 3)
   --out DIR         where each run's table and JSON go (default tmp/bench/ab-<time>)

@@ -5,39 +5,42 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT } from './stack.mjs';
 
+/** The node arguments of one bench.mjs run with `argv`, its --json going to `<out>/<name>.json`. */
+function benchArgv(argv, out, name) {
+  return [join(ROOT, 'tools/bench/bench.mjs'), ...argv, '--json', join(out, `${name}.json`)];
+}
+
+/** A finished run: its output to `<out>/<name>.txt`, then its JSON, or an error naming the file that says why. */
+function finishRun(out, name, status, output) {
+  writeFileSync(join(out, `${name}.txt`), output);
+  if (status !== 0) throw new Error(`bench ${name} failed (exit ${status}); see ${join(out, `${name}.txt`)}`);
+  return JSON.parse(readFileSync(join(out, `${name}.json`), 'utf8'));
+}
+
 /**
  * One bench.mjs run with `argv` (its --json goes to `<out>/<name>.json`, its table and log to `<name>.txt`);
  * returns the parsed JSON. Throws when the run fails, naming the file that says why.
  */
 export function runBench(argv, out, name) {
-  const json = join(out, `${name}.json`);
-  const r = spawnSync(process.execPath, [join(ROOT, 'tools/bench/bench.mjs'), ...argv, '--json', json], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const r = spawnSync(process.execPath, benchArgv(argv, out, name), { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   // synchronously: a stream's write would wait for the event loop, which the caller's next run blocks
-  writeFileSync(join(out, `${name}.txt`), `${r.stderr}${r.stdout}`);
-  if (r.status !== 0) throw new Error(`bench ${name} failed (exit ${r.status}); see ${join(out, `${name}.txt`)}`);
-  return JSON.parse(readFileSync(json, 'utf8'));
+  return finishRun(out, name, r.status, `${r.stderr}${r.stdout}`);
 }
 
 /** runBench, without blocking: for runs that go at the same time (ab.mjs --together). */
 export function runBenchAsync(argv, out, name) {
-  const json = join(out, `${name}.json`);
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'tools/bench/bench.mjs'), ...argv, '--json', json], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(process.execPath, benchArgv(argv, out, name), { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     const output = [];
     child.stdout.on('data', (d) => output.push(d));
     child.stderr.on('data', (d) => output.push(d));
     child.on('error', reject);
     child.on('close', (code) => {
-      writeFileSync(join(out, `${name}.txt`), Buffer.concat(output));
-      if (code !== 0) reject(new Error(`bench ${name} failed (exit ${code}); see ${join(out, `${name}.txt`)}`));
-      else resolvePromise(JSON.parse(readFileSync(json, 'utf8')));
+      try {
+        resolvePromise(finishRun(out, name, code, Buffer.concat(output)));
+      } catch (e) {
+        reject(e);
+      }
     });
   });
 }
