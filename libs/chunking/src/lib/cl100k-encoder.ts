@@ -98,24 +98,17 @@ export class Cl100kEncoder {
         pos++; // defensive: the cl100k pattern never matches empty
         continue;
       }
-      const ascii = isAsciiRange(text, pos, end);
-      const rank = ascii ? this.ranks.find(text, pos, end) : undefined;
+      const start = pos;
+      pos = end;
+      // an ASCII piece is its own bytes, looked up in place; any other is made a latin1 string of its UTF-8 first
+      const utf8 = isAsciiRange(text, start, end) ? null : Buffer.from(text.slice(start, end), 'utf8').toString('latin1');
+      const rank = utf8 === null ? this.ranks.find(text, start, end) : this.ranks.find(utf8, 0, utf8.length);
       if (rank !== undefined) {
         n++;
         out?.push(rank);
-        pos = end;
         continue;
       }
-      const bytes = ascii ? text.slice(pos, end) : Buffer.from(text.slice(pos, end), 'utf8').toString('latin1');
-      pos = end;
-      if (!ascii) {
-        const r = this.ranks.find(bytes, 0, bytes.length);
-        if (r !== undefined) {
-          n++;
-          out?.push(r);
-          continue;
-        }
-      }
+      const bytes = utf8 ?? text.slice(start, end);
       if (out === null && bytes.length <= CACHED_PIECE_BYTES) {
         // Words repeat (Zipf): remember the counts of short pieces that are not a single token.
         let c = this.pieceCounts.get(bytes);
