@@ -1,6 +1,6 @@
 /**
  * Object storage end to end: the api and a worker on STORAGE_DRIVER=s3 against a real S3 wire server (s3rver, started
- * here; see s3rver-server.ts for what it checks). A client uploads with POST /api/v2/upload, PUTs to the presigned URL
+ * here; see startS3rver in @app/testing for what it checks). A client uploads with POST /api/v2/upload, PUTs to the presigned URL
  * with exactly `upload_headers`, and makes no other call: the worker's reconciler confirms the upload and the pipeline
  * runs. `POST /api/v2/jobs/:id/complete` and the bucket-event endpoint confirm at once; bytes other than declared and
  * an abandoned upload are dead-lettered. No wall-clock waits: each wait polls the database with a bound, and an
@@ -8,8 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { SAMPLE_HTML, sampleDocx, samplePdf } from '@app/testing';
-import { startS3rver, type S3TestServer } from './s3rver-server';
+import { SAMPLE_HTML, sampleDocx, samplePdf, startS3rver, type S3TestServer } from '@app/testing';
 import { JobRow, metricValue, sha256, Stack, startStack, until, waitForJobs } from './stack';
 
 const EVENTS_TOKEN = 'storage-events-token-0123456789';
@@ -160,7 +159,7 @@ describe('object storage (STORAGE_DRIVER=s3 against s3rver): upload, confirmatio
     expect(again.status).toBe(200);
     expect(await again.json()).toMatchObject({ received: false, last_error: null });
     const [row] = await waitForJobs(stack, [up.job_id], 60_000);
-    expect(row).toMatchObject({ stage: 'complete', state: 'done' });
+    expect(row).toMatchObject({ stage: 'complete', state: 'done', last_error: null });
   });
 
   it('a bucket event (S3-shaped, as s3rver emits and MinIO posts) confirms the upload; a wrong token is 401', async () => {
@@ -183,7 +182,7 @@ describe('object storage (STORAGE_DRIVER=s3 against s3rver): upload, confirmatio
     const again = await api('POST', '/api/v2/storage/events', minio, { Authorization: `Bearer ${EVENTS_TOKEN}` });
     expect(await again.json()).toEqual({ results: [{ key, job_id: up.job_id, status: 'not_waiting' }] });
     const [row] = await waitForJobs(stack, [up.job_id], 60_000);
-    expect(row).toMatchObject({ stage: 'complete', state: 'done' });
+    expect(row).toMatchObject({ stage: 'complete', state: 'done', last_error: null });
   });
 
   /** Every key in the bucket under `prefix` (ListObjectsV2 through the SDK, as a client of the store). */
@@ -219,7 +218,7 @@ describe('object storage (STORAGE_DRIVER=s3 against s3rver): upload, confirmatio
     const up = await declare('deleted.md', 'text/markdown', bytes);
     expect((await put(up, bytes)).status).toBe(200);
     const [row] = await waitForJobs(stack, [up.job_id], 60_000);
-    expect(row).toMatchObject({ stage: 'complete', state: 'done' });
+    expect(row).toMatchObject({ stage: 'complete', state: 'done', last_error: null });
     const [doc] = await stack.sql<{ raw_path: string; parsed_path: string | null }>(
       `SELECT raw_path, parsed_path FROM upload_pipeline.documents WHERE document_id = $1`,
       [up.document_id],

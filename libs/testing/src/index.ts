@@ -6,3 +6,4 @@ export * from './lib/image-pdf.builder';
 export * from './lib/hostile-corpus';
 export * from './lib/layout-pdf.builder';
 export * from './lib/docx-table.builder';
+export * from './lib/s3rver-server';

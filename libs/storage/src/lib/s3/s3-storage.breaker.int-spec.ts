@@ -6,7 +6,7 @@
  */
 import { BreakerRegistry, type ServicePolicy } from '@app/circuit-breaker';
 import { BreakerOpenError, PermanentError, TransientError } from '@app/errors';
-import { startS3rver, type S3TestServer } from '../../../test/s3rver-server';
+import { startS3rver, type S3TestServer } from '@app/testing';
 import { StorageNotFoundError } from '../storage.errors';
 import { createStorageDriver } from '../storage.factory';
 import { StorageHealthIndicator } from '../storage.health';

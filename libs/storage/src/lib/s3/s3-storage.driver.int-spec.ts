@@ -1,6 +1,6 @@
 /**
  * The S3 driver against a real S3 wire server (s3rver, started here): the AWS SDK's requests go over HTTP and the
- * server's answers are parsed as they come. See `test/s3rver-server.ts` for what s3rver checks: it enforces a
+ * server's answers are parsed as they come. See `startS3rver` (@app/testing) for what s3rver checks: it enforces a
  * presigned URL's expiry but not its signature, so a PUT with other bytes or another length is stored, and it is the
  * confirmation's job (size from HeadObject, sha256 by hashing: s3rver reports no checksum) to refuse it. The
  * signature's coverage of Content-Length, Content-Type and x-amz-checksum-sha256 is checked offline in
@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { startS3rver, type S3TestServer } from '../../../test/s3rver-server';
+import { startS3rver, type S3TestServer } from '@app/testing';
 import { StorageNotFoundError } from '../storage.errors';
 import { S3StorageDriver, type S3StorageDriverOptions } from './s3-storage.driver';
 
