@@ -9,8 +9,9 @@
 // Without --url it starts its own stack (as bench.mjs: embedded PostgreSQL with durable defaults, the
 // built apps, no worker: uploads without their PUT never reach one). Phases, each after a short warm-up:
 //   upload-max    closed loop, --connections in flight: the most req/s the api gives
-//   upload-rate   --rate req/s offered (autocannon overallRate, corrected for coordinated omission):
-//                 the latency at the target load
+//   upload-rate   --rate req/s offered, open loop (lib/open-loop.mjs: sent at a constant rate, each latency counted
+//                 from when the request was due): the latency at the target load. Not autocannon's overallRate,
+//                 which sends each second's budget back to back and then pauses (a 64-connection closed loop)
 //   job-get-max   GET /api/v2/jobs/:id over jobs created beforehand, closed loop
 // autocannon runs in this process, on the same machine: its CPU is reported with the api's and PostgreSQL's.
 // With --api-processes N > 1 the api is a node:cluster primary and N processes (API_PROCESSES): its CPU and RSS
@@ -22,6 +23,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { signToken } from './lib/client.mjs';
+import { openLoop } from './lib/open-loop.mjs';
 import { machineInfo, startSampler, waitQuiet } from './lib/machine.mjs';
 import { buildInfo, ensureBuilt, newLogDir, startStack } from './lib/stack.mjs';
 import { fmt, mapLimit, sleep, table } from './lib/stats.mjs';
@@ -30,8 +32,8 @@ const USAGE = `usage: node tools/bench/http-load.mjs [options]
   --connections N   connections of the closed-loop phases (default 32)
   --duration S      seconds per phase (default 15)
   --warmup S        seconds of warm-up before each phase, not counted (default 3)
-  --rate N          offered req/s of the upload-rate phase (default 1000; 0 = skip the phase)
-  --rate-connections N  connections for the upload-rate phase (default 64)
+  --rate N          offered req/s of the upload-rate phase, open loop (default 1000; 0 = skip the phase)
+  --rate-connections N  most connections of the upload-rate phase (default 64; a request due while all are busy waits)
   --jobs N          jobs created for the GET phase (default 500; 0 = skip the phase)
   --put             also an upload-put-max phase: each loop a POST and then the PUT of its bytes to the signed URL
                     (the api's local storage receives them), closed loop: the api's CPU a document against a POST alone
@@ -173,6 +175,9 @@ const uploadRequest = {
     return uploadPost(req, context, `load-${n}.md`, 1500, createHash('sha256').update(`${prefix}-${n}`).digest('hex'));
   },
 };
+/** The open loop's i-th upload POST: the users in turn, new bytes each time. */
+const openLoopUpload = (i) => uploadPost({ method: 'POST', path: '/api/v2/upload' }, { token: users[i % users.length] }, `rate-${counter}.md`, 1500,
+  createHash('sha256').update(`${prefix}-${counter++}`).digest('hex'));
 
 /** POST then PUT: the document's bytes (1,500, unique) go to the signed URL the POST answered (same host). */
 const PUT_BYTES = 1500;
@@ -211,6 +216,12 @@ function run(opts) {
   });
 }
 
+/** Runs a phase's load: autocannon, or with `opts.openLoop` a constant rate (lib/open-loop.mjs). */
+function load(opts) {
+  if (!opts.openLoop) return run(opts);
+  return openLoop({ url: apiUrl, rate: opts.openLoop.rate, durationS: opts.duration, connections: opts.connections, request: opts.openLoop.request });
+}
+
 function summary(name, res, usage, db0, db1) {
   const statuses = {};
   for (const [code, v] of Object.entries(res.statusCodeStats ?? {})) statuses[code] = v.count;
@@ -232,6 +243,7 @@ function summary(name, res, usage, db0, db1) {
     non2xx: res.non2xx,
     errors: res.errors,
     timeouts: res.timeouts,
+    ...(res.late_sends !== undefined ? { open_loop: true, late_sends: res.late_sends } : {}),
     cpu_percent_of_one_core: usage.cpu_percent_of_one_core,
     machine_busy_percent_of_all_cores: usage.machine_busy_percent_of_all_cores,
     other_processes_percent_of_one_core: usage.other_processes_percent_of_one_core,
@@ -251,14 +263,14 @@ function summary(name, res, usage, db0, db1) {
 async function phase(name, opts) {
   if (o.warmup > 0) {
     log(`${name}: warm-up ${o.warmup} s`);
-    await run({ ...opts, duration: o.warmup });
+    await load({ ...opts, duration: o.warmup });
   }
   const db0 = await xids();
   // tree: a cluster's CPU and RSS are the primary's and its processes' summed
   const procs = stack ? [{ name: 'api', pid: stack.api.pid, tree: stack.api.tree }] : [];
   const sampler = startSampler(procs, { postmaster: stack?.postmaster ?? null });
   log(`${name}: ${o.duration} s`);
-  const res = await run({ ...opts, duration: o.duration });
+  const res = await load({ ...opts, duration: o.duration });
   const usage = sampler.stop();
   const db1 = await xids();
   return summary(name, res, usage, db0, db1);
@@ -282,8 +294,7 @@ try {
     results.phases.push(
       await phase(`upload-rate-${o.rate}`, {
         connections: o.rateConnections,
-        overallRate: o.rate,
-        requests: [uploadRequest],
+        openLoop: { rate: o.rate, request: openLoopUpload },
       }),
     );
   }
@@ -387,6 +398,9 @@ for (const p of results.phases) {
   ]);
 }
 out.push(table(rows));
+for (const p of results.phases) {
+  if (p.open_loop) out.push(`${p.phase}: open loop, ${p.requests} requests at a constant rate, ${p.late_sends} sent more than 5 ms late by this process`);
+}
 const up = results.phases.find((p) => p.phase === 'upload-max');
 const at = results.phases.find((p) => p.phase.startsWith('upload-rate'));
 if (up) {
