@@ -161,8 +161,9 @@ describe('pipeline resilience on the real stack', () => {
         );
         return rows.find((r) => r.claimed_by === null) ?? null;
       }, 2_000, 20);
-      const ahead = held.rows.find((r) => r.job_id === back.job_id)!;
-      const running = held.rows.find((r) => r !== ahead)!;
+      const ahead = held.rows.find((r) => r.job_id === back.job_id);
+      const running = held.rows.find((r) => r !== ahead);
+      if (!ahead || !running) throw new Error(`the job given back (${back.job_id}) is not one of the two claimed`);
       expect(back.stage).toBe(ahead.stage);
       expect(['queued', 'waiting']).toContain(back.state);
       const after = await stack.sql<{ event_type: string }>(
