@@ -114,6 +114,6 @@ process.stdout.write(
         `${fmt(r.one.machine_busy_pct, 0)} -> ${fmt(r.two.machine_busy_pct, 0)}`,
       ]),
     ]) +
-    `\n\n2 workers >= ${TARGET}x 1 worker at ${args['latency-ms']} ms: median ratio ${fmt(ratio, 2)} (steady state ${fmt(steadyRatio, 2)}): ${result.verdict.toUpperCase()}\n` +
+    `\n\n2 workers >= ${TARGET}x 1 worker at ${args['latency-ms']} ms: median ratio ${fmt(ratio, 3)} (steady state ${fmt(steadyRatio, 3)}): ${result.verdict.toUpperCase()}\n` +
     `runs in ${out}\n`,
 );
