@@ -167,17 +167,14 @@ function uploadPost(req, context, filename, bytesLen, sha256) {
     body: JSON.stringify({ filename, bytes_len: bytesLen, mime: 'text/markdown', sha256 }),
   };
 }
-const uploadRequest = {
-  method: 'POST',
-  path: '/api/v2/upload',
-  setupRequest(req, context) {
-    const n = counter++;
-    return uploadPost(req, context, `load-${n}.md`, 1500, createHash('sha256').update(`${prefix}-${n}`).digest('hex'));
-  },
-};
-/** The open loop's i-th upload POST: the users in turn, new bytes each time. */
-const openLoopUpload = (i) => uploadPost({ method: 'POST', path: '/api/v2/upload' }, { token: users[i % users.length] }, `rate-${counter}.md`, 1500,
-  createHash('sha256').update(`${prefix}-${counter++}`).digest('hex'));
+/** The next upload POST (a new file name and sha256 each time) of the connection's user. */
+function nextUpload(req, context) {
+  const n = counter++;
+  return uploadPost(req, context, `load-${n}.md`, 1500, createHash('sha256').update(`${prefix}-${n}`).digest('hex'));
+}
+const uploadRequest = { method: 'POST', path: '/api/v2/upload', setupRequest: nextUpload };
+/** The open loop's i-th upload POST: the users in turn. */
+const openLoopUpload = (i) => nextUpload({ method: uploadRequest.method, path: uploadRequest.path }, { token: users[i % users.length] });
 
 /** POST then PUT: the document's bytes (1,500, unique) go to the signed URL the POST answered (same host). */
 const PUT_BYTES = 1500;

@@ -8,7 +8,7 @@
 // latencies are a closed loop's at 64 in flight, not the latency at 1,000 requests a second.
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
-import { percentile } from './stats.mjs';
+import { percentileOfSorted } from './stats.mjs';
 
 /**
  * Sends `rate` requests a second for `durationS` seconds to `url` (`request(i)` gives the i-th one's method, path,
@@ -60,7 +60,7 @@ export async function openLoop({ url, rate, durationS, connections, request, tim
   while (pending.size) await Promise.all([...pending]);
   const elapsedS = (performance.now() - start) / 1000;
   await pool.close();
-  const values = Array.from(latency);
+  const sorted = latency.slice().sort(); // a typed array sorts by value
   const r = (v) => Number(v.toFixed(1));
   let non2xx = 0;
   for (const [code, s] of Object.entries(statusCodeStats)) if (code < 200 || code > 299) non2xx += s.count;
@@ -69,11 +69,11 @@ export async function openLoop({ url, rate, durationS, connections, request, tim
     duration: Number(elapsedS.toFixed(1)),
     requests: { total, average: total / elapsedS },
     latency: {
-      p50: r(percentile(values, 50)),
-      p90: r(percentile(values, 90)),
-      p99: r(percentile(values, 99)),
-      max: r(Math.max(...values)),
-      mean: values.reduce((a, b) => a + b, 0) / values.length,
+      p50: r(percentileOfSorted(sorted, 50)),
+      p90: r(percentileOfSorted(sorted, 90)),
+      p99: r(percentileOfSorted(sorted, 99)),
+      max: r(sorted[total - 1]),
+      mean: sorted.reduce((a, b) => a + b, 0) / total,
     },
     statusCodeStats,
     non2xx,

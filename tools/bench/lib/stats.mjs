@@ -1,25 +1,30 @@
 // Small numeric and formatting helpers shared by the benchmark scripts.
 
-/** Linear-interpolated percentile (p in 0..100) of an unsorted list; null when empty. */
-export function percentile(values, p) {
-  if (!values.length) return null;
-  const s = [...values].sort((a, b) => a - b);
+/** Linear-interpolated percentile (p in 0..100) of an ascending list; null when empty. */
+export function percentileOfSorted(s, p) {
+  if (!s.length) return null;
   const rank = (p / 100) * (s.length - 1);
   const lo = Math.floor(rank);
   const hi = Math.ceil(rank);
   return s[lo] + (s[hi] - s[lo]) * (rank - lo);
 }
 
+/** Linear-interpolated percentile (p in 0..100) of an unsorted list; null when empty. */
+export function percentile(values, p) {
+  return percentileOfSorted([...values].sort((a, b) => a - b), p);
+}
+
 /** {n, p50, p95, p99, max, mean} of a list of numbers (milliseconds by convention), rounded. */
 export function summarize(values, digits = 1) {
   const r = (v) => (v === null ? null : Number(v.toFixed(digits)));
   if (!values.length) return { n: 0, p50: null, p95: null, p99: null, max: null, mean: null };
+  const s = [...values].sort((a, b) => a - b);
   return {
     n: values.length,
-    p50: r(percentile(values, 50)),
-    p95: r(percentile(values, 95)),
-    p99: r(percentile(values, 99)),
-    max: r(Math.max(...values)),
+    p50: r(percentileOfSorted(s, 50)),
+    p95: r(percentileOfSorted(s, 95)),
+    p99: r(percentileOfSorted(s, 99)),
+    max: r(s[s.length - 1]),
     mean: r(values.reduce((a, b) => a + b, 0) / values.length),
   };
 }

@@ -85,8 +85,9 @@ function wholePuts(store: S3rverStore, scratch: string): void {
       await this.putMetadata(object.bucket, object.key, object.metadata, digest);
       await rename(part, objectPath);
       return { size, md5: digest };
-    } finally {
-      await rm(part, { force: true });
+    } catch (e) {
+      await rm(part, { force: true }); // a body cut short, or a failed write: its part file goes
+      throw e;
     }
   };
 }
